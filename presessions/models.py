@@ -1,0 +1,345 @@
+"""
+The UPR calendar and the Pre-sessions that mirror it.
+
+A Cycle holds Working Group sessions; each Session reviews a list of States
+(StateReview), and each StateReview carries the Pre-session meeting that UPR
+Info holds for that State in Geneva. A Call for applications belongs to one
+Session: applicants choose the State they want to speak on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from . import timeline as timeline_rules
+from .countries import display_name
+from .enums import CalendarStatus, CallState, PresessionFormat, ReviewStatus
+
+
+class Cycle(models.Model):
+    number = models.PositiveSmallIntegerField(_("number"), unique=True)
+    period = models.CharField(_("period"), max_length=100, blank=True, help_text=_("For example “Nov 2022 - early 2027”."))
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("UPR cycle")
+        verbose_name_plural = _("UPR cycles")
+
+    def __str__(self):
+        return _("Cycle %(number)s") % {"number": self.number}
+
+
+class SessionQuerySet(models.QuerySet):
+    def with_call(self):
+        return self.select_related("cycle", "call")
+
+    def upcoming(self, today: dt.date | None = None):
+        """Sessions whose Working Group has not ended, or whose dates are not known yet."""
+        today = today or timezone.localdate()
+        return self.filter(Q(end_date__gte=today) | Q(end_date__isnull=True, expected_month__gte=today.replace(day=1)))
+
+
+class Session(models.Model):
+    """One session of the UPR Working Group, e.g. the 54th."""
+
+    number = models.PositiveSmallIntegerField(_("Working Group session"), unique=True)
+    cycle = models.ForeignKey(Cycle, verbose_name=_("cycle"), on_delete=models.PROTECT, related_name="sessions")
+    start_date = models.DateField(_("first day"), null=True, blank=True)
+    end_date = models.DateField(_("last day"), null=True, blank=True)
+    expected_month = models.DateField(
+        _("expected month"),
+        null=True,
+        blank=True,
+        help_text=_("When the dates are not known yet: the first day of the month the session is expected in."),
+    )
+    calendar_status = models.CharField(
+        _("calendar status"), max_length=20, choices=CalendarStatus.choices, default=CalendarStatus.CONFIRMED
+    )
+    order_is_official = models.BooleanField(
+        _("order of review is official"), default=False, help_text=_("Untick when the order is only inferred.")
+    )
+    presession_format = models.CharField(
+        _("Pre-session format"), max_length=20, choices=PresessionFormat.choices, default=PresessionFormat.IN_PERSON
+    )
+    # Staff overrides of the computed engagement timeline. An empty field means
+    # "use the rule"; the call's own dates live on Call.
+    stakeholder_deadline = models.DateField(
+        _("stakeholder report deadline"), null=True, blank=True, help_text=_("Leave empty to use about 7 months before the session.")
+    )
+    national_report_deadline = models.DateField(_("national report deadline"), null=True, blank=True)
+    presessions_start = models.DateField(
+        _("Pre-sessions start"), null=True, blank=True, help_text=_("Leave empty to use the Tuesday about 4 weeks before the session.")
+    )
+    presessions_end = models.DateField(
+        _("Pre-sessions end"), null=True, blank=True, help_text=_("Leave empty to use the Friday of the Pre-session week.")
+    )
+    results_from = models.DateField(
+        _("results sent from"), null=True, blank=True, help_text=_("Leave empty to use 2 weeks after the call closes.")
+    )
+    results_by = models.DateField(
+        _("results sent by"), null=True, blank=True, help_text=_("Leave empty to use 3 weeks after the call closes.")
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    sources = models.TextField(_("sources"), blank=True, help_text=_("Where the dates and the list of States come from, one per line."))
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("Working Group session")
+        verbose_name_plural = _("Working Group sessions")
+
+    def __str__(self):
+        return _("UPR Working Group %(number)s") % {"number": self.number}
+
+    def get_absolute_url(self):
+        return reverse("presessions:session", args=[self.number])
+
+    def clean(self):
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": _("The last day must not be before the first day.")})
+        if self.presessions_start and self.presessions_end and self.presessions_end < self.presessions_start:
+            raise ValidationError({"presessions_end": _("The Pre-sessions must not end before they start.")})
+
+    @property
+    def year(self) -> int | None:
+        day = self.start_date or self.expected_month
+        return day.year if day else None
+
+    @property
+    def dates_known(self) -> bool:
+        return self.start_date is not None
+
+    @cached_property
+    def timeline(self) -> timeline_rules.Timeline | None:
+        """
+        Return the engagement timeline, or None while the session has no date.
+
+        Staff overrides on the session win over the rules, and the dates of an
+        existing call win over the computed call window.
+        """
+        if not self.start_date:
+            return None
+        call = self.call_or_none
+        return timeline_rules.compute_timeline(
+            self.start_date,
+            stakeholder_deadline=self.stakeholder_deadline,
+            presessions_start=self.presessions_start,
+            presessions_end=self.presessions_end,
+            call_opens=call.opens_at.astimezone(timezone.get_default_timezone()).date() if call else None,
+            call_closes=call.closes_at.astimezone(timezone.get_default_timezone()).date() if call else None,
+            results_from=self.results_from,
+            results_by=self.results_by,
+        )
+
+    def timeline_steps(self, today: dt.date | None = None) -> list[TimelineStep]:
+        """The timeline as labelled steps for display, each marked past, current or upcoming."""
+        timeline = self.timeline
+        if timeline is None:
+            return []
+        today = today or timezone.localdate()
+        call = self.call_or_none
+        rows = [
+            (_("UPR stakeholder reports due at OHCHR"), timeline.stakeholder_deadline, None, self.stakeholder_deadline is None),
+            (_("Call for applications open"), timeline.call_opens, timeline.call_closes, call is None),
+            (_("Selected speakers contacted"), timeline.results_from, timeline.results_by, self.results_from is None),
+            (_("Pre-sessions in Geneva"), timeline.presessions_start, timeline.presessions_end, self.presessions_start is None),
+            (
+                _("UPR Working Group session"),
+                timeline.working_group_start,
+                self.end_date,
+                self.calendar_status == CalendarStatus.INFERRED,
+            ),
+        ]
+        return [TimelineStep(label, start, end, estimated, today) for label, start, end, estimated in rows]
+
+    @property
+    def call_or_none(self) -> Call | None:
+        try:
+            return self.call
+        except Call.DoesNotExist:
+            return None
+
+
+@dataclass
+class TimelineStep:
+    label: str
+    start: dt.date
+    end: dt.date | None
+    estimated: bool
+    today: dt.date
+
+    @property
+    def state(self) -> str:
+        if (self.end or self.start) < self.today:
+            return "past"
+        if self.start <= self.today:
+            return "current"
+        return "upcoming"
+
+
+class StateReviewQuerySet(models.QuerySet):
+    def taking_place(self):
+        return self.exclude(status__in=ReviewStatus.moved_states())
+
+
+class StateReview(models.Model):
+    """One State's review in one Working Group session, and its Pre-session meeting."""
+
+    session = models.ForeignKey(Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="reviews")
+    country = CountryField(_("State under Review"))
+    order = models.PositiveSmallIntegerField(_("order of review"), default=0)
+    status = models.CharField(_("status"), max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.SCHEDULED)
+    rescheduled_to = models.ForeignKey(
+        Session,
+        verbose_name=_("rescheduled to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rescheduled_reviews",
+    )
+    status_note = models.TextField(_("status note"), blank=True)
+    meeting_date = models.DateField(_("Pre-session date"), null=True, blank=True)
+    meeting_start = models.TimeField(_("Pre-session start time"), null=True, blank=True, help_text=_("Geneva time."))
+    meeting_room = models.CharField(_("room"), max_length=100, blank=True)
+    meeting_not_held = models.BooleanField(
+        _("Pre-session not held"), default=False, help_text=_("For example when too few applications came in.")
+    )
+    meeting_not_held_reason = models.CharField(_("reason it is not held"), max_length=200, blank=True)
+
+    objects = StateReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["session__number", "order"]
+        verbose_name = _("State under Review")
+        verbose_name_plural = _("States under Review")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "country"], name="unique_state_per_session"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.session.number})"
+
+    def get_absolute_url(self):
+        return reverse("presessions:country", args=[self.country.code.lower()])
+
+    def clean(self):
+        if self.status == ReviewStatus.RESCHEDULED and not self.rescheduled_to_id:
+            raise ValidationError({"rescheduled_to": _("Choose the session the review was rescheduled to.")})
+        if self.rescheduled_to_id and self.rescheduled_to_id == self.session_id:
+            raise ValidationError({"rescheduled_to": _("A review cannot be rescheduled to its own session.")})
+
+    @property
+    def name(self) -> str:
+        return display_name(self.country.code)
+
+    @property
+    def takes_place(self) -> bool:
+        return self.status not in ReviewStatus.moved_states()
+
+    @property
+    def meeting_starts_at(self) -> dt.datetime | None:
+        """The meeting's start as an aware datetime in Geneva time."""
+        if not (self.meeting_date and self.meeting_start):
+            return None
+        return timezone.make_aware(dt.datetime.combine(self.meeting_date, self.meeting_start), timezone.get_default_timezone())
+
+
+class CallQuerySet(models.QuerySet):
+    def open_at(self, moment: dt.datetime | None = None):
+        moment = moment or timezone.now()
+        return self.filter(opens_at__lte=moment, closes_at__gt=moment)
+
+
+def call_close_moment(day: dt.date) -> dt.datetime:
+    """Return 23:59 Geneva time on `day`, the moment a call closing that day closes."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59)), timezone.get_default_timezone())
+
+
+def call_open_moment(day: dt.date) -> dt.datetime:
+    """Return 00:00 Geneva time on `day`."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(0, 0)), timezone.get_default_timezone())
+
+
+class Call(models.Model):
+    """
+    The call for applications to speak at one session's Pre-sessions.
+
+    Both moments are stored in UTC. A call is open from `opens_at` included to
+    `closes_at` excluded: an application posted at the closing moment itself
+    is late.
+    """
+
+    session = models.OneToOneField(Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="call")
+    opens_at = models.DateTimeField(_("opens at"))
+    closes_at = models.DateTimeField(_("closes at"), help_text=_("Applications are refused from this moment on."))
+    introduction = models.TextField(_("introduction"), blank=True, help_text=_("Shown above the application form."))
+
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opens_at"]
+        verbose_name = _("call for applications")
+        verbose_name_plural = _("calls for applications")
+        constraints = [
+            models.CheckConstraint(condition=Q(closes_at__gt=models.F("opens_at")), name="call_closes_after_opening"),
+        ]
+
+    def __str__(self):
+        return _("Call for the Pre-sessions of Working Group %(number)s") % {"number": self.session.number}
+
+    def clean(self):
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValidationError({"closes_at": _("The call must close after it opens.")})
+
+    def state(self, moment: dt.datetime | None = None) -> CallState:
+        moment = moment or timezone.now()
+        if moment < self.opens_at:
+            return CallState.UPCOMING
+        if moment < self.closes_at:
+            return CallState.OPEN
+        return CallState.CLOSED
+
+    @property
+    def is_open(self) -> bool:
+        return self.state() == CallState.OPEN
+
+    @classmethod
+    def for_session(cls, session: Session) -> Call:
+        """Build (unsaved) a call whose window follows the session's timeline."""
+        timeline = session.timeline
+        if timeline is None:
+            raise ValueError("the session has no dates, so its call cannot be computed")
+        return cls(
+            session=session,
+            opens_at=call_open_moment(timeline.call_opens),
+            closes_at=call_close_moment(timeline.call_closes),
+        )
+
+
+class Theme(models.Model):
+    """A human-rights theme an applicant can speak on (UPR Info's issue list)."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    label = models.CharField(_("label"), max_length=120)
+    source_label = models.CharField(_("label in the source"), max_length=120, blank=True)
+    active = models.BooleanField(_("offered to applicants"), default=True)
+
+    class Meta:
+        ordering = ["label"]
+        verbose_name = _("human-rights theme")
+        verbose_name_plural = _("human-rights themes")
+
+    def __str__(self):
+        return self.label

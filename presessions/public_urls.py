@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "presessions"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("calendar/", views.calendar, name="calendar"),
+    path("countries/<str:iso2>/", views.country, name="country"),
+    path("sessions/<int:number>/", views.session, name="session"),
+    path("faq/", views.faq, name="faq"),
+    path("about/", views.about, name="about"),
+]
