@@ -39,7 +39,7 @@ STAKEHOLDER_DEADLINE_BEFORE = relativedelta(months=7)
 # Past series for January Working Groups were held in early or mid December
 # (12-15 Dec 2017, 11-14 Dec 2018), so a Pre-session week that would touch this
 # break is moved back a week at a time until it is clear of it.
-YEAR_END_BREAK = ((12, 20), (1, 6))
+YEAR_END_BREAK = ((12, 20), (1, 4))
 
 TUESDAY, FRIDAY, SATURDAY = 1, 4, 5
 

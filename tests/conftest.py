@@ -1,0 +1,51 @@
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+from presessions.celery import app as celery_app
+
+
+def service_unavailable(reason: str):
+    """Skip a test whose service is missing; under REQUIRE_SERVICES=1 (CI), fail it instead."""
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service unavailable: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def port_open(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Run tasks in-process unless a test asks for a real worker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        service_unavailable("REDIS_URL is not set, so there is no Redis to run a Celery worker against")
+    if not port_open(url):
+        service_unavailable(f"Redis at {url} does not answer")
+    return url
