@@ -44,19 +44,50 @@ class CallInline(admin.StackedInline):
 @admin.register(Session)
 class SessionAdmin(CountryNameSearchMixin, admin.ModelAdmin):
     country_lookup = "reviews__country__in"
-    list_display = ["number", "cycle", "start_date", "end_date", "expected_month", "calendar_status", "presession_format", "state_count"]
+    list_display = [
+        "number",
+        "cycle",
+        "start_date",
+        "end_date",
+        "expected_month",
+        "calendar_status",
+        "presession_format",
+        "state_count",
+    ]
     list_filter = ["cycle", "calendar_status", "presession_format", "order_is_official"]
     search_fields = ["=number", "notes", "reviews__country"]
     date_hierarchy = "start_date"
     inlines = [CallInline, StateReviewInline]
     readonly_fields = ["computed_timeline"]
     fieldsets = [
-        (None, {"fields": ["number", "cycle", "start_date", "end_date", "expected_month", "calendar_status", "order_is_official", "presession_format"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    "cycle",
+                    "start_date",
+                    "end_date",
+                    "expected_month",
+                    "calendar_status",
+                    "order_is_official",
+                    "presession_format",
+                ]
+            },
+        ),
         (
             _("Engagement timeline"),
             {
                 "description": _("Leave a date empty to use the rule. The call's dates are set on the call itself."),
-                "fields": ["computed_timeline", "stakeholder_deadline", "national_report_deadline", "presessions_start", "presessions_end", "results_from", "results_by"],
+                "fields": [
+                    "computed_timeline",
+                    "stakeholder_deadline",
+                    "national_report_deadline",
+                    "presessions_start",
+                    "presessions_end",
+                    "results_from",
+                    "results_by",
+                ],
             },
         ),
         (_("Notes and sources"), {"fields": ["notes", "sources"], "classes": ["collapse"]}),
@@ -74,7 +105,12 @@ class SessionAdmin(CountryNameSearchMixin, admin.ModelAdmin):
         if not obj.pk or obj.timeline is None:
             return _("Set the first day to compute the timeline.")
         steps = obj.timeline_steps()
-        lines = [f"{s.label}: {s.start:%d %b %Y}" + (f" – {s.end:%d %b %Y}" if s.end else "") + (f" ({_('estimated')})" if s.estimated else "") for s in steps]
+        lines = [
+            f"{s.label}: {s.start:%d %b %Y}"
+            + (f" – {s.end:%d %b %Y}" if s.end else "")
+            + (f" ({_('estimated')})" if s.estimated else "")
+            for s in steps
+        ]
         problems = obj.timeline.problems()
         if problems:
             lines.append(_("Check the order of these dates: %(problems)s") % {"problems": "; ".join(problems)})
@@ -83,7 +119,16 @@ class SessionAdmin(CountryNameSearchMixin, admin.ModelAdmin):
 
 @admin.register(StateReview)
 class StateReviewAdmin(CountryNameSearchMixin, admin.ModelAdmin):
-    list_display = ["country_name", "session", "order", "status", "meeting_date", "meeting_start", "meeting_room", "meeting_not_held"]
+    list_display = [
+        "country_name",
+        "session",
+        "order",
+        "status",
+        "meeting_date",
+        "meeting_start",
+        "meeting_room",
+        "meeting_not_held",
+    ]
     list_filter = ["session__cycle", "session", "status", "meeting_not_held"]
     search_fields = ["country", "status_note", "meeting_room"]
     list_select_related = ["session"]

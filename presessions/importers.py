@@ -27,8 +27,20 @@ THEMES_FILE = DATA_DIR / "upr-themes.json"
 MONTHS = {
     name: number
     for number, name in enumerate(
-        ["january", "february", "march", "april", "may", "june", "july",
-         "august", "september", "october", "november", "december"],
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
         start=1,
     )
 }
@@ -72,7 +84,10 @@ def _sync(model, lookup: dict, values: dict, overwrite: bool, counts: Counter):
 def _review_status(session_data: dict, state: dict, today: dt.date) -> tuple[str, str]:
     special = state.get("status", "")
     if special == "not_reviewed_rescheduled":
-        return ReviewStatus.NON_COOPERATION, "Did not take part; the Human Rights Council rescheduled the review (decision of 7 November 2025)."
+        return (
+            ReviewStatus.NON_COOPERATION,
+            "Did not take part; the Human Rights Council rescheduled the review (decision of 7 November 2025).",
+        )
     if RESCHEDULED_FROM.match(special):
         number = RESCHEDULED_FROM.match(special).group(1)
         return ReviewStatus.SCHEDULED, f"Rescheduled from session {number}. Exact date UNCERTAIN."
@@ -137,9 +152,9 @@ def load_calendar(path: Path = CALENDAR_FILE, *, overwrite: bool = False, today:
             if match:
                 rescheduled.append((state["iso2"], int(match.group(1)), session))
     for code, from_number, to_session in rescheduled:
-        StateReview.objects.filter(
-            session__number=from_number, country=code, rescheduled_to__isnull=True
-        ).update(rescheduled_to=to_session)
+        StateReview.objects.filter(session__number=from_number, country=code, rescheduled_to__isnull=True).update(
+            rescheduled_to=to_session
+        )
     return counts
 
 

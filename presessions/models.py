@@ -75,11 +75,17 @@ class Session(models.Model):
     # Staff overrides of the computed engagement timeline. An empty field means
     # "use the rule"; the call's own dates live on Call.
     stakeholder_deadline = models.DateField(
-        _("stakeholder report deadline"), null=True, blank=True, help_text=_("Leave empty to use about 7 months before the session.")
+        _("stakeholder report deadline"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to use about 7 months before the session."),
     )
     national_report_deadline = models.DateField(_("national report deadline"), null=True, blank=True)
     presessions_start = models.DateField(
-        _("Pre-sessions start"), null=True, blank=True, help_text=_("Leave empty to use the Tuesday about 4 weeks before the session.")
+        _("Pre-sessions start"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to use the Tuesday about 4 weeks before the session."),
     )
     presessions_end = models.DateField(
         _("Pre-sessions end"), null=True, blank=True, help_text=_("Leave empty to use the Friday of the Pre-session week.")
@@ -91,7 +97,9 @@ class Session(models.Model):
         _("results sent by"), null=True, blank=True, help_text=_("Leave empty to use 3 weeks after the call closes.")
     )
     notes = models.TextField(_("notes"), blank=True)
-    sources = models.TextField(_("sources"), blank=True, help_text=_("Where the dates and the list of States come from, one per line."))
+    sources = models.TextField(
+        _("sources"), blank=True, help_text=_("Where the dates and the list of States come from, one per line.")
+    )
 
     objects = SessionQuerySet.as_manager()
 

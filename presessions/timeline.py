@@ -64,7 +64,7 @@ class Timeline:
         """Name each pair of dates that is out of order, e.g. after an override."""
         names = [f.name for f in fields(self)]
         values = [getattr(self, n) for n in names]
-        return [f"{a} is after {b}" for a, b, x, y in zip(names, names[1:], values, values[1:]) if x > y]
+        return [f"{a} is after {b}" for a, b, x, y in zip(names, names[1:], values, values[1:], strict=False) if x > y]
 
 
 def _in_year_end_break(day: dt.date) -> bool:

@@ -1,5 +1,5 @@
-from django.db.models import Prefetch
 from django.conf import settings
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone

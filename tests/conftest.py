@@ -49,3 +49,9 @@ def redis_url():
     if not port_open(url):
         service_unavailable(f"Redis at {url} does not answer")
     return url
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Serve static files without the manifest, so tests need no collectstatic."""
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -3,7 +3,6 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from presessions.models import StateReview
 from tests.factories import make_open_call, make_session

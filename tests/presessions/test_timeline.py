@@ -59,7 +59,9 @@ def test_call_opens_between_three_and_four_months_before_the_presessions():
         gap = (timeline.presessions_start - timeline.call_opens).days
         assert 3 * 30 <= gap <= 4 * 31, wg_start
         assert (timeline.call_closes - timeline.call_opens).days == 21
-        assert 14 <= (timeline.results_from - timeline.call_closes).days <= (timeline.results_by - timeline.call_closes).days <= 21
+        assert (
+            14 <= (timeline.results_from - timeline.call_closes).days <= (timeline.results_by - timeline.call_closes).days <= 21
+        )
         assert 21 <= (wg_start - timeline.presessions_start).days <= 45, wg_start
         assert timeline.problems() == [], wg_start
 

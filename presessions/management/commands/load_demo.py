@@ -13,8 +13,11 @@ class Command(BaseCommand):
         result = load_demo(seed=seed, stdout=self.stdout)
         session = result["session"]
         call = session.call
-        self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Open call: Working Group {session.number}, "
-                                             f"closing {call.closes_at.isoformat()}."))
-        self.stdout.write(self.style.SUCCESS(
-            f"Staff login at /admin/ -- username: {result['username']}  password: {result['password']}"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data loaded. Open call: Working Group {session.number}, closing {call.closes_at.isoformat()}."
+            )
+        )
+        self.stdout.write(
+            self.style.SUCCESS(f"Staff login at /admin/ -- username: {result['username']}  password: {result['password']}")
+        )

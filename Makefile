@@ -1,0 +1,44 @@
+# Two commands matter: `make run` and `make test`. Both set up everything first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d" " -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint worker beat messages
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+	mkdir -p var
+	$(BIN)/python manage.py compiletranslations
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py load_demo
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+worker: install
+	$(BIN)/celery -A presessions worker --loglevel=info
+
+beat: install
+	$(BIN)/celery -A presessions beat --loglevel=info
+
+# Refresh the .po files after changing user-facing strings (needs GNU gettext).
+messages: install
+	$(BIN)/python manage.py makemessages --locale fr --locale es --ignore ".venv/*" --ignore "var/*" --no-obsolete
+	$(BIN)/python manage.py compiletranslations

@@ -1,0 +1,75 @@
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from presessions.demo import load_demo
+from presessions.models import Call, Session
+
+pytestmark = pytest.mark.django_db
+
+
+def test_load_demo_opens_a_call_for_the_next_session_and_prints_a_working_login(client):
+    now = timezone.make_aware(dt.datetime(2026, 11, 29, 10, 0))
+    result = load_demo(now=now)
+    call = Call.objects.get()
+    assert call.session.number == 54
+    assert call.state(now) == "open"
+    assert call.session.start_date > now.date()
+    assert call.session.calendar_status == "inferred"
+    assert client.login(username=result["username"], password=result["password"])
+    assert client.get("/admin/").status_code == 200
+
+
+def test_load_demo_twice_keeps_one_call_and_the_new_password_works(client):
+    load_demo()
+    result = load_demo()
+    assert Call.objects.count() == 1
+    assert Session.objects.count() == 14
+    assert client.login(username="coordinator", password=result["password"])
+
+
+def test_load_demo_command_prints_the_credentials(capsys):
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    assert "username: coordinator" in out and "password: " in out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/presessions/session/",
+        "/admin/presessions/session/?q=Kenya",
+        "/admin/presessions/statereview/?q=Kenya",
+        "/admin/presessions/statereview/?status__exact=non_cooperation",
+        "/admin/presessions/call/",
+        "/admin/presessions/cycle/",
+        "/admin/presessions/theme/?q=rights",
+        "/admin/django_celery_beat/periodictask/",
+    ],
+)
+def test_admin_pages_work_for_staff(admin_client, url):
+    load_demo()
+    response = admin_client.get(url)
+    assert response.status_code == 200
+
+
+def test_session_change_page_shows_the_timeline_in_force(admin_client):
+    load_demo()
+    session = Session.objects.get(number=54)
+    body = admin_client.get(f"/admin/presessions/session/{session.pk}/change/").content.decode()
+    assert "Timeline in force" in body
+    assert "Pre-sessions in Geneva" in body
+
+
+def test_admin_search_by_country_name_finds_the_review(admin_client):
+    load_demo()
+    response = admin_client.get("/admin/presessions/statereview/?q=Kenya")
+    assert response.context["cl"].result_count == 1
+
+
+def test_admin_requires_staff(client):
+    response = client.get("/admin/presessions/session/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

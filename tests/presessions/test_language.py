@@ -1,0 +1,27 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_switching_language_sets_a_cookie_and_returns_to_the_page(client, settings):
+    response = client.get("/language/fr/", {"next": "/faq/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/faq/"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+    page = client.get("/faq/")
+    assert '<html lang="fr">' in page.content.decode()
+
+
+def test_switching_language_refuses_an_outside_redirect(client):
+    response = client.get("/language/es/", {"next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+def test_unknown_language_is_404(client):
+    assert client.get("/language/de/").status_code == 404
+
+
+def test_every_page_offers_the_three_languages(client):
+    body = client.get("/about/").content.decode()
+    assert 'hreflang="fr"' in body and 'hreflang="es"' in body
+    assert 'aria-current="true">English' in body
