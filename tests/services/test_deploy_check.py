@@ -1,4 +1,5 @@
 import os
+import secrets
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ def test_production_settings_pass_the_deploy_check():
     env = {
         **os.environ,
         "DEBUG": "0",
-        "SECRET_KEY": "x7" * 30,
+        "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "example.org",
     }
     result = subprocess.run(
