@@ -15,7 +15,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
-	mkdir -p var
+	mkdir -p var/staticfiles var/mail
 	$(BIN)/python manage.py compiletranslations
 
 run: install

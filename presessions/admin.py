@@ -1,10 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .countries import find_countries
-from .models import Call, Cycle, Session, StateReview, Theme
+from .emails import requeue
+from .models import Call, Cycle, Email, Session, StateReview, Theme
 
 
 class CountryNameSearchMixin:
@@ -159,3 +160,25 @@ class ThemeAdmin(admin.ModelAdmin):
     search_fields = ["label", "slug", "source_label"]
     list_editable = ["active"]
     prepopulated_fields = {"slug": ["label"]}
+
+
+@admin.register(Email)
+class EmailAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "to", "subject", "language", "status", "attempts", "sent_at"]
+    list_filter = ["status", "kind", "language", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["to", "subject", "dedupe_key"]
+    date_hierarchy = "created_at"
+    actions = ["resend"]
+    readonly_fields = [f.name for f in Email._meta.fields if f.name not in ("id",)]
+    exclude = ["content_type", "object_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Send the selected emails again"), permissions=["change"])
+    def resend(self, request, queryset):
+        count = 0
+        for email in queryset:
+            requeue(email)
+            count += 1
+        self.message_user(request, _("%(count)d email(s) queued again.") % {"count": count}, messages.SUCCESS)

@@ -1,7 +1,23 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def install_periodic_tasks(sender, **kwargs):
+    """Create the periodic tasks listed in settings.PERIODIC_TASKS, leaving existing ones as staff set them."""
+    from django.conf import settings
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    for name, (task, seconds) in settings.PERIODIC_TASKS.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        schedule, _created = IntervalSchedule.objects.get_or_create(every=seconds, period=IntervalSchedule.SECONDS)
+        PeriodicTask.objects.create(name=name, task=task, interval=schedule)
 
 
 class PresessionsConfig(AppConfig):
     name = "presessions"
     verbose_name = _("UPR calendar and Pre-sessions")
+
+    def ready(self):
+        post_migrate.connect(install_periodic_tasks, sender=self)

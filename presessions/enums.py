@@ -34,3 +34,11 @@ class CallState(models.TextChoices):
     UPCOMING = "upcoming", _("Not open yet")
     OPEN = "open", _("Open")
     CLOSED = "closed", _("Closed")
+
+
+class EmailStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    DRAFT = "draft", _("Draft, waiting for approval")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -23,7 +25,7 @@ from django_countries.fields import CountryField
 
 from . import timeline as timeline_rules
 from .countries import display_name
-from .enums import CalendarStatus, CallState, PresessionFormat, ReviewStatus
+from .enums import CalendarStatus, CallState, EmailStatus, PresessionFormat, ReviewStatus
 
 
 class Cycle(models.Model):
@@ -351,3 +353,49 @@ class Theme(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class EmailQuerySet(models.QuerySet):
+    def due(self, moment: dt.datetime | None = None):
+        return self.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=moment or timezone.now())
+
+
+class Email(models.Model):
+    """
+    One outgoing message, stored in the outbox.
+
+    A row is written in the same transaction as the change that causes it, so
+    a message is never lost when the broker or the mail server is down: the
+    periodic sweep sends whatever is still queued. `dedupe_key` makes queuing
+    idempotent, and sending claims the row first, so a message is never sent
+    twice.
+    """
+
+    to = models.EmailField(_("recipient"))
+    kind = models.CharField(_("kind"), max_length=50, db_index=True)
+    subject = models.CharField(_("subject"), max_length=300)
+    body_text = models.TextField(_("text body"))
+    body_html = models.TextField(_("HTML body"), blank=True)
+    language = models.CharField(_("language"), max_length=10, default="en")
+    headers = models.JSONField(_("extra headers"), default=dict, blank=True)
+    content_type = models.ForeignKey(ContentType, on_delete=models.SET_NULL, null=True, blank=True)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    related = GenericForeignKey("content_type", "object_id")
+    status = models.CharField(_("status"), max_length=20, choices=EmailStatus.choices, default=EmailStatus.QUEUED, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    dedupe_key = models.CharField(_("deduplication key"), max_length=200, unique=True)
+
+    objects = EmailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("email")
+        verbose_name_plural = _("outbox")
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.kind} → {self.to}"

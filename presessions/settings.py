@@ -149,6 +149,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# When Redis is down, give up publishing quickly: the outbox sweep sends later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 30
+
+# Periodic tasks, created in django-celery-beat's tables after `migrate` when
+# missing, so staff can see, pause and retime them in the admin.
+PERIODIC_TASKS = {
+    "Send queued emails": ("presessions.sweep_outbox", 60),
+    "Deadline reminders to unfinished drafts": ("applications.send_deadline_reminders", 3600),
+    "Alerts when a call opens": ("applications.send_call_alerts", 900),
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # Email. In development each message is written to a file under var/mail/.
@@ -160,6 +172,14 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="UPR Info Pre-sessions <presessions@upr-info.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="presessions@upr-info.org")
+# The public address of the site, for links in emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Applications: uploads and abuse limits.
+APPLICATION_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+APPLICATION_RATELIMIT = env.str("APPLICATION_RATELIMIT", default="20/m")
+RATELIMIT_USE_CACHE = "default"
 
 # Security. The production values apply whenever DEBUG is off; behind a TLS
 # proxy, set SECURE_PROXY_SSL_HEADER through USE_X_FORWARDED_PROTO=1.

@@ -55,3 +55,15 @@ def redis_url():
 def _plain_static_storage(settings):
     """Serve static files without the manifest, so tests need no collectstatic."""
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    broker = celery_app.conf.broker_url if os.environ.get("REDIS_URL") else "none (tasks run eagerly)"
+    return [
+        f"database: {database['ENGINE'].rsplit('.', 1)[-1]} ({database['NAME']})",
+        f"celery broker for worker tests: {broker}",
+        f"REQUIRE_SERVICES={os.environ.get('REQUIRE_SERVICES', '0')}",
+    ]

@@ -1,0 +1,189 @@
+"""
+Organisations and their applications to speak at a Pre-session.
+
+An applicant never has an account: each application carries a random link
+key, and the private link to it is that key signed with the site's secret
+(see `tokens.py`). A database constraint allows one application per
+organisation email and State under Review.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from presessions.models import StateReview, Theme
+
+from .enums import (
+    ApplicationStatus,
+    Attendance,
+    CSOForm,
+    Gender,
+    NHRIStatus,
+    OrganisationKind,
+    Publication,
+    ReportSubmission,
+    Scope,
+    WorkingLanguage,
+)
+
+AIM_MAX_WORDS = 200
+STATEMENT_MAX_CHARS = 2000
+MAX_THEMES = 3
+
+
+def validate_max_words(value: str, limit: int = AIM_MAX_WORDS) -> None:
+    count = len(value.split())
+    if count > limit:
+        raise ValidationError(
+            _("Use %(limit)d words or fewer (you used %(count)d)."),
+            code="max_words",
+            params={"limit": limit, "count": count},
+        )
+
+
+def report_upload_to(instance, filename: str) -> str:
+    """Store reports under a random name; the applicant's file name is never reused."""
+    return f"reports/{uuid.uuid4().hex}.pdf"
+
+
+def new_link_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Organisation(models.Model):
+    name = models.CharField(_("name of the organisation"), max_length=200)
+    acronym = models.CharField(_("acronym"), max_length=30, blank=True)
+    kind = models.CharField(_("kind of organisation"), max_length=10, choices=OrganisationKind.choices, default=OrganisationKind.CSO)
+    cso_form = models.CharField(_("form of the CSO"), max_length=20, choices=CSOForm.choices, blank=True)
+    nhri_status = models.CharField(_("GANHRI accreditation"), max_length=10, choices=NHRIStatus.choices, blank=True)
+    country = CountryField(_("country where it is based"), blank=True)
+    scope = models.CharField(_("scope of work"), max_length=20, choices=Scope.choices, blank=True)
+    is_coalition = models.BooleanField(_("it is a coalition or network"), default=False)
+    member_count = models.PositiveIntegerField(
+        _("number of member organisations"), null=True, blank=True, validators=[MinValueValidator(2), MaxValueValidator(100000)]
+    )
+    website = models.URLField(_("website"), blank=True)
+    email = models.EmailField(_("contact email"))
+    established_year = models.PositiveSmallIntegerField(
+        _("year established"), null=True, blank=True, validators=[MinValueValidator(1800), MaxValueValidator(2100)]
+    )
+    ecosoc_status = models.BooleanField(_("has ECOSOC consultative status"), default=False)
+    aim = models.TextField(_("aim and work"), blank=True, validators=[validate_max_words])
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self):
+        return f"{self.name} ({self.acronym})" if self.acronym else self.name
+
+    @property
+    def public_description(self) -> str:
+        """How the organisation is described when it chose not to be named, e.g. "a national CSO"."""
+        scope = {Scope.NATIONAL: _("national"), Scope.REGIONAL: _("regional"), Scope.INTERNATIONAL: _("international")}.get(
+            self.scope, ""
+        )
+        if self.kind == OrganisationKind.NHRI:
+            return str(_("the national human rights institution"))
+        return str(_("a %(scope)s CSO") % {"scope": scope}).replace("  ", " ") if scope else str(_("a CSO"))
+
+
+class ApplicationQuerySet(models.QuerySet):
+    def with_related(self):
+        return self.select_related("organisation", "review__session__call").prefetch_related("themes")
+
+    def submitted(self):
+        return self.filter(status=ApplicationStatus.SUBMITTED)
+
+
+class Application(models.Model):
+    """One organisation's application to speak at the Pre-session on one State."""
+
+    review = models.ForeignKey(StateReview, verbose_name=_("State under Review"), on_delete=models.PROTECT, related_name="applications")
+    organisation = models.ForeignKey(Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="applications")
+    email = models.EmailField(_("organisation email"), help_text=_("Stored in lower case; one application per email and State."))
+
+    # Engagement with the UPR.
+    report_submitted = models.CharField(
+        _("submitted a UPR stakeholder report for this review"), max_length=10, choices=ReportSubmission.choices, blank=True
+    )
+    report_reference = models.CharField(_("report reference or title"), max_length=300, blank=True)
+    report_file = models.FileField(_("report (PDF)"), upload_to=report_upload_to, blank=True)
+    earlier_engagement = models.TextField(_("engagement in earlier UPR cycles"), blank=True, max_length=2000)
+
+    themes = models.ManyToManyField(Theme, verbose_name=_("themes"), related_name="applications", blank=True)
+    statement_summary = models.TextField(_("summary of the statement"), blank=True, max_length=STATEMENT_MAX_CHARS)
+
+    # The speaker.
+    speaker_name = models.CharField(_("speaker's full name"), max_length=200, blank=True)
+    speaker_gender = models.CharField(_("speaker's gender"), max_length=20, choices=Gender.choices, blank=True)
+    speaker_role = models.CharField(_("speaker's role in the organisation"), max_length=200, blank=True)
+    speaker_email = models.EmailField(_("speaker's email"), blank=True)
+    speaker_phone = models.CharField(_("speaker's phone number"), max_length=40, blank=True)
+    working_language = models.CharField(_("working language"), max_length=5, choices=WorkingLanguage.choices, blank=True)
+    accessibility_needs = models.TextField(_("accessibility needs"), blank=True, max_length=1000)
+    attendance = models.CharField(_("attendance"), max_length=20, choices=Attendance.choices, blank=True)
+
+    consent_data = models.BooleanField(_("consents to the processing of this data"), default=False)
+    publication = models.CharField(
+        _("what may be published if selected"), max_length=30, choices=Publication.choices, default=Publication.NOTHING
+    )
+
+    status = models.CharField(_("status"), max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT, db_index=True)
+    language = models.CharField(_("language of the applicant"), max_length=10, default="en")
+    link_key = models.CharField(max_length=64, unique=True, default=new_link_key, editable=False)
+    form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    reminders_opt_out = models.BooleanField(_("no deadline reminders"), default=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    objects = ApplicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "review", name="one_application_per_email_and_state"),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation.name} – {self.review.name} ({self.review.session.number})"
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def call(self):
+        return self.review.session.call_or_none
+
+    def deadline_passed(self, moment=None) -> bool:
+        call = self.call
+        return call is None or (moment or timezone.now()) >= call.closes_at
+
+    def can_edit(self, moment=None) -> bool:
+        call = self.call
+        return self.status in ApplicationStatus.editable_states() and call is not None and call.state(moment) == "open"
+
+    def can_withdraw(self) -> bool:
+        return self.status in ApplicationStatus.editable_states()
+
+    def get_private_url(self) -> str:
+        from .tokens import make_token
+
+        return reverse("applications:detail", args=[make_token(self)])

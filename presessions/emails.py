@@ -1,0 +1,177 @@
+"""
+The outbox: render, queue and send every email the product sends.
+
+- `render_message(name, context, language)` renders
+  templates/emails/{name}-subject.txt, -body.txt and -body.html.
+- `queue_email(...)` writes an Email row inside the caller's transaction and
+  hands it to Celery once that transaction commits.
+- `send_email(pk)` claims one row and sends it; `sweep_outbox()` sends every
+  row that is due, and runs every minute under Celery beat.
+
+If Redis or the mail server is down, the row stays queued and a later sweep
+sends it. A row is claimed (status "sending") before the SMTP conversation
+starts, so two workers can never send it twice; a row left in "sending" by a
+crash is not retried automatically, because it may have left already: staff
+see it in the admin and decide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F, Model
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from .enums import EmailStatus
+from .models import Email
+
+logger = logging.getLogger(__name__)
+
+# Seconds to wait before each retry; after the last one the row is marked failed.
+BACKOFF = [60, 5 * 60, 15 * 60, 60 * 60, 3 * 60 * 60, 6 * 60 * 60]
+MAX_ATTEMPTS = len(BACKOFF) + 1
+SWEEP_BATCH = 500
+
+
+def render_message(name: str, context: dict, language: str) -> tuple[str, str, str]:
+    """Render an email's subject, text body and (optional) HTML body in `language`."""
+    context = {"contact_email": settings.CONTACT_EMAIL, "site_url": settings.SITE_URL, **context}
+    with translation.override(language):
+        subject = render_to_string(f"emails/{name}-subject.txt", context)
+        text = render_to_string(f"emails/{name}-body.txt", context)
+        try:
+            html = render_to_string(f"emails/{name}-body.html", context)
+        except TemplateDoesNotExist:
+            html = ""
+    # A subject is a single line: a stray newline would start the headers' body.
+    subject = re.sub(r"\s+", " ", subject).strip()
+    return subject, text.strip() + "\n", html
+
+
+def queue_email(
+    *,
+    to: str,
+    name: str,
+    context: dict,
+    language: str,
+    dedupe_key: str,
+    related: Model | None = None,
+    unsubscribe_url: str = "",
+    draft: bool = False,
+) -> Email:
+    """
+    Queue one email, at most once per `dedupe_key`.
+
+    Side effects, in order: an Email row in the current transaction (or the
+    existing row with the same key, unchanged); then, on commit and unless
+    `draft`, a Celery task that sends it.
+    """
+    existing = Email.objects.filter(dedupe_key=dedupe_key).first()
+    if existing:
+        return existing
+    subject, text, html = render_message(name, context, language)
+    headers = {}
+    if unsubscribe_url:
+        headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    try:
+        with transaction.atomic():
+            email = Email.objects.create(
+                to=to,
+                kind=name,
+                subject=subject,
+                body_text=text,
+                body_html=html,
+                language=language,
+                headers=headers,
+                related=related,
+                status=EmailStatus.DRAFT if draft else EmailStatus.QUEUED,
+                dedupe_key=dedupe_key,
+            )
+    except IntegrityError:
+        # Another request queued the same message a moment ago.
+        return Email.objects.get(dedupe_key=dedupe_key)
+    if not draft:
+        transaction.on_commit(lambda: enqueue_send(email.pk))
+    return email
+
+
+def enqueue_send(email_id: int) -> None:
+    """Hand a row to Celery; if the broker is down, leave it for the sweep."""
+    from .tasks import task_send_email
+
+    try:
+        task_send_email.delay(email_id=email_id)
+    except Exception:  # noqa: BLE001 -- any broker failure: the sweep sends it later
+        logger.warning("Could not hand email %s to Celery; the outbox sweep will send it.", email_id, exc_info=True)
+
+
+def requeue(email: Email) -> None:
+    """Queue a row again now (the admin's "resend"), whatever its status."""
+    Email.objects.filter(pk=email.pk).update(status=EmailStatus.QUEUED, next_attempt_at=timezone.now(), last_error="")
+    transaction.on_commit(lambda: enqueue_send(email.pk))
+
+
+def _claim(email_id: int) -> Email | None:
+    """Mark a due row as sending and return it, or None if it is not ours to send."""
+    with transaction.atomic():
+        email = (
+            Email.objects.select_for_update(skip_locked=True)
+            .filter(pk=email_id, status=EmailStatus.QUEUED, next_attempt_at__lte=timezone.now())
+            .first()
+        )
+        if email is None:
+            return None
+        # The conditional update is the claim itself on databases without row locks (SQLite).
+        claimed = Email.objects.filter(pk=email_id, status=EmailStatus.QUEUED).update(
+            status=EmailStatus.SENDING, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            return None
+    email.refresh_from_db()
+    return email
+
+
+def send_email(email_id: int) -> bool:
+    """Send one queued row. Return True if it left, False if it was not due or failed."""
+    email = _claim(email_id)
+    if email is None:
+        return False
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        headers={**email.headers, "X-Presessions-Email": str(email.pk)},
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    try:
+        message.send()
+    except Exception as exc:  # noqa: BLE001 -- any SMTP or network failure is retried later
+        _record_failure(email, exc)
+        return False
+    Email.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="")
+    return True
+
+
+def _record_failure(email: Email, exc: Exception) -> None:
+    if email.attempts >= MAX_ATTEMPTS:
+        status, next_attempt = EmailStatus.FAILED, email.next_attempt_at
+    else:
+        status = EmailStatus.QUEUED
+        next_attempt = timezone.now() + dt.timedelta(seconds=BACKOFF[email.attempts - 1])
+    Email.objects.filter(pk=email.pk).update(status=status, next_attempt_at=next_attempt, last_error=f"{type(exc).__name__}: {exc}")
+    logger.warning("Email %s failed (attempt %s): %s", email.pk, email.attempts, exc)
+
+
+def sweep_outbox(limit: int = SWEEP_BATCH) -> int:
+    """Send every queued row that is due; return how many left."""
+    ids = list(Email.objects.due().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    return sum(send_email(email_id) for email_id in ids)
