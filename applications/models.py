@@ -92,12 +92,14 @@ class Organisation(models.Model):
     @property
     def public_description(self) -> str:
         """How the organisation is described when it chose not to be named, e.g. "a national CSO"."""
-        scope = {Scope.NATIONAL: _("national"), Scope.REGIONAL: _("regional"), Scope.INTERNATIONAL: _("international")}.get(
-            self.scope, ""
-        )
         if self.kind == OrganisationKind.NHRI:
             return str(_("the national human rights institution"))
-        return str(_("a %(scope)s CSO") % {"scope": scope}).replace("  ", " ") if scope else str(_("a CSO"))
+        labels = {
+            Scope.NATIONAL: _("a national CSO"),
+            Scope.REGIONAL: _("a regional CSO"),
+            Scope.INTERNATIONAL: _("an international CSO"),
+        }
+        return str(labels.get(self.scope, _("a CSO")))
 
 
 class ApplicationQuerySet(models.QuerySet):
