@@ -63,7 +63,9 @@ def new_link_key() -> str:
 class Organisation(models.Model):
     name = models.CharField(_("name of the organisation"), max_length=200)
     acronym = models.CharField(_("acronym"), max_length=30, blank=True)
-    kind = models.CharField(_("kind of organisation"), max_length=10, choices=OrganisationKind.choices, default=OrganisationKind.CSO)
+    kind = models.CharField(
+        _("kind of organisation"), max_length=10, choices=OrganisationKind.choices, default=OrganisationKind.CSO
+    )
     cso_form = models.CharField(_("form of the CSO"), max_length=20, choices=CSOForm.choices, blank=True)
     nhri_status = models.CharField(_("GANHRI accreditation"), max_length=10, choices=NHRIStatus.choices, blank=True)
     country = CountryField(_("country where it is based"), blank=True)
@@ -113,8 +115,12 @@ class ApplicationQuerySet(models.QuerySet):
 class Application(models.Model):
     """One organisation's application to speak at the Pre-session on one State."""
 
-    review = models.ForeignKey(StateReview, verbose_name=_("State under Review"), on_delete=models.PROTECT, related_name="applications")
-    organisation = models.ForeignKey(Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="applications")
+    review = models.ForeignKey(
+        StateReview, verbose_name=_("State under Review"), on_delete=models.PROTECT, related_name="applications"
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="applications"
+    )
     email = models.EmailField(_("organisation email"), help_text=_("Stored in lower case; one application per email and State."))
 
     # Engagement with the UPR.
@@ -143,7 +149,9 @@ class Application(models.Model):
         _("what may be published if selected"), max_length=30, choices=Publication.choices, default=Publication.NOTHING
     )
 
-    status = models.CharField(_("status"), max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT, db_index=True
+    )
     language = models.CharField(_("language of the applicant"), max_length=10, default="en")
     link_key = models.CharField(max_length=64, unique=True, default=new_link_key, editable=False)
     form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)

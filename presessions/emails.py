@@ -167,7 +167,9 @@ def _record_failure(email: Email, exc: Exception) -> None:
     else:
         status = EmailStatus.QUEUED
         next_attempt = timezone.now() + dt.timedelta(seconds=BACKOFF[email.attempts - 1])
-    Email.objects.filter(pk=email.pk).update(status=status, next_attempt_at=next_attempt, last_error=f"{type(exc).__name__}: {exc}")
+    Email.objects.filter(pk=email.pk).update(
+        status=status, next_attempt_at=next_attempt, last_error=f"{type(exc).__name__}: {exc}"
+    )
     logger.warning("Email %s failed (attempt %s): %s", email.pk, email.attempts, exc)
 
 

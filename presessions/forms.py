@@ -47,3 +47,20 @@ class CountryFinderForm(forms.Form):
             reviews.sort(key=lambda r: r.session.number, reverse=True)
             answers.append(FinderAnswer(code=code, name=display_name(code), reviews=reviews))
         return answers
+
+
+def error_summary(*fields_and_forms) -> list[tuple[str, str]]:
+    """
+    List (anchor id, message) for every error, in the order the page shows
+    the fields, for the GOV.UK-style error summary. Pass bound fields or whole
+    forms; non-field errors have an empty anchor.
+    """
+    items: list[tuple[str, str]] = []
+    for item in fields_and_forms:
+        if isinstance(item, forms.BaseForm):
+            items += [("", str(error)) for error in item.non_field_errors()]
+            continue
+        # Radio and checkbox groups have no single labelled element: point at the first option.
+        anchor = item.id_for_label or f"{item.auto_id}_0"
+        items += [(anchor, str(error)) for error in item.errors]
+    return items

@@ -13,4 +13,5 @@ urlpatterns = [
     path("language/<str:code>/", views.switch_language, name="switch_language"),
     path("admin/", admin.site.urls),
     path("", include("presessions.public_urls")),
+    path("", include("applications.urls")),
 ]

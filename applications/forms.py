@@ -1,0 +1,336 @@
+"""
+The application form: two model forms (the organisation, the application)
+shown as one page of fieldsets.
+
+A submitted application must be complete; a draft ("save and continue
+later") needs only the State and the organisation's email, but whatever is
+filled in is still checked.
+"""
+
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Field, Fieldset, Layout
+from django import forms
+from django.conf import settings
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from presessions.models import Theme
+
+from .enums import OrganisationKind, ReportSubmission
+from .models import AIM_MAX_WORDS, MAX_THEMES, STATEMENT_MAX_CHARS, Application, Organisation
+
+PDF_MAGIC = b"%PDF-"
+
+
+def validate_pdf(upload) -> None:
+    """Accept a PDF of at most 10 MB, judged by its content, never by its name."""
+    limit = settings.APPLICATION_UPLOAD_MAX_BYTES
+    if upload.size > limit:
+        raise forms.ValidationError(
+            _("The file must be smaller than %(mb)d MB."), code="too_big", params={"mb": limit // (1024 * 1024)}
+        )
+    upload.seek(0)
+    head = upload.read(1024)
+    upload.seek(0)
+    if PDF_MAGIC not in head:
+        raise forms.ValidationError(_("The selected file must be a PDF."), code="not_pdf")
+
+
+def _radio_choices(field: forms.ChoiceField) -> None:
+    """Drop the "---------" placeholder from a field shown as radio buttons."""
+    field.choices = [(value, label) for value, label in field.choices if value != ""]
+
+
+class ThemeChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.label
+
+
+class ReviewChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class OrganisationForm(forms.ModelForm):
+    REQUIRED = ["name", "kind", "country", "scope", "email"]
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "name",
+            "acronym",
+            "kind",
+            "cso_form",
+            "nhri_status",
+            "country",
+            "scope",
+            "is_coalition",
+            "member_count",
+            "website",
+            "email",
+            "established_year",
+            "ecosoc_status",
+            "aim",
+        ]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "nhri_status": forms.RadioSelect,
+            "scope": forms.RadioSelect,
+            "aim": forms.Textarea(attrs={"rows": 5}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "website": forms.URLInput(attrs={"placeholder": "https://"}),
+            "member_count": forms.NumberInput(attrs={"inputmode": "numeric", "min": 2}),
+            "established_year": forms.NumberInput(attrs={"inputmode": "numeric", "min": 1800, "max": 2100}),
+        }
+        help_texts = {
+            "email": _("We send the confirmation and the private link to your application to this address."),
+            "aim": _("%(words)d words at most.") % {"words": AIM_MAX_WORDS},
+            "scope": _("National: your organisation works mainly in the State under Review."),
+            "member_count": _("Only for a coalition or network: a whole number."),
+            "nhri_status": _("Only for an NHRI."),
+            "cso_form": _("Only for a CSO."),
+            "website": _("For example https://www.example.org"),
+        }
+        error_messages = {
+            "email": {"invalid": _("Enter an email address in the correct format, like name@example.org")},
+            "website": {"invalid": _("Enter a web address in the correct format, like https://www.example.org")},
+            "member_count": {"invalid": _("Enter the number of members as a whole number, like 12")},
+            "established_year": {"invalid": _("Enter the year as 4 digits, like 1998")},
+        }
+
+    def __init__(self, *args, draft: bool = False, **kwargs):
+        super().__init__(*args, prefix="org", **kwargs)
+        self.draft = draft
+        for name, field in self.fields.items():
+            field.required = name == "email" or (not draft and name in self.REQUIRED)
+        for name in ["kind", "nhri_status", "scope"]:
+            _radio_choices(self.fields[name])
+        self.fields["name"].error_messages["required"] = _("Enter the name of your organisation")
+        self.fields["email"].error_messages["required"] = _("Enter your organisation's email address")
+        self.fields["kind"].error_messages["required"] = _("Select whether your organisation is a CSO or an NHRI")
+        self.fields["country"].error_messages["required"] = _("Select the country where your organisation is based")
+        self.fields["scope"].error_messages["required"] = _("Select the scope of your organisation's work")
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Fieldset(
+                _("Your organisation"),
+                "name",
+                "acronym",
+                "kind",
+                "cso_form",
+                "nhri_status",
+                "country",
+                "scope",
+                "is_coalition",
+                "member_count",
+                "website",
+                "email",
+                "established_year",
+                "ecosoc_status",
+                Field("aim", data_max_words=AIM_MAX_WORDS),
+            )
+        )
+
+    def clean(self):
+        data = super().clean()
+        if self.draft:
+            return data
+        if data.get("kind") == OrganisationKind.CSO and not data.get("cso_form"):
+            self.add_error("cso_form", _("Select the form of your organisation"))
+        if data.get("kind") == OrganisationKind.NHRI and not data.get("nhri_status"):
+            self.add_error("nhri_status", _("Select your institution's GANHRI accreditation status"))
+        if data.get("kind") == OrganisationKind.CSO:
+            data["nhri_status"] = ""
+        elif data.get("kind") == OrganisationKind.NHRI:
+            data["cso_form"] = ""
+        if data.get("is_coalition") and not data.get("member_count"):
+            self.add_error("member_count", _("Enter how many member organisations the coalition has"))
+        return data
+
+
+class ApplicationForm(forms.ModelForm):
+    REQUIRED = [
+        "review",
+        "report_submitted",
+        "themes",
+        "statement_summary",
+        "speaker_name",
+        "speaker_gender",
+        "speaker_role",
+        "speaker_email",
+        "working_language",
+        "attendance",
+        "publication",
+    ]
+
+    form_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    # A honeypot: hidden from people (and from assistive technology), filled in by bots.
+    contact_time = forms.CharField(required=False, label=_("Leave this field empty"))
+
+    class Meta:
+        model = Application
+        fields = [
+            "review",
+            "report_submitted",
+            "report_reference",
+            "report_file",
+            "earlier_engagement",
+            "themes",
+            "statement_summary",
+            "speaker_name",
+            "speaker_gender",
+            "speaker_role",
+            "speaker_email",
+            "speaker_phone",
+            "working_language",
+            "accessibility_needs",
+            "attendance",
+            "consent_data",
+            "publication",
+        ]
+        field_classes = {"themes": ThemeChoiceField, "review": ReviewChoiceField}
+        widgets = {
+            "report_submitted": forms.RadioSelect,
+            "themes": forms.CheckboxSelectMultiple,
+            "speaker_gender": forms.RadioSelect,
+            "working_language": forms.RadioSelect,
+            "attendance": forms.RadioSelect,
+            "publication": forms.RadioSelect,
+            "statement_summary": forms.Textarea(attrs={"rows": 8, "maxlength": STATEMENT_MAX_CHARS}),
+            "earlier_engagement": forms.Textarea(attrs={"rows": 3}),
+            "accessibility_needs": forms.Textarea(attrs={"rows": 2}),
+            "report_file": forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
+            "speaker_email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "speaker_phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        }
+        labels = {"review": _("State under Review")}
+        help_texts = {
+            "review": _("The State your statement is about. Apply once for each State."),
+            "report_reference": _("For example the title of the report, or the symbol of the joint submission."),
+            "report_file": _("Optional. A PDF of at most 10 MB."),
+            "themes": _("Choose 1 to %(max)d themes.") % {"max": MAX_THEMES},
+            "statement_summary": _(
+                "What you would say in 5 minutes: the main issues and your recommendations. Up to %(max)s characters."
+            )
+            % {"max": f"{STATEMENT_MAX_CHARS:,}"},
+            "speaker_phone": _("With the country code, for example +41 22 000 00 00."),
+            "accessibility_needs": _("Optional. Tell us anything that would help the speaker take part."),
+            "publication": _(
+                "Human rights defenders who engage with the UN can face reprisals. Nothing is published unless you choose it here."
+            ),
+        }
+        error_messages = {
+            "speaker_email": {"invalid": _("Enter an email address in the correct format, like name@example.org")},
+        }
+
+    def __init__(self, *args, session, draft: bool = False, **kwargs):
+        super().__init__(*args, prefix="app", **kwargs)
+        self.draft = draft
+        self.fields["review"].queryset = session.reviews.taking_place().filter(meeting_not_held=False).order_by("order")
+        self.fields["review"].empty_label = _("Choose a State")
+        self.fields["themes"].queryset = Theme.objects.filter(active=True)
+        for name, field in self.fields.items():
+            if name in self.Meta.fields:
+                field.required = name == "review" or (not draft and name in self.REQUIRED)
+        for name in ["report_submitted", "speaker_gender", "working_language", "attendance", "publication"]:
+            _radio_choices(self.fields[name])
+        messages = {
+            "review": _("Choose the State your statement is about"),
+            "report_submitted": _("Say whether your organisation submitted a UPR report"),
+            "themes": _("Choose at least one theme"),
+            "statement_summary": _("Enter a summary of your statement"),
+            "speaker_name": _("Enter the speaker's full name"),
+            "speaker_gender": _("Select the speaker's gender, or “Prefer not to say”"),
+            "speaker_role": _("Enter the speaker's role in the organisation"),
+            "speaker_email": _("Enter the speaker's email address"),
+            "working_language": _("Select the speaker's working language"),
+            "attendance": _("Select how the speaker would attend"),
+            "publication": _("Choose what may be published if you are selected"),
+        }
+        for name, message in messages.items():
+            self.fields[name].error_messages["required"] = message
+        self.fields["review"].error_messages["invalid_choice"] = _("Choose one of the States reviewed in this session")
+        self.fields["themes"].error_messages["invalid_choice"] = _("Choose themes from the list")
+        self.fields["consent_data"].label = _(
+            "I agree that UPR Info stores and uses this information to select the speakers and organise the Pre-session."
+        )
+        self.fields["contact_time"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
+
+        self.state_helper = self._helper(Fieldset(_("State under Review"), "review"))
+        self.helper = self._helper(
+            Fieldset(
+                _("Your engagement with the UPR"), "report_submitted", "report_reference", "report_file", "earlier_engagement"
+            ),
+            Fieldset(
+                _("Your statement"),
+                "themes",
+                Field("statement_summary", data_counter="true"),
+                HTML(
+                    format_html(
+                        '<p class="form-text char-count" id="id_app-statement_summary-count" aria-live="polite" '
+                        'data-template="{}" hidden></p>',
+                        gettext("%s characters left"),
+                    )
+                ),
+            ),
+            Fieldset(
+                _("The speaker"),
+                "speaker_name",
+                "speaker_gender",
+                "speaker_role",
+                "speaker_email",
+                "speaker_phone",
+                "working_language",
+                "accessibility_needs",
+                "attendance",
+            ),
+            Fieldset(_("Consent and publication"), "consent_data", "publication"),
+            "form_token",
+            HTML('<div class="hp-field" aria-hidden="true">'),
+            "contact_time",
+            HTML("</div>"),
+        )
+
+    @staticmethod
+    def _helper(*layout) -> FormHelper:
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        helper.layout = Layout(*layout)
+        return helper
+
+    def clean_themes(self):
+        themes = self.cleaned_data.get("themes")
+        count = len(themes) if themes is not None else 0
+        if count > MAX_THEMES:
+            raise forms.ValidationError(_("Choose at most %(max)d themes"), code="too_many", params={"max": MAX_THEMES})
+        return themes
+
+    def clean_consent_data(self):
+        consent = self.cleaned_data.get("consent_data")
+        if not consent and not self.draft:
+            raise forms.ValidationError(_("You must agree to the processing of this information to apply"), code="required")
+        return consent
+
+    def clean_report_file(self):
+        upload = self.cleaned_data.get("report_file")
+        if upload and hasattr(upload, "content_type"):  # a new upload, not the stored file
+            validate_pdf(upload)
+        return upload
+
+    def clean_contact_time(self):
+        if self.cleaned_data.get("contact_time"):
+            raise forms.ValidationError(_("Leave this field empty"), code="honeypot")
+        return ""
+
+    def clean(self):
+        data = super().clean()
+        if not self.draft and data.get("report_submitted") in (ReportSubmission.ALONE, ReportSubmission.JOINT):
+            if not data.get("report_reference") and not data.get("report_file"):
+                self.add_error("report_reference", _("Give the report's title or reference, or upload it"))
+        return data

@@ -1,0 +1,166 @@
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from presessions.forms import error_summary
+from presessions.models import Session
+
+from . import domain
+from .forms import ApplicationForm, OrganisationForm
+from .models import Application
+from .tokens import key_from_token
+
+
+def _rate(group, request):
+    return settings.APPLICATION_RATELIMIT
+
+
+def _get_application_for_token(token: str) -> Application:
+    """Return the application behind a private link, or 404 for an unknown or tampered link."""
+    key = key_from_token(token)
+    return get_object_or_404(Application.objects.with_related(), link_key=key)
+
+
+def _forms(request, session, *, instance=None, initial_review=None):
+    draft = request.method == "POST" and request.POST.get("action") == "draft"
+    data = request.POST if request.method == "POST" else None
+    files = request.FILES if request.method == "POST" else None
+    org_form = OrganisationForm(data, instance=instance.organisation if instance else None, draft=draft)
+    app_initial = {"form_token": uuid.uuid4()}
+    if initial_review:
+        app_initial["review"] = initial_review
+    app_form = ApplicationForm(data, files, instance=instance, initial=app_initial, session=session, draft=draft)
+    return org_form, app_form, draft
+
+
+def _render_form(request, session, org_form, app_form, *, application=None):
+    errors = []
+    if org_form.is_bound:
+        ordered_fields = [app_form["review"], *org_form, *(f for f in app_form if f.name != "review")]
+        errors = error_summary(org_form, app_form, *ordered_fields)
+    context = {
+        "session": session,
+        "call": session.call,
+        "org_form": org_form,
+        "app_form": app_form,
+        "application": application,
+        "errors": errors,
+    }
+    return render(request, "applications/apply.html", context)
+
+
+def _closed(request, session, status=200):
+    return render(request, "applications/call_closed.html", {"session": session, "call": session.call_or_none}, status=status)
+
+
+@ratelimit(key="ip", rate=_rate, method="POST", block=False)
+@require_http_methods(["GET", "POST"])
+def apply(request, number):
+    session = get_object_or_404(Session.objects.with_call(), number=number)
+    call = session.call_or_none
+    if call is None or not call.is_open:
+        return _closed(request, session)
+    if getattr(request, "limited", False):
+        return render(request, "applications/too_many.html", {"session": session}, status=429)
+    code = request.GET.get("state", "").upper()
+    initial_review = session.reviews.filter(country=code).first() if code else None
+    org_form, app_form, draft = _forms(request, session, initial_review=initial_review)
+    if request.method == "POST" and org_form.is_valid() & app_form.is_valid():
+        try:
+            application = domain.create_application(
+                org_form=org_form, app_form=app_form, draft=draft, language=translation.get_language() or "en"
+            )
+        except domain.CallNotOpen:
+            messages.error(request, _("The call closed before your application arrived, so it was not saved."))
+            return _closed(request, session)
+        except domain.DuplicateApplication as duplicate:
+            domain.send_link_again(duplicate.existing)
+            return render(request, "applications/already_applied.html", {"session": session, "application": duplicate.existing})
+        if draft:
+            messages.success(request, _("Your draft is saved. We have emailed you a link to finish it before the deadline."))
+        else:
+            messages.success(request, _("Your application has been submitted. We have sent a confirmation email."))
+        return redirect(application.get_private_url())
+    return _render_form(request, session, org_form, app_form)
+
+
+@require_http_methods(["GET"])
+def detail(request, token):
+    application = _get_application_for_token(token)
+    return render(request, "applications/detail.html", {"application": application, "token": token, "now": timezone.now()})
+
+
+@ratelimit(key="ip", rate=_rate, method="POST", block=False)
+@require_http_methods(["GET", "POST"])
+def edit(request, token):
+    application = _get_application_for_token(token)
+    session = application.review.session
+    if not application.can_edit():
+        messages.error(request, _("This application can no longer be changed."))
+        return redirect(application.get_private_url())
+    if getattr(request, "limited", False):
+        return render(request, "applications/too_many.html", {"session": session}, status=429)
+    org_form, app_form, draft = _forms(request, session, instance=application)
+    if request.method == "POST" and org_form.is_valid() & app_form.is_valid():
+        if domain.email_taken(email=org_form.cleaned_data["email"], review=app_form.cleaned_data["review"], exclude=application):
+            org_form.add_error("email", _("This email has already applied for this State. Use the link we sent to that address."))
+        else:
+            try:
+                domain.update_application(application, org_form=org_form, app_form=app_form, submit=not draft)
+            except domain.CallNotOpen:
+                messages.error(
+                    request, _("The call has closed: your changes were not saved, and your application stays as it was.")
+                )
+                return redirect(application.get_private_url())
+            messages.success(request, _("Your changes are saved."))
+            return redirect(application.get_private_url())
+    return _render_form(request, session, org_form, app_form, application=application)
+
+
+@require_http_methods(["GET", "POST"])
+def withdraw(request, token):
+    application = _get_application_for_token(token)
+    if not application.can_withdraw():
+        return redirect(application.get_private_url())
+    if request.method == "POST":
+        domain.withdraw_application(application)
+        messages.success(request, _("Your application has been withdrawn."))
+        return redirect(application.get_private_url())
+    return render(request, "applications/withdraw.html", {"application": application, "token": token})
+
+
+@require_http_methods(["POST"])
+def reopen(request, token):
+    application = _get_application_for_token(token)
+    try:
+        domain.reopen_application(application)
+    except domain.CallNotOpen:
+        messages.error(request, _("The call is closed, so the application cannot be reopened."))
+        return redirect(application.get_private_url())
+    messages.success(request, _("Your application is a draft again. Check it and submit it before the deadline."))
+    return redirect("applications:edit", token=token)
+
+
+@staff_member_required
+def report_file(request, pk):
+    """Let staff with the right to view applications download an uploaded report."""
+    if not request.user.has_perm("applications.view_application"):
+        raise PermissionDenied
+    application = get_object_or_404(Application, pk=pk)
+    if not application.report_file:
+        raise Http404
+    return FileResponse(
+        application.report_file.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"report-{application.pk}.pdf",
+    )
