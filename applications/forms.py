@@ -57,6 +57,15 @@ class ReviewChoiceField(forms.ModelChoiceField):
 class OrganisationForm(forms.ModelForm):
     REQUIRED = ["name", "kind", "country", "scope", "email"]
 
+    website = forms.URLField(
+        label=_("website"),
+        required=False,
+        assume_scheme="https",
+        max_length=200,
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+        error_messages={"invalid": _("Enter a web address in the correct format, like https://www.example.org")},
+    )
+
     class Meta:
         model = Organisation
         fields = [
@@ -81,7 +90,6 @@ class OrganisationForm(forms.ModelForm):
             "scope": forms.RadioSelect,
             "aim": forms.Textarea(attrs={"rows": 5}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
-            "website": forms.URLInput(attrs={"placeholder": "https://"}),
             "member_count": forms.NumberInput(attrs={"inputmode": "numeric", "min": 2}),
             "established_year": forms.NumberInput(attrs={"inputmode": "numeric", "min": 1800, "max": 2100}),
         }
@@ -96,7 +104,6 @@ class OrganisationForm(forms.ModelForm):
         }
         error_messages = {
             "email": {"invalid": _("Enter an email address in the correct format, like name@example.org")},
-            "website": {"invalid": _("Enter a web address in the correct format, like https://www.example.org")},
             "member_count": {"invalid": _("Enter the number of members as a whole number, like 12")},
             "established_year": {"invalid": _("Enter the year as 4 digits, like 1998")},
         }
@@ -148,7 +155,7 @@ class OrganisationForm(forms.ModelForm):
             data["nhri_status"] = ""
         elif data.get("kind") == OrganisationKind.NHRI:
             data["cso_form"] = ""
-        if data.get("is_coalition") and not data.get("member_count"):
+        if data.get("is_coalition") and not data.get("member_count") and "member_count" not in self.errors:
             self.add_error("member_count", _("Enter how many member organisations the coalition has"))
         return data
 

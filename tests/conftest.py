@@ -67,3 +67,12 @@ def pytest_report_header(config):
         f"celery broker for worker tests: {broker}",
         f"REQUIRE_SERVICES={os.environ.get('REQUIRE_SERVICES', '0')}",
     ]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Start every test with an empty cache, so rate limits do not carry over between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -31,3 +31,45 @@ def make_open_call(session, *, days_left=10):
         opens_at=call_open_moment(today - dt.timedelta(days=5)),
         closes_at=call_close_moment(today + dt.timedelta(days=days_left)),
     )
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def application_post(review, *, action="submit", email="contact@kenya-hr.example.org", themes=None, **overrides):
+    """The POST data of a complete, valid application form for `review`."""
+    from presessions.models import Theme
+
+    if themes is None:
+        themes = list(Theme.objects.order_by("pk").values_list("pk", flat=True)[:2])
+    data = {
+        "action": action,
+        "app-review": review.pk,
+        "org-name": "Kenya Human Rights Forum",
+        "org-acronym": "KHRF",
+        "org-kind": "cso",
+        "org-cso_form": "ngo",
+        "org-country": review.country.code,
+        "org-scope": "national",
+        "org-website": "https://khrf.example.org",
+        "org-email": email,
+        "org-established_year": "1998",
+        "org-aim": "We document human rights violations and support victims.",
+        "app-report_submitted": "alone",
+        "app-report_reference": "KHRF stakeholder submission, 4th cycle",
+        "app-themes": themes,
+        "app-statement_summary": "Police violence and the right to protest; three recommendations.",
+        "app-speaker_name": "Wanjiru Kamau",
+        "app-speaker_gender": "woman",
+        "app-speaker_role": "Director",
+        "app-speaker_email": "wanjiru@kenya-hr.example.org",
+        "app-speaker_phone": "+254 700 000000",
+        "app-working_language": "en",
+        "app-attendance": "in_person",
+        "app-consent_data": "on",
+        "app-publication": "organisation",
+        "app-form_token": "",
+        "app-contact_time": "",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}

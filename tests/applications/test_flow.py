@@ -1,0 +1,182 @@
+import datetime as dt
+import re
+import uuid
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from applications.enums import ApplicationStatus
+from applications.models import Application
+from presessions.models import Email
+from tests.factories import application_post
+
+pytestmark = pytest.mark.django_db
+
+
+def _link_from(message) -> str:
+    return re.search(r"https?://\S+/applications/(\S+?)/", message.body).group(0).split("127.0.0.1:8000")[-1]
+
+
+def test_form_preselects_the_state_from_the_country_page(client, kenya):
+    response = client.get("/sessions/60/apply/?state=KE")
+    assert response.status_code == 200
+    assert response.context["app_form"]["review"].value() == kenya.pk
+
+
+def test_submitting_saves_the_application_and_emails_the_private_link(client, kenya, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/sessions/60/apply/", application_post(kenya))
+    application = Application.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == application.get_private_url()
+    assert application.status == ApplicationStatus.SUBMITTED
+    assert application.organisation.name == "Kenya Human Rights Forum"
+    assert application.themes.count() == 2
+    assert [m.to for m in mail.outbox] == [["contact@kenya-hr.example.org"]]
+    assert "Application received" in mail.outbox[0].subject
+    assert Email.objects.get().status == "sent"
+    page = client.get(_link_from(mail.outbox[0]))
+    assert page.status_code == 200
+    assert "Kenya Human Rights Forum" in page.content.decode()
+
+
+def test_the_confirmation_page_follows_the_redirect(client, kenya):
+    response = client.post("/sessions/60/apply/", application_post(kenya), follow=True)
+    body = response.content.decode()
+    assert "Your application has been submitted." in body
+    assert "Submitted" in body
+
+
+def test_draft_needs_only_the_state_and_email_and_emails_a_link(client, kenya, django_capture_on_commit_callbacks):
+    data = {"action": "draft", "app-review": kenya.pk, "org-email": "Draft@Example.org", "org-name": "Half done"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/sessions/60/apply/", data)
+    application = Application.objects.get()
+    assert response.status_code == 302
+    assert (application.status, application.email) == (ApplicationStatus.DRAFT, "draft@example.org")
+    assert "draft" in mail.outbox[0].subject.lower()
+    # Finish it from the emailed link.
+    link = _link_from(mail.outbox[0])
+    finish = client.post(link + "edit/", application_post(kenya, email="draft@example.org"))
+    assert finish.status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.SUBMITTED
+    assert application.submitted_at is not None
+
+
+def test_edit_then_withdraw_through_the_private_link(client, kenya):
+    client.post("/sessions/60/apply/", application_post(kenya))
+    application = Application.objects.get()
+    url = application.get_private_url()
+    response = client.post(url + "edit/", application_post(kenya, **{"app-statement_summary": "A new summary."}))
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.statement_summary == "A new summary."
+    assert client.get(url + "withdraw/").status_code == 200
+    client.post(url + "withdraw/")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITHDRAWN
+    # A withdrawn application cannot be edited.
+    refused = client.post(url + "edit/", application_post(kenya, **{"app-statement_summary": "Sneaky."}))
+    assert refused.status_code == 302
+    application.refresh_from_db()
+    assert application.statement_summary == "A new summary."
+
+
+def test_a_withdrawn_application_can_be_reopened_while_the_call_is_open(client, kenya):
+    client.post("/sessions/60/apply/", application_post(kenya))
+    application = Application.objects.get()
+    client.post(application.get_private_url() + "withdraw/")
+    client.post(application.get_private_url() + "reopen/")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.DRAFT
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: "nothing", lambda t: t.split(":")[0]])
+def test_a_wrong_or_tampered_token_is_404(client, kenya, mangle):
+    client.post("/sessions/60/apply/", application_post(kenya))
+    token = Application.objects.get().get_private_url().split("/")[2]
+    for suffix in ["", "edit/", "withdraw/"]:
+        assert client.get(f"/applications/{mangle(token)}/{suffix}").status_code == 404
+
+
+def test_a_valid_signature_for_an_unknown_key_is_404(client, kenya):
+    from django.core import signing
+
+    from applications.tokens import SALT
+
+    assert client.get(f"/applications/{signing.Signer(salt=SALT).sign('no-such-key-xxxxxxxxxxxx')}/").status_code == 404
+
+
+def test_a_double_submit_creates_one_application(client, kenya):
+    data = application_post(kenya, **{"app-form_token": str(uuid.uuid4())})
+    first = client.post("/sessions/60/apply/", data)
+    second = client.post("/sessions/60/apply/", data)
+    assert Application.objects.count() == 1
+    assert first["Location"] == second["Location"]
+    assert Email.objects.filter(kind="application-received").count() == 1
+
+
+def test_applying_again_sends_the_existing_link_instead_of_a_duplicate(client, kenya):
+    client.post("/sessions/60/apply/", application_post(kenya))
+    again = client.post("/sessions/60/apply/", application_post(kenya, email="CONTACT@kenya-hr.example.org"))
+    assert again.status_code == 200
+    assert "You have already applied for this State" in again.content.decode()
+    assert Application.objects.count() == 1
+    assert Email.objects.filter(kind="application-link").count() == 1
+
+
+def test_the_same_organisation_may_apply_for_another_state(client, open_session):
+    for code in ["KE", "TR"]:
+        client.post("/sessions/60/apply/", application_post(open_session.reviews.get(country=code)))
+    assert Application.objects.count() == 2
+
+
+def test_the_honeypot_saves_nothing(client, kenya):
+    response = client.post("/sessions/60/apply/", application_post(kenya, **{"app-contact_time": "buy now"}))
+    assert response.status_code == 200
+    assert Application.objects.count() == 0
+
+
+def test_submissions_are_rate_limited_per_ip(client, kenya, settings):
+    settings.APPLICATION_RATELIMIT = "2/m"
+    from django.core.cache import cache
+
+    cache.clear()
+    codes = [client.post("/sessions/60/apply/", {"action": "submit"}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_the_language_of_the_applicant_is_stored_and_used_for_email(client, kenya, settings, django_capture_on_commit_callbacks):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/sessions/60/apply/", application_post(kenya))
+    application = Application.objects.get()
+    assert application.language == "fr"
+    assert Email.objects.get().language == "fr"
+
+
+def test_nothing_personal_appears_on_public_pages(client, kenya):
+    client.post("/sessions/60/apply/", application_post(kenya))
+    for url in ["/", "/calendar/", "/countries/ke/", "/sessions/60/"]:
+        body = client.get(url).content.decode()
+        assert "Wanjiru" not in body and "kenya-hr.example.org" not in body, url
+
+
+def test_closed_call_page_gives_the_dates(client, kenya):
+    call = kenya.session.call
+    call.opens_at, call.closes_at = timezone.now() - dt.timedelta(days=30), timezone.now() - dt.timedelta(days=1)
+    call.save()
+    response = client.get("/sessions/60/apply/")
+    assert "Applications are not open" in response.content.decode()
+    assert "The call for applications closed on" in response.content.decode()
+    assert client.post("/sessions/60/apply/", application_post(kenya)).status_code == 200
+    assert Application.objects.count() == 0
+
+
+def test_call_not_yet_open_says_when_it_opens(client, kenya):
+    call = kenya.session.call
+    call.opens_at, call.closes_at = timezone.now() + dt.timedelta(days=3), timezone.now() + dt.timedelta(days=20)
+    call.save()
+    assert "The call for applications opens on" in client.get("/sessions/60/apply/").content.decode()
