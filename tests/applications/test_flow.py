@@ -93,7 +93,9 @@ def test_a_withdrawn_application_can_be_reopened_while_the_call_is_open(client, 
     assert application.status == ApplicationStatus.DRAFT
 
 
-@pytest.mark.parametrize("mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: "nothing", lambda t: t.split(":")[0]])
+@pytest.mark.parametrize(
+    "mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: "nothing", lambda t: t.split(":")[0]]
+)
 def test_a_wrong_or_tampered_token_is_404(client, kenya, mangle):
     client.post("/sessions/60/apply/", application_post(kenya))
     token = Application.objects.get().get_private_url().split("/")[2]

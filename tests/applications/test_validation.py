@@ -175,7 +175,9 @@ def test_a_new_application_at_the_close_is_refused(kenya, open_session):
     org_form, app_form = OrganisationForm(data), ApplicationForm(data, session=open_session)
     assert org_form.is_valid() and app_form.is_valid()
     with pytest.raises(domain.CallNotOpen):
-        domain.create_application(org_form=org_form, app_form=app_form, draft=False, language="en", now=kenya.session.call.closes_at)
+        domain.create_application(
+            org_form=org_form, app_form=app_form, draft=False, language="en", now=kenya.session.call.closes_at
+        )
     assert Application.objects.count() == 0
 
 
@@ -183,7 +185,11 @@ def test_an_edit_posted_one_second_after_the_close_is_refused_with_a_message(cli
     call = submitted.call
     call.closes_at = timezone.now() - dt.timedelta(seconds=1)
     call.save()
-    response = client.post(submitted.get_private_url() + "edit/", application_post(submitted.review, **{"app-statement_summary": "Late"}), follow=True)
+    response = client.post(
+        submitted.get_private_url() + "edit/",
+        application_post(submitted.review, **{"app-statement_summary": "Late"}),
+        follow=True,
+    )
     assert "can no longer be changed" in response.content.decode()
     submitted.refresh_from_db()
     assert submitted.statement_summary == "Police violence and the right to protest; three recommendations."
