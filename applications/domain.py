@@ -16,10 +16,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from presessions.emails import queue_email
+from presessions.models import Call, Email
 
 from .enums import ApplicationStatus
-from .models import Application
-from .tokens import make_token
+from .models import Application, CallAlert
+from .tokens import ALERT_SALT, UNSUBSCRIBE_SALT, make_token, sign
 
 
 class CallNotOpen(Exception):
@@ -180,3 +181,138 @@ def send_link_again(application: Application, *, now: dt.datetime | None = None)
     """Email the private link to the address on file, at most once an hour."""
     now = now or timezone.now()
     _queue(application, "application-link", f"application-link:{application.pk}:{now:%Y%m%d%H}")
+
+
+# Reminders and alerts: the non-transactional emails. Each carries an
+# unsubscribe link and a List-Unsubscribe header.
+
+REMINDER_DAYS = (7, 2)
+
+
+def reminders_off_url(application: Application) -> str:
+    return f"{settings.SITE_URL}/applications/{sign(application.link_key, UNSUBSCRIBE_SALT)}/reminders-off/"
+
+
+def send_deadline_reminders(*, now: dt.datetime | None = None) -> int:
+    """
+    Remind holders of unfinished drafts 7 days and 2 days before their call closes.
+
+    Each draft gets each reminder at most once (the outbox's dedupe key); a
+    draft started inside the last 2 days gets only the 2-day one. Return how
+    many reminders were queued.
+    """
+    now = now or timezone.now()
+    drafts = (
+        Application.objects.filter(
+            status=ApplicationStatus.DRAFT,
+            reminders_opt_out=False,
+            review__session__call__opens_at__lte=now,
+            review__session__call__closes_at__gt=now,
+            review__session__call__closes_at__lte=now + dt.timedelta(days=max(REMINDER_DAYS)),
+        )
+        .select_related("organisation", "review__session__call")
+        .order_by("pk")
+    )
+    planned = []
+    for application in drafts:
+        left = application.call.closes_at - now
+        days = min(d for d in REMINDER_DAYS if left <= dt.timedelta(days=d))
+        planned.append((application, days, f"deadline-reminder-{days}:{application.pk}"))
+    already = set(Email.objects.filter(dedupe_key__in=[key for _a, _d, key in planned]).values_list("dedupe_key", flat=True))
+    queued = 0
+    for application, days, key in planned:
+        if key in already:
+            continue
+        with transaction.atomic():
+            queue_email(
+                to=application.email,
+                name="deadline-reminder",
+                context={**_email_context(application), "days": days, "unsubscribe_url": reminders_off_url(application)},
+                language=application.language,
+                dedupe_key=key,
+                related=application,
+                unsubscribe_url=reminders_off_url(application),
+            )
+        queued += 1
+    return queued
+
+
+def stop_reminders(application: Application) -> None:
+    Application.objects.filter(pk=application.pk).update(reminders_opt_out=True)
+
+
+def alert_unsubscribe_url(alert: CallAlert) -> str:
+    return f"{settings.SITE_URL}/alerts/{sign(alert.key, ALERT_SALT)}/unsubscribe/"
+
+
+@transaction.atomic
+def subscribe_to_call_alert(*, email: str, country: str, language: str) -> CallAlert:
+    """
+    Record a request for an alert and email the confirmation link (double opt-in).
+
+    Asking again re-sends the confirmation (at most once an hour) and
+    re-activates an alert that was unsubscribed; it never creates a second row.
+    """
+    email = email.strip().lower()
+    alert = CallAlert.objects.select_for_update().filter(email=email, country=country).first()
+    if alert is None:
+        alert = CallAlert.objects.create(email=email, country=country, language=language)
+    elif alert.unsubscribed_at:
+        alert.unsubscribed_at = None
+        alert.confirmed_at = None
+        alert.language = language
+        alert.save(update_fields=["unsubscribed_at", "confirmed_at", "language"])
+    if alert.confirmed_at is None:
+        queue_email(
+            to=alert.email,
+            name="alert-confirm",
+            context={"alert": alert, "link": f"{settings.SITE_URL}/alerts/{sign(alert.key, ALERT_SALT)}/confirm/"},
+            language=alert.language,
+            dedupe_key=f"alert-confirm:{alert.pk}:{timezone.now():%Y%m%d%H}",
+            related=alert,
+        )
+    return alert
+
+
+def confirm_call_alert(alert: CallAlert) -> None:
+    CallAlert.objects.filter(pk=alert.pk, confirmed_at__isnull=True).update(confirmed_at=timezone.now())
+
+
+def unsubscribe_call_alert(alert: CallAlert) -> None:
+    CallAlert.objects.filter(pk=alert.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=timezone.now())
+
+
+def send_call_alerts(*, now: dt.datetime | None = None) -> int:
+    """Email each confirmed subscriber once when a call that covers their country is open."""
+    now = now or timezone.now()
+    queued = 0
+    for call in Call.objects.open_at(now).select_related("session").prefetch_related("session__reviews"):
+        reviews = {review.country.code: review for review in call.session.reviews.all() if review.takes_place}
+        alerts = CallAlert.objects.active().filter(country__in=list(reviews)).order_by("pk")
+        already = set(
+            Email.objects.filter(dedupe_key__in=[f"call-alert:{a.pk}:{call.pk}" for a in alerts]).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+        for alert in alerts:
+            key = f"call-alert:{alert.pk}:{call.pk}"
+            if key in already:
+                continue
+            with transaction.atomic():
+                queue_email(
+                    to=alert.email,
+                    name="call-alert",
+                    context={
+                        "call": call,
+                        "session": call.session,
+                        "review": reviews[alert.country.code],
+                        "apply_url": f"{settings.SITE_URL}/sessions/{call.session.number}/apply/?state={alert.country.code}",
+                        "unsubscribe_url": alert_unsubscribe_url(alert),
+                    },
+                    language=alert.language,
+                    dedupe_key=key,
+                    related=alert,
+                    unsubscribe_url=alert_unsubscribe_url(alert),
+                )
+            queued += 1
+    return queued

@@ -341,3 +341,34 @@ class ApplicationForm(forms.ModelForm):
             if not data.get("report_reference") and not data.get("report_file"):
                 self.add_error("report_reference", _("Give the report's title or reference, or upload it"))
         return data
+
+
+class CallAlertForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": _("Enter your email address"),
+            "invalid": _("Enter an email address in the correct format, like name@example.org"),
+        },
+    )
+    country = forms.ChoiceField(
+        label=_("Country"),
+        help_text=_("We email you once, when the call for this country's Pre-session opens."),
+        error_messages={"required": _("Choose a country"), "invalid_choice": _("Choose a UN Member State from the list")},
+    )
+    website = forms.CharField(required=False, label=_("Leave this field empty"))
+
+    def __init__(self, *args, **kwargs):
+        from presessions.countries import display_name, un_names
+
+        super().__init__(*args, **kwargs)
+        names = sorted(((code, display_name(code)) for code in un_names()), key=lambda item: item[1])
+        self.fields["country"].choices = [("", _("Choose a country")), *names]
+        self.fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
+
+    def clean_website(self):
+        if self.cleaned_data.get("website"):
+            raise forms.ValidationError(_("Leave this field empty"), code="honeypot")
+        return ""

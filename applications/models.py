@@ -197,3 +197,35 @@ class Application(models.Model):
         from .tokens import make_token
 
         return reverse("applications:detail", args=[make_token(self)])
+
+
+class CallAlertQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
+
+
+class CallAlert(models.Model):
+    """A request to be told, once, when a call opens for a country's Pre-session (double opt-in)."""
+
+    email = models.EmailField(_("email"))
+    country = CountryField(_("country"))
+    language = models.CharField(_("language"), max_length=10, default="en")
+    key = models.CharField(max_length=64, unique=True, default=new_link_key, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+
+    objects = CallAlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("call alert")
+        verbose_name_plural = _("call alerts")
+        constraints = [models.UniqueConstraint(Lower("email"), "country", name="one_alert_per_email_and_country")]
+
+    def __str__(self):
+        return f"{self.email} – {self.country.code}"
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)

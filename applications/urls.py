@@ -10,5 +10,10 @@ urlpatterns = [
     path("applications/<str:token>/edit/", views.edit, name="edit"),
     path("applications/<str:token>/withdraw/", views.withdraw, name="withdraw"),
     path("applications/<str:token>/reopen/", views.reopen, name="reopen"),
+    path("applications/<str:token>/reminders-off/", views.reminders_off, name="reminders_off"),
+    path("alerts/", views.alert_subscribe, name="alert_subscribe"),
+    path("alerts/sent/", views.alert_sent, name="alert_sent"),
+    path("alerts/<str:token>/confirm/", views.alert_confirm, name="alert_confirm"),
+    path("alerts/<str:token>/unsubscribe/", views.alert_unsubscribe, name="alert_unsubscribe"),
     path("staff/applications/<int:pk>/report.pdf", views.report_file, name="report_file"),
 ]

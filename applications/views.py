@@ -8,16 +8,18 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
+from presessions.countries import display_name
 from presessions.forms import error_summary
 from presessions.models import Session
 
 from . import domain
-from .forms import ApplicationForm, OrganisationForm
-from .models import Application
-from .tokens import key_from_token
+from .forms import ApplicationForm, CallAlertForm, OrganisationForm
+from .models import Application, CallAlert
+from .tokens import ALERT_SALT, UNSUBSCRIBE_SALT, key_from_token
 
 
 def _rate(group, request):
@@ -164,3 +166,57 @@ def report_file(request, pk):
         as_attachment=True,
         filename=f"report-{application.pk}.pdf",
     )
+
+
+@csrf_exempt  # the signed link is the credential; mail clients send one-click unsubscribes as a bare POST
+@require_http_methods(["GET", "POST"])
+def reminders_off(request, token):
+    key = key_from_token(token, UNSUBSCRIBE_SALT)
+    application = get_object_or_404(Application.objects.select_related("review"), link_key=key)
+    if request.method == "POST":
+        domain.stop_reminders(application)
+        return render(request, "applications/unsubscribed.html", {"what": _("deadline reminders for this application")})
+    return render(request, "applications/unsubscribe_confirm.html", {"what": _("deadline reminders for this application")})
+
+
+@ratelimit(key="ip", rate=_rate, method="POST", block=False)
+@require_http_methods(["GET", "POST"])
+def alert_subscribe(request):
+    initial = {"country": request.GET.get("country", "").upper()}
+    form = CallAlertForm(request.POST or None, initial=initial)
+    if request.method == "POST" and getattr(request, "limited", False):
+        return render(request, "applications/too_many.html", {}, status=429)
+    if request.method == "POST" and form.is_valid():
+        domain.subscribe_to_call_alert(
+            email=form.cleaned_data["email"], country=form.cleaned_data["country"], language=translation.get_language() or "en"
+        )
+        return redirect("applications:alert_sent")
+    return render(request, "applications/alert_subscribe.html", {"form": form})
+
+
+def alert_sent(request):
+    return render(request, "applications/alert_sent.html")
+
+
+def _alert_for_token(token):
+    return get_object_or_404(CallAlert, key=key_from_token(token, ALERT_SALT))
+
+
+@require_http_methods(["GET", "POST"])
+def alert_confirm(request, token):
+    alert = _alert_for_token(token)
+    if request.method == "POST":
+        domain.confirm_call_alert(alert)
+        return render(request, "applications/alert_confirmed.html", {"alert": alert})
+    return render(request, "applications/alert_confirm.html", {"alert": alert})
+
+
+@csrf_exempt  # as for reminders_off: RFC 8058 one-click unsubscribe
+@require_http_methods(["GET", "POST"])
+def alert_unsubscribe(request, token):
+    alert = _alert_for_token(token)
+    what = _("alerts for %(country)s") % {"country": display_name(alert.country.code)}
+    if request.method == "POST":
+        domain.unsubscribe_call_alert(alert)
+        return render(request, "applications/unsubscribed.html", {"what": what})
+    return render(request, "applications/unsubscribe_confirm.html", {"what": what})
