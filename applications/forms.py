@@ -44,14 +44,34 @@ def _radio_choices(field: forms.ChoiceField) -> None:
     field.choices = [(value, label) for value, label in field.choices if value != ""]
 
 
+MAX_PK = 2**63 - 1
+
+
+def _is_pk(value) -> bool:
+    """A primary key as posted: ASCII digits that fit a 64-bit integer (the database would overflow otherwise)."""
+    text = str(value).strip()
+    return text.isascii() and text.isdigit() and int(text) <= MAX_PK
+
+
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return obj.label
+
+    def _check_values(self, value):
+        for item in value:
+            if not _is_pk(item):
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": item})
+        return super()._check_values(value)
 
 
 class ReviewChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return obj.name
+
+    def to_python(self, value):
+        if value not in self.empty_values and not _is_pk(value):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
 
 
 class OrganisationForm(forms.ModelForm):

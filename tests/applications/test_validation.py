@@ -193,3 +193,11 @@ def test_an_edit_posted_one_second_after_the_close_is_refused_with_a_message(cli
     assert "can no longer be changed" in response.content.decode()
     submitted.refresh_from_db()
     assert submitted.statement_summary == "Police violence and the right to protest; three recommendations."
+
+
+@pytest.mark.parametrize("value", ["9223372036854775808", "-1", "１２", "1e3", "²"])
+def test_out_of_range_ids_are_refused_not_crashing(client, kenya, value):
+    response = _post(client, kenya, **{"app-review": value, "app-themes": [value]})
+    assert response.status_code == 200
+    assert "review" in response.context["app_form"].errors
+    assert "themes" in response.context["app_form"].errors

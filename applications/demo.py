@@ -1,0 +1,218 @@
+"""
+Synthetic applications for the demo session, from a seeded generator.
+
+The mix is meant to look like a real call: mostly national CSOs, some
+coalitions, an NHRI for some States, a few international NGOs; more women
+than men among speakers (as in past series), themes drawn from the real
+list, and some drafts and withdrawals. No email is sent for them.
+"""
+
+from __future__ import annotations
+
+import random
+
+from django.db import transaction
+from django.utils import timezone
+
+from presessions.countries import display_name
+from presessions.models import Session, Theme
+
+from .enums import (
+    ApplicationStatus,
+    Attendance,
+    CSOForm,
+    Gender,
+    NHRIStatus,
+    OrganisationKind,
+    Publication,
+    ReportSubmission,
+    Scope,
+)
+from .models import Application, Organisation
+
+FIRST_NAMES = {
+    Gender.WOMAN: [
+        "Amina",
+        "Wanjiru",
+        "Fatou",
+        "María",
+        "Ana",
+        "Leila",
+        "Nadia",
+        "Priya",
+        "Sofía",
+        "Mariam",
+        "Chiara",
+        "Olena",
+        "Thi Lan",
+        "Ayesha",
+        "Grace",
+        "Zeynep",
+    ],
+    Gender.MAN: [
+        "Kwame",
+        "José",
+        "Ahmed",
+        "Luis",
+        "Tomás",
+        "Ibrahim",
+        "Rahul",
+        "Jean-Pierre",
+        "Oleksandr",
+        "Samuel",
+        "Hassan",
+        "Diego",
+        "Minh",
+        "Omar",
+    ],
+    Gender.NON_BINARY: ["Alex", "Sam", "Kai", "Noor"],
+    Gender.UNDISCLOSED: ["R.", "M.", "A."],
+}
+LAST_NAMES = [
+    "Mensah",
+    "Kamau",
+    "Diallo",
+    "García",
+    "Silva",
+    "Haddad",
+    "Rahman",
+    "Nguyen",
+    "Kowalska",
+    "Okafor",
+    "Fernández",
+    "Sharma",
+    "Mwangi",
+    "Rossi",
+    "Petrenko",
+    "Traoré",
+    "Ali",
+    "Mendoza",
+]
+NATIONAL_NAMES = [
+    "{country} Human Rights Forum",
+    "Centre for Justice and Accountability – {country}",
+    "{country} Women's Rights Network",
+    "Association for the Rights of the Child in {country}",
+    "{country} Legal Aid Foundation",
+    "Media Freedom Watch {country}",
+    "Disability Rights Alliance of {country}",
+    "{country} Indigenous Peoples' Council",
+    "Land and Housing Rights Initiative {country}",
+    "Prison Reform Association of {country}",
+    "{country} LGBTI Equality Platform",
+    "Youth for Democracy {country}",
+]
+COALITION_NAMES = [
+    "{country} UPR Coalition",
+    "National Coalition of Human Rights Defenders – {country}",
+    "Civil Society Platform for the UPR in {country}",
+]
+INTERNATIONAL_NAMES = [
+    "Global Rights Watchers",
+    "International Centre for Freedom of Expression",
+    "World Network Against Torture",
+    "Forum for Women in Development",
+]
+GENDER_WEIGHTS = [(Gender.WOMAN, 55), (Gender.MAN, 39), (Gender.NON_BINARY, 3), (Gender.UNDISCLOSED, 3)]
+STATUS_WEIGHTS = [(ApplicationStatus.SUBMITTED, 85), (ApplicationStatus.DRAFT, 10), (ApplicationStatus.WITHDRAWN, 5)]
+
+
+def _weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+def _slug(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())[:20] or "org"
+
+
+@transaction.atomic
+def generate_applications(session: Session, *, seed: int = 2012) -> int:
+    """Create the demo applications for every State in `session`; return how many were created."""
+    rng = random.Random(f"{seed}-{session.number}")
+    themes = list(Theme.objects.filter(active=True).order_by("slug"))
+    now = timezone.now()
+    created = 0
+    for review in session.reviews.taking_place().order_by("order"):
+        country = display_name(review.country.code)
+        count = rng.randint(5, 14)
+        has_nhri = rng.random() < 0.6
+        for index in range(count):
+            if index == 0 and has_nhri:
+                kind, scope, form, coalition = OrganisationKind.NHRI, Scope.NATIONAL, "", False
+                name = f"National Human Rights Commission of {country}"
+            else:
+                roll = rng.random()
+                kind = OrganisationKind.CSO
+                if roll < 0.18:
+                    scope, form, coalition = Scope.NATIONAL, CSOForm.COALITION, True
+                    name = rng.choice(COALITION_NAMES).format(country=country)
+                elif roll < 0.32:
+                    scope, form, coalition = rng.choice([Scope.INTERNATIONAL, Scope.REGIONAL]), CSOForm.NGO, False
+                    name = rng.choice(INTERNATIONAL_NAMES)
+                else:
+                    scope, coalition = Scope.NATIONAL, False
+                    form = _weighted(
+                        rng,
+                        [
+                            (CSOForm.NGO, 70),
+                            (CSOForm.FAITH_BASED, 8),
+                            (CSOForm.ACADEMIC, 8),
+                            (CSOForm.TRADE_UNION, 7),
+                            (CSOForm.OTHER, 7),
+                        ],
+                    )
+                    name = rng.choice(NATIONAL_NAMES).format(country=country)
+            email = f"{_slug(name)}{index}@{review.country.code.lower()}.example.org"
+            # One draw per row from the outer generator, whether or not the row exists, so a second run follows the same sequence.
+            gender = _weighted(rng, GENDER_WEIGHTS)
+            status = _weighted(rng, STATUS_WEIGHTS)
+            draws = random.Random(rng.random())
+            if Application.objects.filter(email=email, review=review).exists():
+                continue
+            organisation = Organisation.objects.create(
+                name=name,
+                kind=kind,
+                cso_form=form,
+                nhri_status=_weighted(draws, [(NHRIStatus.A, 60), (NHRIStatus.B, 30), (NHRIStatus.NONE, 10)])
+                if kind == OrganisationKind.NHRI
+                else "",
+                country=review.country.code if scope == Scope.NATIONAL else draws.choice(["CH", "GB", "US", "FR", "ZA", "TH"]),
+                scope=scope,
+                is_coalition=coalition,
+                member_count=draws.randint(5, 80) if coalition else None,
+                website=f"https://www.{_slug(name)}.example.org",
+                email=email,
+                established_year=draws.randint(1975, 2020),
+                ecosoc_status=draws.random() < 0.2,
+                aim=f"{name} works to protect and promote human rights through research, advocacy and support to victims.",
+            )
+            application = Application.objects.create(
+                review=review,
+                organisation=organisation,
+                email=email,
+                report_submitted=_weighted(
+                    draws, [(ReportSubmission.ALONE, 30), (ReportSubmission.JOINT, 35), (ReportSubmission.NONE, 35)]
+                ),
+                statement_summary=f"The situation of human rights in {country} since the last review, with recommendations.",
+                speaker_name=f"{draws.choice(FIRST_NAMES[gender])} {draws.choice(LAST_NAMES)}",
+                speaker_gender=gender,
+                speaker_role=draws.choice(["Director", "Programme officer", "Legal adviser", "Coordinator", "Commissioner"]),
+                speaker_email=f"speaker.{index}@{_slug(name)}.example.org",
+                working_language=draws.choice(["en", "en", "fr", "es"]),
+                attendance=_weighted(draws, [(Attendance.IN_PERSON, 75), (Attendance.REMOTE, 25)]),
+                consent_data=True,
+                publication=_weighted(
+                    draws, [(Publication.NOTHING, 30), (Publication.ORGANISATION, 40), (Publication.NAME_AND_ORGANISATION, 30)]
+                ),
+                status=status,
+                language=draws.choice(["en", "en", "fr", "es"]),
+                submitted_at=now if status != ApplicationStatus.DRAFT else None,
+                withdrawn_at=now if status == ApplicationStatus.WITHDRAWN else None,
+            )
+            if application.report_submitted != ReportSubmission.NONE:
+                application.report_reference = f"Stakeholder submission, UPR {session.number}"
+                application.save(update_fields=["report_reference"])
+            application.themes.set(draws.sample(themes, draws.randint(1, 3)))
+            created += 1
+    return created
