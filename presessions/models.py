@@ -394,7 +394,7 @@ class Email(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("email")
-        verbose_name_plural = _("outbox")
+        verbose_name_plural = _("emails (outbox)")
         indexes = [models.Index(fields=["content_type", "object_id"])]
 
     def __str__(self):

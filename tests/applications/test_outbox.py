@@ -99,3 +99,12 @@ def test_admin_can_filter_and_resend(admin_client, kenya, django_capture_on_comm
     email.refresh_from_db()
     assert email.status == EmailStatus.SENT
     assert len(mail.outbox) == 1
+
+
+def test_plain_text_emails_are_not_html_escaped(client, kenya, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/sessions/60/apply/", application_post(kenya, **{"org-name": "Ligue d'Action & Droits <Kenya>"}))
+    message = mail.outbox[0]
+    assert "Ligue d'Action & Droits <Kenya>" in message.body
+    html = message.alternatives[0][0]
+    assert "Ligue d&#x27;Action &amp; Droits &lt;Kenya&gt;" in html
