@@ -156,7 +156,10 @@ def test_the_language_of_the_applicant_is_stored_and_used_for_email(client, keny
         client.post("/sessions/60/apply/", application_post(kenya))
     application = Application.objects.get()
     assert application.language == "fr"
-    assert Email.objects.get().language == "fr"
+    email = Email.objects.get()
+    assert email.language == "fr"
+    assert email.subject == "Candidature reçue : pré-session sur Kenya (EPU 60)"
+    assert "Merci. Nous avons reçu la candidature" in mail.outbox[0].body
 
 
 def test_nothing_personal_appears_on_public_pages(client, kenya):
