@@ -1,61 +1,275 @@
-from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
+"""
+The staff side of applications, in the Django admin.
+
+Access is decided in applications.review: a coordinator sees everything, a
+reviewer only the eligible applications on their States. The admin applies
+it in get_queryset and in every permission check, so search, filters,
+exports and direct URLs leak nothing.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Prefetch, Value
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+from import_export.admin import ExportMixin
+from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Application, CallAlert, Organisation
+from presessions.models import StateReview, Theme
 
+from . import review as review_rules
+from .enums import ApplicationStatus, Screening
+from .forms import ReviewForm
+from .models import Application, CallAlert, Criterion, Organisation, Review, ReviewerAssignment
 
-class ApplicationInline(admin.TabularInline):
-    model = Application
-    fields = ["review", "status", "submitted_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
+SKIPPED_SESSION_KEY = "review-skipped"
 
 
-@admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "acronym", "kind", "scope", "country", "is_coalition", "email", "created_at"]
-    list_filter = ["kind", "scope", "is_coalition", "ecosoc_status", "nhri_status", "cso_form"]
-    search_fields = ["name", "acronym", "email", "website"]
-    inlines = [ApplicationInline]
+class CoordinatorOnlyMixin:
+    """Models only coordinators manage (rubrics, assignments, alerts)."""
+
+    def _ok(self, request):
+        return review_rules.is_coordinator(request.user)
+
+    def has_module_permission(self, request):
+        return self._ok(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._ok(request)
+
+    def has_add_permission(self, request, *args):
+        return self._ok(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._ok(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._ok(request)
+
+
+# ---------------------------------------------------------------- filters
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = _("State under Review")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        reviews = StateReview.objects.select_related("session").order_by("-session__number", "order")
+        if not review_rules.is_coordinator(request.user):
+            reviews = reviews.filter(assignments__reviewer=request.user)
+        session = request.GET.get("review__session__id__exact")
+        if session:
+            reviews = reviews.filter(session_id=session)
+        return [(r.pk, f"{r.name} ({r.session.number})") for r in reviews[:300]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(review_id=self.value()) if self.value() else queryset
+
+
+class ReviewedByMeFilter(admin.SimpleListFilter):
+    title = _("my review")
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return [("todo", _("Not yet reviewed by me")), ("done", _("Reviewed by me"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "todo":
+            return queryset.filter(reviewed_by_me=False, conflict_for_me=False)
+        if self.value() == "done":
+            return queryset.filter(reviewed_by_me=True)
+        return queryset
+
+
+class ConflictFilter(admin.SimpleListFilter):
+    title = _("conflicts of interest")
+    parameter_name = "conflict"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("With a declared conflict"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            if review_rules.is_coordinator(request.user):
+                return queryset.filter(reviews__conflict_of_interest=True).distinct()
+            return queryset.filter(conflict_for_me=True)
+        return queryset
+
+
+class CoalitionFilter(admin.SimpleListFilter):
+    title = _("coalition")
+    parameter_name = "coalition"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Coalition or network")), ("no", _("Single organisation"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(organisation__is_coalition=self.value() == "yes")
+        return queryset
+
+
+# ---------------------------------------------------------------- export
+
+
+class ApplicationResource(resources.ModelResource):
+    session = fields.Field(attribute="review__session__number", column_name="session")
+    state = fields.Field(column_name="state")
+    organisation = fields.Field(attribute="organisation__name", column_name="organisation")
+    kind = fields.Field(attribute="organisation__kind", column_name="kind")
+    scope = fields.Field(attribute="organisation__scope", column_name="scope")
+    coalition = fields.Field(attribute="organisation__is_coalition", column_name="coalition")
+    themes = fields.Field(column_name="themes")
+
+    class Meta:
+        model = Application
+        fields = [
+            "id",
+            "session",
+            "state",
+            "organisation",
+            "kind",
+            "scope",
+            "coalition",
+            "report_submitted",
+            "themes",
+            "speaker_gender",
+            "status",
+            "screening",
+            "score_mean",
+            "score_count",
+            "score_spread",
+            "submitted_at",
+        ]
+        export_order = fields
+
+    def dehydrate_state(self, application):
+        return application.review.name
+
+    def dehydrate_themes(self, application):
+        return "; ".join(theme.label for theme in application.themes.all())
+
+
+# ---------------------------------------------------------------- applications
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(ExportMixin, SimpleHistoryAdmin):
+    resource_classes = [ApplicationResource]
     list_display = [
-        "organisation",
+        "organisation_name",
+        "kind_and_scope",
         "state",
         "session_number",
-        "status",
+        "theme_list",
         "speaker_gender",
-        "report_submitted",
-        "language",
-        "submitted_at",
+        "criteria_badges",
+        "score",
+        "score_count",
+        "spread",
+        "status",
+        "screening",
+        "review_link",
     ]
     list_filter = [
-        "status",
         "review__session",
-        "speaker_gender",
-        "report_submitted",
+        StateFilter,
         "organisation__kind",
         "organisation__scope",
+        "report_submitted",
+        CoalitionFilter,
+        "speaker_gender",
         "themes",
+        "status",
+        "screening",
+        ReviewedByMeFilter,
+        ConflictFilter,
     ]
-    search_fields = ["organisation__name", "organisation__acronym", "email", "speaker_name", "statement_summary"]
-    list_select_related = ["organisation", "review__session"]
+    search_fields = ["organisation__name", "organisation__acronym", "speaker_name", "statement_summary"]
+    list_per_page = 50
+    ordering = ["-score_mean", "score_count", "pk"]
     autocomplete_fields = ["organisation"]
     filter_horizontal = ["themes"]
-    readonly_fields = ["created_at", "updated_at", "submitted_at", "withdrawn_at", "language", "report_download"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "withdrawn_at",
+        "language",
+        "report_download",
+        "score_mean",
+        "score_count",
+        "score_spread",
+        "organisation_history",
+    ]
     exclude = ["report_file"]
-    date_hierarchy = "created_at"
+    actions = ["mark_eligible"]
 
-    @admin.display(description=_("State under Review"), ordering="review__country")
+    # Access -------------------------------------------------------------
+
+    def get_queryset(self, request):
+        queryset = review_rules.visible_applications(request.user)
+        queryset = review_rules.with_my_review(queryset, request.user)
+        # Reviews stay independent: a reviewer sees the scores only of applications they reviewed.
+        if review_rules.is_coordinator(request.user):
+            queryset = queryset.annotate(scores_visible=Value(True))
+        else:
+            queryset = queryset.annotate(scores_visible=F("reviewed_by_me"))
+        return queryset.select_related("organisation", "review__session").prefetch_related(
+            Prefetch("themes", queryset=Theme.objects.only("pk", "label"))
+        )
+
+    def has_view_permission(self, request, obj=None):
+        if not super().has_view_permission(request, obj):
+            return False
+        return obj is None or review_rules.visible_applications(request.user).filter(pk=obj.pk).exists()
+
+    def has_change_permission(self, request, obj=None):
+        return review_rules.is_coordinator(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return review_rules.is_coordinator(request.user) and super().has_delete_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False  # applications come through the public form
+
+    def has_export_permission(self, request):
+        return review_rules.is_coordinator(request.user)
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if not review_rules.is_coordinator(request.user):
+            columns.remove("screening")
+        return columns
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not review_rules.is_coordinator(request.user):
+            actions.pop("mark_eligible", None)
+            actions.pop("delete_selected", None)
+        return actions
+
+    # Columns ------------------------------------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "next_review_url": reverse("admin:applications_application_next_review")}
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("organisation"), ordering="organisation__name")
+    def organisation_name(self, obj):
+        return obj.organisation.name
+
+    @admin.display(description=_("kind"))
+    def kind_and_scope(self, obj):
+        org = obj.organisation
+        return f"{org.get_kind_display().split(' (')[-1].rstrip(')')}, {org.get_scope_display().lower() if org.scope else '–'}"
+
+    @admin.display(description=_("State"), ordering="review__country")
     def state(self, obj):
         return obj.review.name
 
@@ -63,15 +277,240 @@ class ApplicationAdmin(admin.ModelAdmin):
     def session_number(self, obj):
         return obj.review.session.number
 
+    @admin.display(description=_("themes"))
+    def theme_list(self, obj):
+        return ", ".join(theme.label for theme in obj.themes.all())
+
+    @admin.display(description=_("criteria"))
+    def criteria_badges(self, obj):
+        assessed = obj.assessed
+        badges = [
+            (assessed["national"], _("National"), "N"),
+            (assessed["report"], _("UPR report"), "R"),
+            (assessed["coalition"], _("National coalition"), "C"),
+            (obj.is_nhri_a, _("NHRI with A status"), "A"),
+        ]
+        return (
+            format_html_join(
+                " ",
+                '<abbr class="badge-criterion" title="{}">{}</abbr>',
+                ((str(title), letter) for on, title, letter in badges if on),
+            )
+            or "–"
+        )
+
+    @admin.display(description=_("mean score"), ordering="score_mean")
+    def score(self, obj):
+        if obj.score_mean is None or not obj.scores_visible:
+            return "–"
+        return obj.score_mean
+
+    @admin.display(description=_("spread"), ordering="score_spread")
+    def spread(self, obj):
+        if obj.score_spread is None or not obj.scores_visible:
+            return "–"
+        return obj.score_spread
+
+    @admin.display(description=_("review"))
+    def review_link(self, obj):
+        if obj.status != ApplicationStatus.SUBMITTED or obj.screening != Screening.ELIGIBLE:
+            return "–"
+        label = _("Change my review") if obj.reviewed_by_me else _("Review")
+        return format_html('<a href="{}">{}</a>', reverse("admin:applications_application_review", args=[obj.pk]), label)
+
     @admin.display(description=_("report (PDF)"))
     def report_download(self, obj):
         if not obj.report_file:
             return "–"
         return format_html('<a href="{}">{}</a>', reverse("applications:report_file", args=[obj.pk]), _("Download the report"))
 
+    @admin.display(description=_("history of the organisation"))
+    def organisation_history(self, obj):
+        others = obj.organisation.applications.select_related("review__session").order_by("-review__session__number")
+        return format_html_join(
+            "", "<div>{} {} – {}</div>", ((a.review.session.number, a.review.name, a.get_status_display()) for a in others)
+        )
+
+    # Actions ------------------------------------------------------------
+
+    @admin.action(description=_("Mark the selected applications eligible for review"))
+    def mark_eligible(self, request, queryset):
+        if not review_rules.is_coordinator(request.user):
+            raise PermissionDenied
+        count = queryset.update(screening=Screening.ELIGIBLE, screening_reason="")
+        self.message_user(request, _("%(count)d application(s) marked eligible.") % {"count": count}, messages.SUCCESS)
+
+    # The review page ----------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path("review/next/", self.admin_site.admin_view(self.next_review_view), name="applications_application_next_review"),
+            path("<int:pk>/review/", self.admin_site.admin_view(self.review_view), name="applications_application_review"),
+            *super().get_urls(),
+        ]
+
+    def next_review_view(self, request):
+        skipped = request.session.get(SKIPPED_SESSION_KEY, [])
+        following = review_rules.next_for_reviewer(request.user, skip=skipped)
+        if following is None and skipped:
+            request.session[SKIPPED_SESSION_KEY] = []
+            following = review_rules.next_for_reviewer(request.user)
+        if following is None:
+            self.message_user(request, _("Nothing left to review in your States."), messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:applications_application_changelist"))
+        return HttpResponseRedirect(reverse("admin:applications_application_review", args=[following.pk]))
+
+    def review_view(self, request, pk):
+        application = review_rules.get_application_for_reviewer(request.user, pk)
+        if not request.user.has_perm("applications.add_review"):
+            raise PermissionDenied
+        criteria = review_rules.ensure_rubric(application.review.session.call)
+        existing = Review.objects.filter(application=application, reviewer=request.user).first()
+        form = ReviewForm(request.POST or None, criteria=criteria, assessed=application.assessed, review=existing)
+        if request.method == "POST" and request.POST.get("action") == "skip":
+            skipped = request.session.get(SKIPPED_SESSION_KEY, [])
+            request.session[SKIPPED_SESSION_KEY] = [*skipped, application.pk]
+            return HttpResponseRedirect(reverse("admin:applications_application_next_review"))
+        if request.method == "POST" and form.is_valid():
+            try:
+                review_rules.save_review(
+                    application=application,
+                    reviewer=request.user,
+                    marks=form.marks,
+                    reasons=form.reasons,
+                    comment=form.cleaned_data["comment"],
+                    conflict=form.cleaned_data["conflict_of_interest"],
+                    conflict_reason=form.cleaned_data["conflict_reason"],
+                )
+            except ValidationError as error:
+                for problems in error.message_dict.values():
+                    for message in problems:
+                        form.add_error(None, message)
+            else:
+                self.message_user(request, _("Your review is saved."), messages.SUCCESS)
+                if request.POST.get("action") == "next":
+                    return HttpResponseRedirect(reverse("admin:applications_application_next_review"))
+                return HttpResponseRedirect(reverse("admin:applications_application_review", args=[application.pk]))
+        others = []
+        if review_rules.can_see_other_reviews(request.user, application):
+            others = list(application.reviews.exclude(reviewer=request.user).select_related("reviewer"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Review: %(org)s on %(state)s") % {"org": application.organisation.name, "state": application.review.name},
+            "application": application,
+            "form": form,
+            "criteria": criteria,
+            "max_total": sum(c.weight for c in criteria),
+            "existing": existing,
+            "others": others,
+            "others_hidden": not review_rules.can_see_other_reviews(request.user, application),
+            "history": application.organisation.applications.exclude(pk=application.pk).select_related("review__session"),
+        }
+        return render(request, "admin/applications/review.html", context)
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "acronym", "kind", "scope", "country", "is_coalition", "email", "application_count", "created_at"]
+    list_filter = ["kind", "scope", "is_coalition", "ecosoc_status", "nhri_status", "cso_form"]
+    search_fields = ["name", "acronym", "email", "website"]
+    actions = ["merge"]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        queryset = super().get_queryset(request).annotate(num_applications=Count("applications"))
+        if review_rules.is_coordinator(request.user):
+            return queryset
+        visible = review_rules.visible_applications(request.user).values("organisation")
+        return queryset.filter(pk__in=visible)
+
+    def has_change_permission(self, request, obj=None):
+        return review_rules.is_coordinator(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return review_rules.is_coordinator(request.user) and super().has_delete_permission(request, obj)
+
+    @admin.display(description=_("applications"), ordering="num_applications")
+    def application_count(self, obj):
+        return obj.num_applications
+
+    @admin.action(description=_("Merge the selected organisations into one"))
+    def merge(self, request, queryset):
+        if not review_rules.is_coordinator(request.user):
+            raise PermissionDenied
+        organisations = sorted(queryset, key=lambda org: (-org.num_applications, org.created_at, org.pk))
+        if len(organisations) < 2:
+            self.message_user(request, _("Select at least two organisations to merge."), messages.WARNING)
+            return None
+        target = organisations[0]
+        moved = review_rules.merge_organisations(target, organisations[1:])
+        self.message_user(
+            request,
+            _("Merged %(count)d organisation(s) into “%(name)s”; %(moved)d application(s) moved.")
+            % {"count": len(organisations) - 1, "name": target.name, "moved": moved},
+            messages.SUCCESS,
+        )
+        return None
+
+
+@admin.register(Review)
+class ReviewAdmin(SimpleHistoryAdmin):
+    list_display = ["application", "reviewer", "total", "conflict_of_interest", "updated_at"]
+    list_filter = ["conflict_of_interest", "application__review__session", "reviewer"]
+    search_fields = ["application__organisation__name", "comment"]
+    list_select_related = ["application__organisation", "application__review", "reviewer"]
+    readonly_fields = ["application", "reviewer", "marks", "override_reasons", "total", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if review_rules.is_coordinator(request.user):
+            return queryset
+        return queryset.filter(reviewer=request.user)
+
+    def has_add_permission(self, request):
+        return False  # reviews are written on the review page
+
+    def has_change_permission(self, request, obj=None):
+        return review_rules.is_coordinator(request.user) and super().has_change_permission(request, obj)
+
+
+@admin.register(Criterion)
+class CriterionAdmin(CoordinatorOnlyMixin, SimpleHistoryAdmin):
+    list_display = ["label", "call", "kind", "weight", "order"]
+    list_editable = ["weight", "order"]
+    list_filter = ["call__session", "kind"]
+    search_fields = ["label", "key"]
+    list_select_related = ["call__session"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        review_rules.recompute_call(obj.call)
+
+
+@admin.register(ReviewerAssignment)
+class ReviewerAssignmentAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = ["reviewer", "review", "session_number"]
+    list_filter = ["review__session", "reviewer"]
+    search_fields = ["reviewer__username", "reviewer__last_name", "review__country"]
+    autocomplete_fields = ["review"]
+    list_select_related = ["reviewer", "review__session"]
+
+    @admin.display(description=_("session"), ordering="review__session__number")
+    def session_number(self, obj):
+        return obj.review.session.number
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "reviewer":
+            from django.contrib.auth import get_user_model
+
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 @admin.register(CallAlert)
-class CallAlertAdmin(admin.ModelAdmin):
+class CallAlertAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
     list_display = ["email", "country", "language", "created_at", "confirmed_at", "unsubscribed_at"]
     list_filter = [
         "country",

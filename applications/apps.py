@@ -1,13 +1,24 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
 
 def add_demo_applications(sender, session, seed, stdout=None, **kwargs):
-    from .demo import generate_applications
+    from .demo import generate_applications, generate_reviewer
 
     created = generate_applications(session, seed=seed)
+    username, password = generate_reviewer()
     if stdout is not None:
         stdout.write(f"Demo applications created: {created}")
+        stdout.write(f"Reviewer login at /admin/ -- username: {username}  password: {password}  (no States assigned yet)")
+
+
+def give_call_a_rubric(sender, instance, created, raw=False, **kwargs):
+    """Every new call starts with the default 2012 rubric, which coordinators can then edit."""
+    if created and not raw:
+        from .review import ensure_rubric
+
+        ensure_rubric(instance)
 
 
 class ApplicationsConfig(AppConfig):
@@ -16,5 +27,7 @@ class ApplicationsConfig(AppConfig):
 
     def ready(self):
         from presessions.demo import demo_loaded
+        from presessions.models import Call
 
         demo_loaded.connect(add_demo_applications, dispatch_uid="applications.demo")
+        post_save.connect(give_call_a_rubric, sender=Call, dispatch_uid="applications.rubric")

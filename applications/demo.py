@@ -27,6 +27,7 @@ from .enums import (
     Publication,
     ReportSubmission,
     Scope,
+    Screening,
 )
 from .models import Application, Organisation
 
@@ -206,13 +207,41 @@ def generate_applications(session: Session, *, seed: int = 2012) -> int:
                     draws, [(Publication.NOTHING, 30), (Publication.ORGANISATION, 40), (Publication.NAME_AND_ORGANISATION, 30)]
                 ),
                 status=status,
+                screening=_weighted(draws, [(Screening.ELIGIBLE, 85), (Screening.PENDING, 10), (Screening.INELIGIBLE, 5)]),
                 language=draws.choice(["en", "en", "fr", "es"]),
                 submitted_at=now if status != ApplicationStatus.DRAFT else None,
                 withdrawn_at=now if status == ApplicationStatus.WITHDRAWN else None,
             )
+            if application.screening == Screening.INELIGIBLE:
+                application.screening_reason = "International organisation with no national partner"
+                application.save(update_fields=["screening_reason"])
             if application.report_submitted != ReportSubmission.NONE:
                 application.report_reference = f"Stakeholder submission, UPR {session.number}"
                 application.save(update_fields=["report_reference"])
             application.themes.set(draws.sample(themes, draws.randint(1, 3)))
             created += 1
     return created
+
+
+DEMO_REVIEWER = "reviewer"
+
+
+def generate_reviewer() -> tuple[str, str]:
+    """A staff account in the Reviewer group, with a new random password on each run."""
+    import secrets
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user, _ = get_user_model().objects.get_or_create(
+        username=DEMO_REVIEWER, defaults={"first_name": "Demo", "last_name": "Reviewer", "email": "reviewer@example.org"}
+    )
+    password = secrets.token_urlsafe(12)
+    user.is_staff = True
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name="Reviewer"))
+    coordinator = get_user_model().objects.filter(username="coordinator").first()
+    if coordinator:
+        coordinator.groups.add(Group.objects.get(name="Coordinator"))
+    return DEMO_REVIEWER, password

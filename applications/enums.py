@@ -68,3 +68,14 @@ class ApplicationStatus(models.TextChoices):
     @classmethod
     def editable_states(cls):
         return [cls.DRAFT, cls.SUBMITTED]
+
+
+class Screening(models.TextChoices):
+    PENDING = "pending", _("Not screened yet")
+    ELIGIBLE = "eligible", _("Eligible")
+    INELIGIBLE = "ineligible", _("Ineligible")
+
+
+class CriterionKind(models.TextChoices):
+    AUTO = "auto", _("Yes or no, pre-assessed from the application")
+    RATING = "rating", _("Rating from 1 to 5")

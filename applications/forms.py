@@ -392,3 +392,86 @@ class CallAlertForm(forms.Form):
         if self.cleaned_data.get("website"):
             raise forms.ValidationError(_("Leave this field empty"), code="honeypot")
         return ""
+
+
+class ReviewForm(forms.Form):
+    """One reviewer's marks, built from the call's rubric; the weighted total is computed by applications.scoring."""
+
+    conflict_of_interest = forms.BooleanField(
+        label=_("I have a conflict of interest with this application"),
+        required=False,
+        help_text=_("You will be excluded from this application and your marks will not count."),
+    )
+    conflict_reason = forms.CharField(label=_("Nature of the conflict"), required=False, max_length=300)
+    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
+
+    def __init__(self, *args, criteria, assessed: dict, review=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        self.assessed = assessed
+        marks = review.marks if review else {}
+        reasons = review.override_reasons if review else {}
+        if review:
+            self.fields["comment"].initial = review.comment
+            self.fields["conflict_of_interest"].initial = review.conflict_of_interest
+            self.fields["conflict_reason"].initial = review.conflict_reason
+        fields = {}
+        for criterion in self.criteria:
+            name = f"mark_{criterion.key}"
+            label = f"{criterion.label} (× {criterion.weight.normalize()})"
+            if criterion.kind == "auto":
+                computed = assessed.get(criterion.key)
+                current = marks.get(criterion.key, computed)
+                fields[name] = forms.TypedChoiceField(
+                    label=label,
+                    choices=[("yes", _("Yes")), ("no", _("No"))],
+                    coerce=lambda value: value == "yes",
+                    widget=forms.RadioSelect(attrs={"data-weight": criterion.weight, "data-kind": "auto"}),
+                    initial="yes" if current else "no",
+                    help_text=(_("Pre-assessed from the application: %(value)s") % {"value": _("Yes") if computed else _("No")})
+                    if computed is not None
+                    else "",
+                )
+                fields[f"reason_{criterion.key}"] = forms.CharField(
+                    label=_("Reason for overriding the pre-assessment"),
+                    required=False,
+                    max_length=300,
+                    initial=reasons.get(criterion.key, ""),
+                )
+            else:
+                fields[name] = forms.TypedChoiceField(
+                    label=label,
+                    choices=[(str(i), str(i)) for i in range(1, 6)],
+                    coerce=int,
+                    required=False,
+                    widget=forms.RadioSelect(attrs={"data-weight": criterion.weight, "data-kind": "rating"}),
+                    initial=str(marks[criterion.key]) if criterion.key in marks else None,
+                )
+        self.fields = {**fields, **self.fields}
+
+    @property
+    def marks(self) -> dict:
+        return {
+            c.key: self.cleaned_data.get(f"mark_{c.key}")
+            for c in self.criteria
+            if self.cleaned_data.get(f"mark_{c.key}") not in ("", None)
+        }
+
+    @property
+    def reasons(self) -> dict:
+        return {c.key: self.cleaned_data.get(f"reason_{c.key}", "") for c in self.criteria if c.kind == "auto"}
+
+    def clean(self):
+        from . import scoring
+
+        data = super().clean()
+        if data.get("conflict_of_interest"):
+            if not (data.get("conflict_reason") or "").strip():
+                self.add_error("conflict_reason", _("Say briefly what the conflict is"))
+            return data
+        for key, problem in scoring.check_marks(self.marks, self.reasons, self.criteria, self.assessed).items():
+            if problem == "reason":
+                self.add_error(f"reason_{key}", _("Give a reason for overriding the pre-assessment."))
+            else:
+                self.add_error(f"mark_{key}", _("Give a rating from 1 to 5."))
+        return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -20,12 +21,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
 
-from presessions.models import StateReview, Theme
+from presessions.models import Call, StateReview, Theme
 
 from .enums import (
     ApplicationStatus,
     Attendance,
+    CriterionKind,
     CSOForm,
     Gender,
     NHRIStatus,
@@ -33,8 +36,10 @@ from .enums import (
     Publication,
     ReportSubmission,
     Scope,
+    Screening,
     WorkingLanguage,
 )
+from .scoring import Facts, pre_assess
 
 AIM_MAX_WORDS = 200
 STATEMENT_MAX_CHARS = 2000
@@ -156,17 +161,30 @@ class Application(models.Model):
     link_key = models.CharField(max_length=64, unique=True, default=new_link_key, editable=False)
     form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     reminders_opt_out = models.BooleanField(_("no deadline reminders"), default=False)
+
+    # Review. The score fields are kept up to date by applications.review.update_score().
+    screening = models.CharField(
+        _("screening"), max_length=20, choices=Screening.choices, default=Screening.PENDING, db_index=True
+    )
+    screening_reason = models.CharField(
+        _("reason"), max_length=300, blank=True, help_text=_("Why the application is ineligible, e.g. “not about this State”.")
+    )
+    score_mean = models.DecimalField(_("mean score"), max_digits=6, decimal_places=2, null=True, blank=True, editable=False)
+    score_count = models.PositiveSmallIntegerField(_("reviews"), default=0, editable=False)
+    score_spread = models.DecimalField(_("spread"), max_digits=6, decimal_places=2, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
 
     objects = ApplicationQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["link_key", "form_token", "updated_at"])
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("application")
         verbose_name_plural = _("applications")
+        permissions = [("coordinate", _("Can coordinate: every State, every review, rankings, exports and the dashboard"))]
         constraints = [
             models.UniqueConstraint(Lower("email"), "review", name="one_application_per_email_and_state"),
         ]
@@ -192,6 +210,25 @@ class Application(models.Model):
 
     def can_withdraw(self) -> bool:
         return self.status in ApplicationStatus.editable_states()
+
+    @property
+    def facts(self) -> Facts:
+        return Facts(
+            org_country=self.organisation.country.code or "",
+            review_country=self.review.country.code,
+            scope=self.organisation.scope,
+            is_coalition=self.organisation.is_coalition,
+            report_submitted=self.report_submitted,
+        )
+
+    @property
+    def assessed(self) -> dict[str, bool]:
+        """The auto criteria as computed from what the applicant declared."""
+        return pre_assess(self.facts)
+
+    @property
+    def is_nhri_a(self) -> bool:
+        return self.organisation.kind == OrganisationKind.NHRI and self.organisation.nhri_status == NHRIStatus.A
 
     def get_private_url(self) -> str:
         from .tokens import make_token
@@ -229,3 +266,79 @@ class CallAlert(models.Model):
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+
+class Criterion(models.Model):
+    """One weighted criterion of a call's rubric; coordinators edit the weights in the admin."""
+
+    call = models.ForeignKey(Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="criteria")
+    key = models.SlugField(_("key"), max_length=40)
+    label = models.CharField(_("label"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=CriterionKind.choices, default=CriterionKind.RATING)
+    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1, validators=[MinValueValidator(0)])
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["call", "order", "pk"]
+        verbose_name = _("criterion")
+        verbose_name_plural = _("criteria")
+        constraints = [models.UniqueConstraint(fields=["call", "key"], name="unique_criterion_key_per_call")]
+
+    def __str__(self):
+        return f"{self.label} (× {self.weight})"
+
+
+class Review(models.Model):
+    """One reviewer's marks for one application."""
+
+    application = models.ForeignKey(Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    marks = models.JSONField(_("marks"), default=dict, blank=True)
+    override_reasons = models.JSONField(_("reasons for overrides"), default=dict, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    total = models.DecimalField(_("total"), max_digits=6, decimal_places=2, null=True, blank=True)
+    conflict_of_interest = models.BooleanField(
+        _("conflict of interest"), default=False, help_text=_("The reviewer is excluded from this application.")
+    )
+    conflict_reason = models.CharField(_("nature of the conflict"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [models.UniqueConstraint(fields=["application", "reviewer"], name="one_review_per_reviewer")]
+
+    def __str__(self):
+        return f"{self.reviewer} → {self.application_id}"
+
+    @property
+    def counts(self) -> bool:
+        """A declared conflict excludes the review from the score."""
+        return not self.conflict_of_interest and self.total is not None
+
+
+class ReviewerAssignment(models.Model):
+    """A reviewer may review the applications on one State under Review."""
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    review = models.ForeignKey(
+        StateReview, verbose_name=_("State under Review"), on_delete=models.CASCADE, related_name="assignments"
+    )
+
+    class Meta:
+        verbose_name = _("reviewer assignment")
+        verbose_name_plural = _("reviewer assignments")
+        constraints = [models.UniqueConstraint(fields=["reviewer", "review"], name="unique_assignment")]
+
+    def __str__(self):
+        return f"{self.reviewer} – {self.review}"

@@ -1,0 +1,235 @@
+"""
+Review of applications by UPR Info staff: who sees what, screening, saving a
+review and keeping each application's score up to date.
+
+Two roles (groups created by a data migration):
+
+- a Coordinator (permission `applications.coordinate`) sees every State,
+  every review, the rankings, the exports and the dashboard;
+- a Reviewer sees only the eligible, submitted applications on the States
+  assigned to them, and sees other reviewers' marks on an application only
+  once their own review of it is saved. A reviewer who declares a conflict of
+  interest is excluded from that application.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from presessions.models import Call
+
+from . import scoring
+from .enums import ApplicationStatus, Screening
+from .models import Application, Criterion, Organisation, Review
+
+
+def is_coordinator(user) -> bool:
+    return bool(user.is_active and (user.is_superuser or user.has_perm("applications.coordinate")))
+
+
+def ensure_rubric(call: Call) -> list[Criterion]:
+    """Give a call the default 2012 rubric if it has no criteria yet; return its criteria."""
+    criteria = list(call.criteria.all())
+    if criteria:
+        return criteria
+    for order, (key, label, kind, weight) in enumerate(scoring.DEFAULT_RUBRIC, start=1):
+        Criterion.objects.get_or_create(
+            call=call, key=key, defaults={"label": label, "kind": kind, "weight": weight, "order": order}
+        )
+    return list(call.criteria.all())
+
+
+def visible_applications(user) -> QuerySet[Application]:
+    """Every application the user may see in the admin."""
+    if is_coordinator(user):
+        return Application.objects.all()
+    if not user.has_perm("applications.view_application"):
+        return Application.objects.none()
+    return Application.objects.filter(
+        review__assignments__reviewer=user,
+        status=ApplicationStatus.SUBMITTED,
+        screening=Screening.ELIGIBLE,
+    ).exclude(reviews__reviewer=user, reviews__conflict_of_interest=True)
+
+
+def reviewable_applications(user) -> QuerySet[Application]:
+    """What the user can review: eligible, submitted applications on their States (every State for a coordinator)."""
+    base = Application.objects.filter(status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE)
+    if is_coordinator(user) and not user.assignments.exists():
+        return base.exclude(reviews__reviewer=user, reviews__conflict_of_interest=True)
+    return base.filter(review__assignments__reviewer=user).exclude(reviews__reviewer=user, reviews__conflict_of_interest=True)
+
+
+def get_application_for_reviewer(user, pk: int) -> Application:
+    """Return the application, or raise PermissionDenied when the user may not review it."""
+    application = reviewable_applications(user).select_related("organisation", "review__session__call").filter(pk=pk).first()
+    if application is None:
+        raise PermissionDenied
+    return application
+
+
+def can_see_other_reviews(user, application: Application) -> bool:
+    """Reviews stay independent: a reviewer sees the others' marks only after saving their own."""
+    if is_coordinator(user):
+        return True
+    return Review.objects.filter(application=application, reviewer=user, conflict_of_interest=False, total__isnull=False).exists()
+
+
+def with_my_review(queryset: QuerySet[Application], user) -> QuerySet[Application]:
+    """Annotate `reviewed_by_me` (a saved, non-conflicted review) and `conflict_for_me`."""
+    mine = Review.objects.filter(application=OuterRef("pk"), reviewer=user)
+    return queryset.annotate(
+        reviewed_by_me=Exists(mine.filter(conflict_of_interest=False, total__isnull=False)),
+        conflict_for_me=Exists(mine.filter(conflict_of_interest=True)),
+    )
+
+
+def next_for_reviewer(user, *, skip: list[int] = ()) -> Application | None:
+    """The least-reviewed application the user has not reviewed yet, oldest first; None when the queue is empty."""
+    return (
+        reviewable_applications(user)
+        .exclude(reviews__reviewer=user)
+        .exclude(pk__in=list(skip))
+        .order_by("score_count", "submitted_at", "pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def save_review(
+    *,
+    application: Application,
+    reviewer,
+    marks: dict,
+    reasons: dict,
+    comment: str = "",
+    conflict: bool = False,
+    conflict_reason: str = "",
+) -> Review:
+    """
+    Create or update the reviewer's review of an application.
+
+    Side effects, in order: the marks are checked against the call's rubric
+    (ValidationError naming each criterion in trouble), the review is saved
+    with its weighted total (no total for a declared conflict), then the
+    application's mean, count and spread are recomputed.
+    """
+    call = application.review.session.call
+    criteria = ensure_rubric(call)
+    if conflict:
+        total = None
+        marks, reasons = {}, {}
+    else:
+        problems = scoring.check_marks(marks, reasons, criteria, application.assessed)
+        if problems:
+            raise ValidationError(
+                {
+                    key: _("Give a reason for overriding the pre-assessment.")
+                    if kind == "reason"
+                    else _("Give a rating from 1 to 5.")
+                    for key, kind in problems.items()
+                }
+            )
+        total = scoring.review_total(marks, criteria)
+        reasons = {
+            key: reason
+            for key, reason in reasons.items()
+            if key in application.assessed and bool(marks.get(key)) != application.assessed[key]
+        }
+    review, _created = Review.objects.update_or_create(
+        application=application,
+        reviewer=reviewer,
+        defaults={
+            "marks": marks,
+            "override_reasons": reasons,
+            "comment": comment,
+            "total": total,
+            "conflict_of_interest": conflict,
+            "conflict_reason": conflict_reason if conflict else "",
+        },
+    )
+    update_score(application)
+    return review
+
+
+def update_score(application: Application) -> scoring.Aggregate:
+    """Recompute an application's mean, count and spread from the reviews that count."""
+    totals = Review.objects.filter(application=application, conflict_of_interest=False, total__isnull=False).values_list(
+        "total", flat=True
+    )
+    result = scoring.aggregate(totals)
+    Application.objects.filter(pk=application.pk).update(
+        score_mean=result.mean, score_count=result.count, score_spread=result.spread
+    )
+    return result
+
+
+def recompute_call(call: Call) -> int:
+    """Recompute every review total and score of a call, after its weights changed; return the number of reviews."""
+    criteria = ensure_rubric(call)
+    reviews = Review.objects.filter(application__review__session__call=call, conflict_of_interest=False).select_related(
+        "application"
+    )
+    touched = set()
+    for review in reviews:
+        review.total = scoring.review_total(review.marks, criteria)
+        review.save(update_fields=["total", "updated_at"])
+        touched.add(review.application)
+    for application in touched:
+        update_score(application)
+    return len(touched)
+
+
+@transaction.atomic
+def screen_application(application: Application, *, eligible: bool, reason: str = "") -> Application:
+    """Mark an application eligible or ineligible for review; ineligibility needs a reason."""
+    if not eligible and not reason.strip():
+        raise ValidationError({"screening_reason": _("Give the reason it is ineligible.")})
+    application.screening = Screening.ELIGIBLE if eligible else Screening.INELIGIBLE
+    application.screening_reason = "" if eligible else reason.strip()
+    application.save(update_fields=["screening", "screening_reason", "updated_at"])
+    return application
+
+
+@transaction.atomic
+def merge_organisations(target: Organisation, duplicates: list[Organisation]) -> int:
+    """Move every application of the duplicates to `target`, then delete them; return how many moved."""
+    others = [org for org in duplicates if org.pk != target.pk]
+    moved = Application.objects.filter(organisation__in=others).update(organisation=target, updated_at=timezone.now())
+    Organisation.objects.filter(pk__in=[org.pk for org in others]).delete()
+    return moved
+
+
+def reviewer_progress(session) -> list[dict]:
+    """Per reviewer of a session: how many applications they can review, and how many they have reviewed."""
+    from .models import ReviewerAssignment
+
+    eligible = Q(review__applications__status=ApplicationStatus.SUBMITTED, review__applications__screening=Screening.ELIGIBLE)
+    assigned = (
+        ReviewerAssignment.objects.filter(review__session=session)
+        .values("reviewer", "reviewer__username", "reviewer__first_name", "reviewer__last_name")
+        .annotate(todo=Count("review__applications", filter=eligible, distinct=True))
+    )
+    done = dict(
+        Review.objects.filter(application__review__session=session, total__isnull=False)
+        .values("reviewer")
+        .annotate(n=Count("pk"))
+        .values_list("reviewer", "n")
+    )
+    rows = []
+    for row in assigned.order_by("reviewer__username"):
+        name = f"{row['reviewer__first_name']} {row['reviewer__last_name']}".strip() or row["reviewer__username"]
+        todo, finished = row["todo"], done.get(row["reviewer"], 0)
+        rows.append(
+            {
+                "name": name,
+                "todo": todo,
+                "done": min(finished, todo),
+                "percent": round(100 * min(finished, todo) / todo) if todo else 0,
+            }
+        )
+    return rows
