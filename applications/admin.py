@@ -19,7 +19,7 @@ from import_export import fields, resources
 from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from presessions.models import StateReview, Theme
+from presessions.models import Call, StateReview, Theme
 
 from . import review as review_rules
 from .enums import ApplicationStatus, Screening
@@ -192,7 +192,7 @@ class ApplicationAdmin(ExportMixin, SimpleHistoryAdmin):
     ]
     search_fields = ["organisation__name", "organisation__acronym", "speaker_name", "statement_summary"]
     list_per_page = 50
-    ordering = ["-score_mean", "score_count", "pk"]
+    ordering = [F("score_mean").desc(nulls_last=True), "score_count", "pk"]
     autocomplete_fields = ["organisation"]
     filter_horizontal = ["themes"]
     readonly_fields = [
@@ -258,6 +258,10 @@ class ApplicationAdmin(ExportMixin, SimpleHistoryAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "next_review_url": reverse("admin:applications_application_next_review")}
+        if review_rules.is_coordinator(request.user):
+            latest = Call.objects.select_related("session").order_by("-opens_at").first()
+            if latest:
+                extra_context["dashboard_url"] = reverse("applications:dashboard", args=[latest.session.number])
         return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("organisation"), ordering="organisation__name")

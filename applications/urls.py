@@ -15,5 +15,6 @@ urlpatterns = [
     path("alerts/sent/", views.alert_sent, name="alert_sent"),
     path("alerts/<str:token>/confirm/", views.alert_confirm, name="alert_confirm"),
     path("alerts/<str:token>/unsubscribe/", views.alert_unsubscribe, name="alert_unsubscribe"),
+    path("staff/sessions/<int:number>/dashboard/", views.dashboard, name="dashboard"),
     path("staff/applications/<int:pk>/report.pdf", views.report_file, name="report_file"),
 ]

@@ -154,10 +154,12 @@ def reopen(request, token):
 
 @staff_member_required
 def report_file(request, pk):
-    """Let staff with the right to view applications download an uploaded report."""
-    if not request.user.has_perm("applications.view_application"):
-        raise PermissionDenied
+    """Let staff who may see the application download its uploaded report."""
+    from . import review as review_rules
+
     application = get_object_or_404(Application, pk=pk)
+    if not review_rules.visible_applications(request.user).filter(pk=pk).exists():
+        raise PermissionDenied
     if not application.report_file:
         raise Http404
     return FileResponse(
@@ -220,3 +222,18 @@ def alert_unsubscribe(request, token):
         domain.unsubscribe_call_alert(alert)
         return render(request, "applications/unsubscribed.html", {"what": what})
     return render(request, "applications/unsubscribe_confirm.html", {"what": what})
+
+
+@staff_member_required
+def dashboard(request, number):
+    """The coordinator's view of one session: pool, diversity, themes and review progress."""
+    from . import review as review_rules
+    from .dashboard import session_stats
+
+    if not review_rules.is_coordinator(request.user):
+        raise PermissionDenied
+    session = get_object_or_404(Session, number=number)
+    sessions = Session.objects.filter(call__isnull=False).order_by("-number").values_list("number", flat=True)
+    return render(
+        request, "admin/applications/dashboard.html", {"session": session, "sessions": sessions, **session_stats(session)}
+    )

@@ -73,3 +73,51 @@ def application_post(review, *, action="submit", email="contact@kenya-hr.example
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def make_application(
+    review,
+    *,
+    name="Org",
+    email=None,
+    kind="cso",
+    scope="national",
+    country=None,
+    coalition=False,
+    report="alone",
+    gender="woman",
+    status="submitted",
+    screening="eligible",
+    themes=(),
+):
+    """An application row, built directly (no email, no form): for review, panel and query-count tests."""
+    from applications.models import Application, Organisation
+
+    email = email or f"{name.lower().replace(' ', '-')}-{Organisation.objects.count()}@example.org"
+    organisation = Organisation.objects.create(
+        name=name,
+        kind=kind,
+        scope=scope,
+        country=country or review.country.code,
+        is_coalition=coalition,
+        member_count=10 if coalition else None,
+        email=email,
+        cso_form="ngo" if kind == "cso" else "",
+        nhri_status="a" if kind == "nhri" else "",
+    )
+    application = Application.objects.create(
+        review=review,
+        organisation=organisation,
+        email=email,
+        report_submitted=report,
+        speaker_gender=gender,
+        speaker_name=f"Speaker of {name}",
+        status=status,
+        screening=screening,
+        consent_data=True,
+        statement_summary="Summary.",
+        submitted_at=timezone.now() if status == "submitted" else None,
+    )
+    if themes:
+        application.themes.set(themes)
+    return application

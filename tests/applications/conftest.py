@@ -57,3 +57,31 @@ def smtp_sink(settings):
     settings.EMAIL_TIMEOUT = 5
     yield sink
     controller.stop()
+
+
+@pytest.fixture
+def turkiye(open_session):
+    return open_session.reviews.get(country="TR")
+
+
+@pytest.fixture
+def cast(db, kenya, turkiye):
+    """Coordinator, a reviewer of Kenya (alice) and a reviewer of Türkiye (bob)."""
+    from types import SimpleNamespace
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from applications.models import ReviewerAssignment
+
+    user_model = get_user_model()
+
+    def staff(username, group):
+        user = user_model.objects.create_user(username, password="pw", is_staff=True)
+        user.groups.add(Group.objects.get(name=group))
+        return user
+
+    alice, bob = staff("alice", "Reviewer"), staff("bob", "Reviewer")
+    ReviewerAssignment.objects.create(reviewer=alice, review=kenya)
+    ReviewerAssignment.objects.create(reviewer=bob, review=turkiye)
+    return SimpleNamespace(coordinator=staff("carla", "Coordinator"), alice=alice, bob=bob)
