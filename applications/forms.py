@@ -449,6 +449,13 @@ class ReviewForm(forms.Form):
                 )
         self.fields = {**fields, **self.fields}
 
+    def criterion_rows(self):
+        """(mark field, reason field or None) for each criterion, for the review page."""
+        return [(self[f"mark_{c.key}"], self[f"reason_{c.key}"] if c.kind == "auto" else None) for c in self.criteria]
+
+    def other_fields(self):
+        return [self[name] for name in ("conflict_of_interest", "conflict_reason", "comment")]
+
     @property
     def marks(self) -> dict:
         return {
