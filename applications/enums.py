@@ -64,6 +64,15 @@ class ApplicationStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # Set when a panel is finalised (panels.domain).
+    SELECTED = "selected", _("Selected")
+    RESERVE = "reserve", _("On the reserve list")
+    NOT_SELECTED = "not_selected", _("Not selected")
+    DECLINED = "declined", _("Declined")
+
+    @classmethod
+    def decided_states(cls):
+        return [cls.SELECTED, cls.RESERVE, cls.NOT_SELECTED, cls.DECLINED]
 
     @classmethod
     def editable_states(cls):

@@ -145,7 +145,9 @@ def compose(
         chosen = _solve(pool, target, weight, locked, needs_strong, max_excess, None, time_limit)
     if chosen is None:
         return Result([], [c.id for c in pool], 0.0, frozenset(), 0, 0, False, False, feasible=False)
-    return _explain(chosen, pool, theme_weight, require_nhri_or_coalition and any(c.is_nhri or c.is_national_coalition for c in pool))
+    return _explain(
+        chosen, pool, theme_weight, require_nhri_or_coalition and any(c.is_nhri or c.is_national_coalition for c in pool)
+    )
 
 
 def _value(c: Candidate, weight: int) -> int:

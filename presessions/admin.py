@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .countries import find_countries
-from .emails import requeue
+from .emails import approve_drafts, requeue, send_approved
+from .enums import EmailStatus
 from .models import Call, Cycle, Email, Session, StateReview, Theme
 
 
@@ -168,12 +170,37 @@ class EmailAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "language", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["to", "subject", "dedupe_key"]
     date_hierarchy = "created_at"
-    actions = ["resend"]
+    actions = ["approve", "send", "resend"]
     readonly_fields = [f.name for f in Email._meta.fields if f.name not in ("id",)]
     exclude = ["content_type", "object_id"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description=_("Approve the selected drafts"), permissions=["change"])
+    def approve(self, request, queryset):
+        count = approve_drafts(queryset)
+        self.message_user(
+            request, _("%(count)d draft(s) approved. Nothing is sent until you send them.") % {"count": count}, messages.SUCCESS
+        )
+
+    @admin.action(description=_("Send the selected approved emails"), permissions=["change"])
+    def send(self, request, queryset):
+        approved = queryset.filter(status=EmailStatus.APPROVED).order_by("kind", "to")
+        if request.POST.get("confirm") != "yes":
+            # A confirmation step: how many messages will go out, and to whom.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Send these emails?"),
+                "emails": approved,
+                "count": approved.count(),
+                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/presessions/email/confirm_send.html", context)
+        count = send_approved(approved)
+        self.message_user(request, _("%(count)d email(s) handed to the mail queue.") % {"count": count}, messages.SUCCESS)
+        return None
 
     @admin.action(description=_("Send the selected emails again"), permissions=["change"])
     def resend(self, request, queryset):

@@ -177,3 +177,19 @@ def sweep_outbox(limit: int = SWEEP_BATCH) -> int:
     """Send every queued row that is due; return how many left."""
     ids = list(Email.objects.due().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     return sum(send_email(email_id) for email_id in ids)
+
+
+def approve_drafts(queryset) -> int:
+    """Approve draft emails (e.g. selection decisions); they still wait for "send"."""
+    return queryset.filter(status=EmailStatus.DRAFT).update(status=EmailStatus.APPROVED)
+
+
+def send_approved(queryset) -> int:
+    """Hand every approved email of `queryset` to Celery; return how many."""
+    ids = list(queryset.filter(status=EmailStatus.APPROVED).values_list("pk", flat=True))
+    Email.objects.filter(pk__in=ids, status=EmailStatus.APPROVED).update(
+        status=EmailStatus.QUEUED, next_attempt_at=timezone.now()
+    )
+    for email_id in ids:
+        transaction.on_commit(lambda email_id=email_id: enqueue_send(email_id))
+    return len(ids)

@@ -42,3 +42,4 @@ class EmailStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     DRAFT = "draft", _("Draft, waiting for approval")
+    APPROVED = "approved", _("Approved, not sent yet")

@@ -163,6 +163,7 @@ PERIODIC_TASKS = {
     "Send queued emails": ("presessions.sweep_outbox", 60),
     "Deadline reminders to unfinished drafts": ("applications.send_deadline_reminders", 3600),
     "Alerts when a call opens": ("applications.send_call_alerts", 900),
+    "Unconfirmed speakers past their deadline": ("panels.expire_unconfirmed", 3600),
 }
 CELERY_TIMEZONE = TIME_ZONE
 

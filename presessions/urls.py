@@ -14,4 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("presessions.public_urls")),
     path("", include("applications.urls")),
+    path("", include("panels.urls")),
 ]

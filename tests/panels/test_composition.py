@@ -68,8 +68,15 @@ candidate_lists = st.lists(
 )
 def test_the_solver_matches_a_brute_force_optimum(raw, slots, theme_weight, require, data):
     candidates = [
-        Candidate(id=i + 1, organisation_id=org, score=float(score), themes=themes, gender=gender, is_nhri=nhri and i % 4 == 0,
-                  is_national_coalition=coalition and i % 3 == 0)
+        Candidate(
+            id=i + 1,
+            organisation_id=org,
+            score=float(score),
+            themes=themes,
+            gender=gender,
+            is_nhri=nhri and i % 4 == 0,
+            is_national_coalition=coalition and i % 3 == 0,
+        )
         for i, (org, score, themes, gender, nhri, coalition) in enumerate(raw)
     ]
     ids = [c.id for c in candidates]
@@ -77,8 +84,12 @@ def test_the_solver_matches_a_brute_force_optimum(raw, slots, theme_weight, requ
     allowed = [c for c in candidates if c.id not in excluded]
     lockable = list({c.organisation_id: c.id for c in allowed}.values())  # one per organisation, or the lock is infeasible
     locked = data.draw(st.lists(st.sampled_from(lockable), max_size=min(2, slots), unique=True)) if lockable else []
-    result = compose(candidates, slots, theme_weight=theme_weight, locked=locked, excluded=excluded, require_nhri_or_coalition=require)
-    expected = brute_force(candidates, slots, theme_weight=theme_weight, locked=locked, excluded=excluded, require_nhri_or_coalition=require)
+    result = compose(
+        candidates, slots, theme_weight=theme_weight, locked=locked, excluded=excluded, require_nhri_or_coalition=require
+    )
+    expected = brute_force(
+        candidates, slots, theme_weight=theme_weight, locked=locked, excluded=excluded, require_nhri_or_coalition=require
+    )
     assert result.feasible
     check_hard_constraints(result, candidates, slots, locked, excluded)
     got = (-max(0, result.gap - 1), result.objective)
@@ -91,8 +102,13 @@ def make(i, org=None, score=5.0, themes=(1,), gender="woman", **kw):
 
 
 def test_parity_holds_when_the_pool_allows_it():
-    pool = [make(1, score=9, gender="man"), make(2, score=8.9, gender="man"), make(3, score=8.8, gender="man"),
-            make(4, score=2, gender="woman"), make(5, score=1, gender="woman")]
+    pool = [
+        make(1, score=9, gender="man"),
+        make(2, score=8.9, gender="man"),
+        make(3, score=8.8, gender="man"),
+        make(4, score=2, gender="woman"),
+        make(5, score=1, gender="woman"),
+    ]
     result = compose(pool, 4, require_nhri_or_coalition=False)
     assert (result.women, result.men, result.parity_ok) == (2, 2, True)
     assert result.panel == [1, 2, 4, 5]
@@ -137,7 +153,10 @@ def test_locks_and_exclusions_hold():
 
 def test_the_same_input_gives_the_same_panel():
     rng = random.Random(7)
-    pool = [make(i, score=round(rng.uniform(0, 10), 1), themes=rng.sample(range(20), 2), gender=rng.choice(GENDERS)) for i in range(1, 60)]
+    pool = [
+        make(i, score=round(rng.uniform(0, 10), 1), themes=rng.sample(range(20), 2), gender=rng.choice(GENDERS))
+        for i in range(1, 60)
+    ]
     assert compose(pool, 5).panel == compose(list(reversed(pool)), 5).panel
 
 
@@ -147,7 +166,13 @@ def test_equal_candidates_are_broken_by_rank():
 
 
 def test_the_reserve_list_is_ranked_and_excludes_panel_organisations():
-    pool = [make(1, score=9), make(2, org=1, score=8), make(3, score=7, gender="man"), make(4, score=6, gender="man"), make(5, score=5)]
+    pool = [
+        make(1, score=9),
+        make(2, org=1, score=8),
+        make(3, score=7, gender="man"),
+        make(4, score=6, gender="man"),
+        make(5, score=5),
+    ]
     result = compose(pool, 2, require_nhri_or_coalition=False)
     assert result.panel == [1, 3]
     assert result.reserve == [4, 5]

@@ -1,0 +1,88 @@
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from applications.admin import CoordinatorOnlyMixin
+
+from .models import Panel, PanelMember, PanelRules
+
+
+@admin.register(PanelRules)
+class PanelRulesAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = ["session", "speaker_minutes", "fixed", "max_speakers", "slots", "theme_weight", "require_nhri_or_coalition"]
+    list_select_related = ["session"]
+
+    @admin.display(description=_("fixed parts (minutes)"))
+    def fixed(self, obj):
+        return obj.fixed_minutes
+
+    @admin.display(description=_("speaker slots"))
+    def slots(self, obj):
+        return obj.slots
+
+
+class MemberInline(admin.TabularInline):
+    model = PanelMember
+    extra = 0
+    fields = [
+        "role",
+        "position",
+        "application",
+        "confirmed_at",
+        "declined_at",
+        "attends_training",
+        "statement_file",
+        "statement_public",
+    ]
+    readonly_fields = ["application", "confirmed_at", "declined_at"]
+
+
+@admin.register(Panel)
+class PanelAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = ["review", "status", "women", "men", "parity_ok", "themes_covered", "open_page"]
+    list_filter = ["status", "parity_ok", "review__session"]
+    list_select_related = ["review__session"]
+    search_fields = ["review__country"]
+    inlines = [MemberInline]
+    filter_horizontal = ["locked", "excluded"]
+    readonly_fields = ["proposed_replacement", "replaces"]
+
+    @admin.display(description=_("panel page"))
+    def open_page(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("panels:panel", args=[obj.review_id]), _("Open"))
+
+
+class StatementFilter(admin.SimpleListFilter):
+    title = _("written statement")
+    parameter_name = "statement"
+
+    def lookups(self, request, model_admin):
+        return [("missing", _("Missing")), ("received", _("Received"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "missing":
+            return queryset.filter(statement_file="", role="speaker", declined_at__isnull=True)
+        if self.value() == "received":
+            return queryset.exclude(statement_file="")
+        return queryset
+
+
+@admin.register(PanelMember)
+class PanelMemberAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "application",
+        "panel",
+        "role",
+        "position",
+        "confirmed_at",
+        "declined_at",
+        "attends_training",
+        "statement_language",
+        "statement_public",
+    ]
+    list_filter = [StatementFilter, "role", "panel__review__session", ("confirmed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["application__organisation", "application__review", "panel__review__session"]
+    list_editable = ["statement_public"]
+    search_fields = ["application__organisation__name"]
+    readonly_fields = ["panel", "application", "explanation"]

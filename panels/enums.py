@@ -1,0 +1,18 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PanelStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    FINALISED = "finalised", _("Finalised")
+
+
+class MemberRole(models.TextChoices):
+    SPEAKER = "speaker", _("Speaker")
+    RESERVE = "reserve", _("Reserve")
+
+
+class StatementLanguage(models.TextChoices):
+    EN = "en", _("English")
+    FR = "fr", _("French")
+    ES = "es", _("Spanish")

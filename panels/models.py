@@ -1,0 +1,163 @@
+"""
+Panels: who speaks at each State's Pre-session, in which order, and what
+they confirmed and sent.
+
+PanelRules holds the time budget of a session's meetings (every length is
+editable, since practice varies); Panel is one State's panel, with staff
+locks and exclusions; PanelMember is a speaker or a reserve, with the
+explanation of why the optimiser picked them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from applications.models import Application
+from presessions.models import Session, StateReview
+
+from .enums import MemberRole, PanelStatus, StatementLanguage
+
+
+def statement_upload_to(instance, filename: str) -> str:
+    return f"statements/{uuid.uuid4().hex}.pdf"
+
+
+class PanelRules(models.Model):
+    """The time budget of one session's Pre-sessions, from which the number of speaker slots follows."""
+
+    session = models.OneToOneField(Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="panel_rules")
+    speaker_minutes = models.PositiveSmallIntegerField(_("minutes per speaker"), default=5)
+    opening_minutes = models.PositiveSmallIntegerField(_("moderator's opening (minutes)"), default=5)
+    state_statement_minutes = models.PositiveSmallIntegerField(_("statement of the State under Review (minutes)"), default=2)
+    questions_minutes = models.PositiveSmallIntegerField(_("questions from the missions (minutes)"), default=15)
+    closing_minutes = models.PositiveSmallIntegerField(_("closing (minutes)"), default=3)
+    min_meeting_minutes = models.PositiveSmallIntegerField(_("shortest meeting (minutes)"), default=30)
+    max_meeting_minutes = models.PositiveSmallIntegerField(_("longest meeting (minutes)"), default=60)
+    max_speakers = models.PositiveSmallIntegerField(
+        _("most speakers per panel"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("Past panels had 4 to 5."),
+    )
+    min_speakers = models.PositiveSmallIntegerField(
+        _("fewest speakers to hold a meeting"),
+        default=3,
+        help_text=_("With fewer eligible applications, consider marking the meeting not held."),
+    )
+    theme_weight = models.DecimalField(
+        _("weight of each theme covered"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(0)],
+    )
+    require_nhri_or_coalition = models.BooleanField(_("include an NHRI or a national coalition when there is one"), default=True)
+    confirmation_days = models.PositiveSmallIntegerField(_("days a selected speaker has to confirm"), default=7)
+    statement_days_before = models.PositiveSmallIntegerField(_("written statements due, days before the Pre-session"), default=14)
+
+    class Meta:
+        verbose_name = _("panel rules")
+        verbose_name_plural = _("panel rules")
+
+    def __str__(self):
+        return str(_("Panel rules for %(session)s") % {"session": self.session})
+
+    @property
+    def fixed_minutes(self) -> int:
+        return self.opening_minutes + self.state_statement_minutes + self.questions_minutes + self.closing_minutes
+
+    @property
+    def slots(self) -> int:
+        """Speaker slots: as many as the longest meeting holds, and no more than the usual maximum."""
+        fit = max(0, (self.max_meeting_minutes - self.fixed_minutes) // max(1, self.speaker_minutes))
+        return min(self.max_speakers, fit)
+
+    def meeting_minutes(self, speakers: int) -> int:
+        """The length of a meeting with `speakers` speakers, within the shortest and longest meeting."""
+        return min(self.max_meeting_minutes, max(self.min_meeting_minutes, self.fixed_minutes + speakers * self.speaker_minutes))
+
+    @classmethod
+    def for_session(cls, session: Session) -> PanelRules:
+        return cls.objects.get_or_create(session=session)[0]
+
+
+class Panel(models.Model):
+    review = models.OneToOneField(
+        StateReview, verbose_name=_("State under Review"), on_delete=models.CASCADE, related_name="panel"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=PanelStatus.choices, default=PanelStatus.DRAFT)
+    locked = models.ManyToManyField(Application, verbose_name=_("locked in"), blank=True, related_name="+")
+    excluded = models.ManyToManyField(Application, verbose_name=_("ruled out"), blank=True, related_name="+")
+    composed_at = models.DateTimeField(_("composed at"), null=True, blank=True)
+    finalised_at = models.DateTimeField(_("finalised at"), null=True, blank=True)
+    objective = models.DecimalField(_("objective"), max_digits=8, decimal_places=2, default=0)
+    women = models.PositiveSmallIntegerField(_("women"), default=0)
+    men = models.PositiveSmallIntegerField(_("men"), default=0)
+    parity_ok = models.BooleanField(_("gender parity"), default=True)
+    nhri_or_coalition_ok = models.BooleanField(_("NHRI or national coalition included"), default=True)
+    themes_covered = models.PositiveSmallIntegerField(_("themes covered"), default=0)
+    proposed_replacement = models.ForeignKey(
+        Application, verbose_name=_("proposed replacement"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    replaces = models.ForeignKey(
+        Application, verbose_name=_("replaces"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["review__session__number", "review__order"]
+        verbose_name = _("panel")
+        verbose_name_plural = _("panels")
+
+    def __str__(self):
+        return str(_("Panel on %(state)s (%(number)s)") % {"state": self.review.name, "number": self.review.session.number})
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == PanelStatus.FINALISED
+
+
+class PanelMember(models.Model):
+    panel = models.ForeignKey(Panel, verbose_name=_("panel"), on_delete=models.CASCADE, related_name="members")
+    application = models.OneToOneField(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="panel_member"
+    )
+    role = models.CharField(_("role"), max_length=10, choices=MemberRole.choices)
+    position = models.PositiveSmallIntegerField(_("position"), help_text=_("Speaking order for a speaker, rank for a reserve."))
+    explanation = models.JSONField(_("why"), default=dict, blank=True)
+    confirmation_deadline = models.DateTimeField(_("confirm by"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("declined at"), null=True, blank=True)
+    decline_reason = models.CharField(_("reason for declining"), max_length=300, blank=True)
+    attends_training = models.BooleanField(_("attends the one-day training"), null=True, blank=True)
+    statement_file = models.FileField(_("written statement (PDF)"), upload_to=statement_upload_to, blank=True)
+    statement_language = models.CharField(
+        _("language of the statement"), max_length=2, choices=StatementLanguage.choices, blank=True
+    )
+    statement_uploaded_at = models.DateTimeField(_("statement received at"), null=True, blank=True)
+    video_url = models.URLField(_("pre-recorded video"), blank=True)
+    statement_public = models.BooleanField(_("statement published"), default=False)
+
+    class Meta:
+        ordering = ["panel", "role", "position"]
+        verbose_name = _("panel member")
+        verbose_name_plural = _("panel members")
+
+    def __str__(self):
+        return f"{self.application.organisation.name} ({self.get_role_display()})"
+
+    @property
+    def is_speaker(self) -> bool:
+        return self.role == MemberRole.SPEAKER
+
+    def confirmation_open(self, now: dt.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.is_speaker and not self.declined_at and (self.confirmation_deadline is None or now < self.confirmation_deadline)
+        )

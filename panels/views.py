@@ -1,0 +1,232 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from applications import review as review_rules
+from applications.models import Application
+from applications.tokens import key_from_token
+from presessions.models import Session, StateReview
+
+from . import domain
+from .enums import MemberRole, StatementLanguage
+from .models import Panel, PanelMember, PanelRules
+
+
+def _coordinator(request):
+    if not review_rules.is_coordinator(request.user):
+        raise PermissionDenied
+
+
+def _admin_context(request, **extra):
+    return {**admin.site.each_context(request), **extra}
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def session_panels(request, number):
+    """Every panel of a session at a glance, and "compose every panel" in one action."""
+    _coordinator(request)
+    session = get_object_or_404(Session, number=number)
+    if request.method == "POST" and request.POST.get("action") == "compose_all":
+        panels = domain.compose_session(session)
+        messages.success(request, _("%(count)d panels composed.") % {"count": len(panels)})
+        return redirect("panels:session", number=number)
+    reviews = list(
+        session.reviews.taking_place()
+        .order_by("order")
+        .select_related("panel")
+        .prefetch_related("panel__members__application__organisation")
+    )
+    rules = PanelRules.for_session(session)
+    return render(
+        request,
+        "admin/panels/session.html",
+        _admin_context(request, session=session, reviews=reviews, rules=rules, title=_("Panels")),
+    )
+
+
+class MessageForm(forms.Form):
+    subject = forms.CharField(label=gettext_lazy("Subject"), max_length=200)
+    body = forms.CharField(label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10000)
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def panel_detail(request, review_id):
+    """One State's panel: the suggestion, the reserves, every candidate, and the controls to change it. No JavaScript needed."""
+    _coordinator(request)
+    review = get_object_or_404(StateReview.objects.select_related("session"), pk=review_id)
+    panel = Panel.objects.filter(review=review).first()
+    message_form = MessageForm(request.POST if request.POST.get("action") == "message" else None)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        application = None
+        if request.POST.get("application"):
+            application = get_object_or_404(Application, pk=request.POST["application"], review=review)
+        try:
+            if action == "compose" or panel is None:
+                panel = domain.compose_panel(review)
+            elif action in ("lock", "unlock"):
+                domain.set_choice(panel, application, lock=action == "lock")
+            elif action in ("exclude", "include"):
+                domain.set_choice(panel, application, exclude=action == "exclude")
+            elif action in ("up", "down"):
+                domain.move_speaker(panel, application, -1 if action == "up" else 1)
+            elif action == "replace":
+                incoming = get_object_or_404(Application, pk=request.POST.get("incoming"), review=review)
+                domain.replace_speaker(panel, application, incoming)
+            elif action == "finalise":
+                drafts = domain.finalise_panel(panel)
+                messages.success(
+                    request,
+                    _("Panel finalised. %(count)d decision emails are drafted and wait for approval in the outbox.")
+                    % {"count": len(drafts)},
+                )
+            elif action == "reopen":
+                domain.reopen_panel(panel)
+            elif action == "approve_replacement":
+                domain.approve_replacement(panel)
+                messages.success(request, _("Replacement approved; a selection email is drafted."))
+            elif action == "message" and message_form.is_valid():
+                count = domain.message_speakers(
+                    panel, subject=message_form.cleaned_data["subject"], body=message_form.cleaned_data["body"]
+                )
+                messages.success(request, _("Message queued for %(count)d speakers.") % {"count": count})
+        except domain.PanelFinalised:
+            messages.error(request, _("This panel is finalised. Reopen it to change it."))
+        if action != "message" or message_form.is_valid():
+            return redirect("panels:panel", review_id=review.pk)
+    context = _panel_context(review, panel)
+    return render(
+        request, "admin/panels/panel.html", _admin_context(request, **context, message_form=message_form, title=str(review))
+    )
+
+
+def _panel_context(review, panel):
+    rules = PanelRules.for_session(review.session)
+    candidates = list(domain.candidate_applications(review).prefetch_related("themes"))
+    members = {}
+    locked, excluded = set(), set()
+    if panel is not None:
+        members = {m.application_id: m for m in panel.members.all()}
+        locked = set(panel.locked.values_list("pk", flat=True))
+        excluded = set(panel.excluded.values_list("pk", flat=True))
+    speakers = sorted((m for m in members.values() if m.role == MemberRole.SPEAKER), key=lambda m: m.position)
+    by_id = {a.pk: a for a in candidates}
+    for member in members.values():
+        member.app = by_id.get(member.application_id) or member.application
+    reserves = sorted((m for m in members.values() if m.role == MemberRole.RESERVE), key=lambda m: m.position)
+    others = [a for a in candidates if a.pk not in members]
+    size = max(1, len(speakers))
+    return {
+        "review": review,
+        "panel": panel,
+        "rules": rules,
+        "speakers": speakers,
+        "reserves": reserves,
+        "others": others,
+        "locked": locked,
+        "excluded": excluded,
+        "excluded_apps": [a for a in candidates if a.pk in excluded],
+        "women_pct": round(100 * (panel.women if panel else 0) / size),
+        "men_pct": round(100 * (panel.men if panel else 0) / size),
+        "meeting_minutes": rules.meeting_minutes(len(speakers)),
+        "too_few": len({a.organisation_id for a in candidates}) < rules.min_speakers,
+    }
+
+
+# ------------------------------------------------ the selected speaker, through the private link
+
+
+class ParticipationForm(forms.Form):
+    answer = forms.ChoiceField(
+        label=gettext_lazy("Will you speak at the Pre-session?"),
+        choices=[("confirm", gettext_lazy("Yes, I confirm")), ("decline", gettext_lazy("No, I cannot come"))],
+        widget=forms.RadioSelect,
+        error_messages={"required": gettext_lazy("Say whether you confirm or decline")},
+    )
+    training = forms.ChoiceField(
+        label=gettext_lazy("Will you attend the one-day training in Geneva?"),
+        choices=[("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))],
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    reason = forms.CharField(label=gettext_lazy("If you decline, why? (optional)"), required=False, max_length=300)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("answer") == "confirm" and not data.get("training"):
+            self.add_error("training", _("Say whether you will attend the training"))
+        return data
+
+
+class StatementForm(forms.Form):
+    statement = forms.FileField(label=gettext_lazy("Written statement (PDF)"), required=False)
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language of the statement"), choices=StatementLanguage.choices, widget=forms.RadioSelect
+    )
+    video_url = forms.URLField(
+        label=gettext_lazy("Link to a pre-recorded video (virtual or hybrid sessions)"), required=False, assume_scheme="https"
+    )
+
+    def clean_statement(self):
+        from applications.forms import validate_pdf
+
+        upload = self.cleaned_data.get("statement")
+        if upload:
+            validate_pdf(upload)
+        return upload
+
+
+def _member_for_token(token) -> PanelMember:
+    key = key_from_token(token)
+    application = get_object_or_404(Application, link_key=key)
+    return get_object_or_404(
+        PanelMember.objects.select_related("panel__review__session", "application__organisation"), application=application
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def participation(request, token):
+    member = _member_for_token(token)
+    form = ParticipationForm(request.POST or None)
+    statement_form = StatementForm(request.POST if request.POST.get("form") == "statement" else None, request.FILES or None)
+    now = timezone.now()
+    if request.method == "POST" and request.POST.get("form") == "statement":
+        if statement_form.is_valid():
+            try:
+                domain.save_statement(
+                    member,
+                    upload=statement_form.cleaned_data.get("statement"),
+                    language=statement_form.cleaned_data["language"],
+                    video_url=statement_form.cleaned_data.get("video_url", ""),
+                )
+            except ValueError:
+                messages.error(request, _("The deadline for written statements has passed."))
+            else:
+                messages.success(request, _("Thank you: your statement is saved."))
+            return redirect("panels:participation", token=token)
+    elif request.method == "POST" and member.confirmation_open(now) and form.is_valid():
+        if form.cleaned_data["answer"] == "confirm":
+            domain.confirm_participation(member, attends_training=form.cleaned_data["training"] == "yes")
+            messages.success(request, _("Thank you: your participation is confirmed."))
+        else:
+            domain.decline_participation(member, reason=form.cleaned_data["reason"])
+            messages.success(request, _("Your answer is recorded. Thank you for letting us know."))
+        return redirect("panels:participation", token=token)
+    context = {
+        "member": member,
+        "form": form,
+        "statement_form": statement_form,
+        "token": token,
+        "now": now,
+        "statement_deadline": domain.statement_deadline(member),
+        "virtual": member.panel.review.session.presession_format != "in_person",
+    }
+    return render(request, "panels/participation.html", context)

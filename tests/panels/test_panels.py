@@ -1,0 +1,168 @@
+import pytest
+from django.core import mail
+
+from applications.models import Application
+from panels import domain
+from panels.models import Panel, PanelRules
+from presessions.emails import approve_drafts, send_approved, sweep_outbox
+from presessions.models import Email, Theme
+from tests.factories import make_application
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pool(kenya):
+    """Seven Kenyan applicants: four men with high scores, three women, one NHRI with a low score."""
+    themes = list(Theme.objects.order_by("pk")[:8])
+    apps = []
+    for i, (gender, score, kind) in enumerate(
+        [
+            ("man", 9.5, "cso"),
+            ("man", 9.4, "cso"),
+            ("man", 9.3, "cso"),
+            ("man", 9.2, "cso"),
+            ("woman", 6, "cso"),
+            ("woman", 5, "cso"),
+            ("woman", 2, "nhri"),
+        ]
+    ):
+        app = make_application(kenya, name=f"Org {i}", gender=gender, kind=kind, themes=[themes[i]])
+        Application.objects.filter(pk=app.pk).update(score_mean=score, score_count=1)
+        apps.append(app)
+    return apps
+
+
+def _speakers(panel):
+    return [m.application.organisation.name for m in panel.members.filter(role="speaker").order_by("position")]
+
+
+def test_slots_follow_the_time_budget(open_session):
+    rules = PanelRules.for_session(open_session)
+    assert (rules.fixed_minutes, rules.slots) == (25, 5)
+    assert rules.meeting_minutes(5) == 50 and rules.meeting_minutes(0) == 30
+    rules.max_meeting_minutes = 45
+    assert rules.slots == 4
+    assert rules.meeting_minutes(5) == 45
+
+
+def test_composing_meets_parity_and_includes_the_nhri_first(kenya, pool):
+    panel = domain.compose_panel(kenya)
+    # The NHRI (a woman) must be on the panel; then 2 women and 3 men beat 3 and 2 on score, within parity.
+    assert (panel.women, panel.men, panel.parity_ok) == (2, 3, True)
+    assert _speakers(panel)[0] == "Org 6"  # the NHRI speaks first
+    assert set(_speakers(panel)) == {"Org 0", "Org 1", "Org 2", "Org 4", "Org 6"}
+    member = panel.members.get(application=pool[0])
+    assert member.explanation["new_themes"] == [Theme.objects.order_by("pk")[0].label]
+    assert list(
+        panel.members.filter(role="reserve").order_by("position").values_list("application__organisation__name", flat=True)
+    ) == ["Org 3", "Org 5"]
+
+
+def test_lock_and_exclude_then_recompute(kenya, pool):
+    panel = domain.compose_panel(kenya)
+    domain.set_choice(panel, pool[3], lock=True)
+    domain.set_choice(panel, pool[0], exclude=True)
+    panel.refresh_from_db()
+    assert "Org 3" in _speakers(panel) and "Org 0" not in _speakers(panel)
+    assert panel.parity_ok
+
+
+def test_a_finalised_panel_cannot_be_recomposed(kenya, pool):
+    panel = domain.compose_panel(kenya)
+    domain.finalise_panel(panel)
+    with pytest.raises(domain.PanelFinalised):
+        domain.compose_panel(kenya)
+
+
+def test_finalise_sets_decisions_and_drafts_one_email_each(kenya, pool):
+    other = make_application(kenya, name="Not screened", screening="pending")
+    panel = domain.compose_panel(kenya)
+    drafts = domain.finalise_panel(panel)
+    statuses = dict(Application.objects.values_list("organisation__name", "status"))
+    assert statuses["Org 0"] == "selected" and statuses["Org 3"] == "reserve" and statuses["Not screened"] == "not_selected"
+    assert len(drafts) == 8 and {e.status for e in drafts} == {"draft"}
+    assert mail.outbox == []
+    selected = Email.objects.get(kind="decision-selected", to=pool[0].email)
+    assert selected.subject.startswith("Action required:")
+    assert other.pk
+
+
+def test_approve_send_and_send_again_gives_one_decision_email_each(kenya, pool, smtp_sink, django_capture_on_commit_callbacks):
+    panel = domain.compose_panel(kenya)
+    domain.finalise_panel(panel)
+    assert approve_drafts(Email.objects.all()) == 7
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_approved(Email.objects.all()) == 7
+        assert send_approved(Email.objects.all()) == 0
+    sweep_outbox()
+    domain.reopen_panel(panel)
+    domain.finalise_panel(panel)  # finalising again drafts nothing new
+    assert Email.objects.filter(status="draft").count() == 0
+    recipients = sorted(m.rcpt_tos[0] for m in smtp_sink.messages)
+    assert recipients == sorted(a.email for a in pool)
+
+
+def test_a_decline_proposes_a_reserve_who_keeps_parity_and_approval_promotes_them(kenya, pool, client):
+    panel = domain.compose_panel(kenya)
+    domain.finalise_panel(panel)
+    woman = panel.members.get(application=pool[4])
+    proposal = domain.decline_participation(woman, reason="Visa refused")
+    # The best reserve by score is a man (Org 3), but with a woman gone only a woman keeps |W - M| <= 1.
+    assert proposal == pool[5]
+    panel.refresh_from_db()
+    assert panel.proposed_replacement == pool[5] and panel.replaces == pool[4]
+    member = domain.approve_replacement(panel)
+    assert member.role == "speaker" and member.position == woman.position
+    pool[5].refresh_from_db()
+    assert pool[5].status == "selected"
+    # Org 5 already had a "reserve" decision drafted; the new decision is a separate, single email.
+    assert Email.objects.filter(kind="decision-selected", to=pool[5].email, status="draft").count() == 1
+    assert Email.objects.filter(to=pool[5].email).count() == 2
+
+
+def test_the_speaker_confirms_and_declines_through_the_private_link(client, kenya, pool):
+    panel = domain.compose_panel(kenya)
+    domain.finalise_panel(panel)
+    token = pool[0].get_private_url().split("/")[2]
+    url = f"/applications/{token}/participation/"
+    page = client.get(url)
+    assert page.status_code == 200 and "Confirm your participation" in page.content.decode()
+    bad = client.post(url, {"answer": "confirm"})
+    assert "Say whether you will attend the training" in bad.content.decode()
+    client.post(url, {"answer": "confirm", "training": "yes"})
+    member = panel.members.get(application=pool[0])
+    assert member.confirmed_at is not None and member.attends_training is True
+    token = pool[1].get_private_url().split("/")[2]
+    client.post(f"/applications/{token}/participation/", {"answer": "decline", "reason": "Ill"})
+    panel.refresh_from_db()
+    assert panel.proposed_replacement is not None
+
+
+def test_unconfirmed_speakers_expire_into_declines(kenya, pool):
+    from django.utils import timezone
+
+    panel = domain.compose_panel(kenya)
+    domain.finalise_panel(panel)
+    later = timezone.now() + __import__("datetime").timedelta(days=8)
+    assert domain.expire_unconfirmed(now=later) == 5
+    panel.refresh_from_db()
+    assert panel.proposed_replacement is not None
+
+
+def test_panel_pages_are_for_coordinators(client, cast, kenya, pool):
+    client.force_login(cast.alice)
+    assert client.get(f"/staff/panels/{kenya.pk}/").status_code == 403
+    assert client.get("/staff/sessions/60/panels/").status_code == 403
+    client.force_login(cast.coordinator)
+    response = client.post("/staff/sessions/60/panels/", {"action": "compose_all"})
+    assert response.status_code == 302
+    assert Panel.objects.count() == 2
+    page = client.get(f"/staff/panels/{kenya.pk}/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Speakers, in speaking order" in body and "Org 6" in body
+    client.post(f"/staff/panels/{kenya.pk}/", {"action": "exclude", "application": pool[0].pk})
+    assert pool[0].pk in Panel.objects.get(review=kenya).excluded.values_list("pk", flat=True)
+    client.post(f"/staff/panels/{kenya.pk}/", {"action": "finalise"})
+    assert Panel.objects.get(review=kenya).is_final
