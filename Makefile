@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d" " -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint worker beat messages
+.PHONY: install run test lint worker beat messages bench
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,6 @@ beat: install
 messages: install
 	$(BIN)/python manage.py makemessages --locale fr --locale es --ignore ".venv/*" --ignore "var/*" --no-obsolete
 	$(BIN)/python manage.py compiletranslations
+
+bench: install
+	$(BIN)/python bench/compose_panels.py

@@ -4,12 +4,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 def add_demo_applications(sender, session, seed, stdout=None, **kwargs):
-    from .demo import generate_applications, generate_reviewer
+    from .demo import generate_applications, generate_reviewer, generate_reviews
 
     created = generate_applications(session, seed=seed)
     username, password = generate_reviewer()
+    reviews = generate_reviews(session, seed=seed)
     if stdout is not None:
-        stdout.write(f"Demo applications created: {created}")
+        stdout.write(f"Demo applications created: {created}; demo reviews: {reviews}")
         stdout.write(f"Reviewer login at /admin/ -- username: {username}  password: {password}  (no States assigned yet)")
 
 

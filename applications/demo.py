@@ -245,3 +245,25 @@ def generate_reviewer() -> tuple[str, str]:
     if coordinator:
         coordinator.groups.add(Group.objects.get(name="Coordinator"))
     return DEMO_REVIEWER, password
+
+
+def generate_reviews(session: Session, *, seed: int = 2012) -> int:
+    """Score about two thirds of the eligible applications, as the demo coordinator, so panels have scores to work with."""
+    from django.contrib.auth import get_user_model
+
+    from .review import save_review
+
+    reviewer = get_user_model().objects.filter(username="coordinator").first()
+    if reviewer is None:
+        return 0
+    rng = random.Random(f"reviews-{seed}-{session.number}")
+    count = 0
+    eligible = Application.objects.filter(review__session=session, status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE)
+    for application in eligible.select_related("organisation", "review__session__call").order_by("pk"):
+        draw = rng.random()
+        quality = rng.randint(1, 5)
+        if draw > 0.66 or application.reviews.filter(reviewer=reviewer).exists():
+            continue
+        save_review(application=application, reviewer=reviewer, marks={**application.assessed, "quality": quality}, reasons={})
+        count += 1
+    return count
