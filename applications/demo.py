@@ -258,7 +258,9 @@ def generate_reviews(session: Session, *, seed: int = 2012) -> int:
         return 0
     rng = random.Random(f"reviews-{seed}-{session.number}")
     count = 0
-    eligible = Application.objects.filter(review__session=session, status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE)
+    eligible = Application.objects.filter(
+        review__session=session, status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE
+    )
     for application in eligible.select_related("organisation", "review__session__call").order_by("pk"):
         draw = rng.random()
         quality = rng.randint(1, 5)

@@ -108,6 +108,20 @@ def panel_detail(request, review_id):
     )
 
 
+CRITERIA_LABELS = {
+    "national": gettext_lazy("National organisation"),
+    "report": gettext_lazy("UPR report"),
+    "coalition": gettext_lazy("National coalition"),
+    "nhri_a": gettext_lazy("NHRI with A status"),
+}
+PARITY_LABELS = {
+    "balances": gettext_lazy("brings the panel closer to parity"),
+    "keeps": gettext_lazy("keeps parity"),
+    "unbalances": gettext_lazy("the best balance the pool allows"),
+    "neutral": gettext_lazy("counts on neither side"),
+}
+
+
 def _panel_context(review, panel):
     rules = PanelRules.for_session(review.session)
     candidates = list(domain.candidate_applications(review).prefetch_related("themes"))
@@ -121,6 +135,8 @@ def _panel_context(review, panel):
     by_id = {a.pk: a for a in candidates}
     for member in members.values():
         member.app = by_id.get(member.application_id) or member.application
+        member.why_criteria = [CRITERIA_LABELS.get(key, key) for key in member.explanation.get("criteria", [])]
+        member.why_parity = PARITY_LABELS.get(member.explanation.get("parity", ""), "")
     reserves = sorted((m for m in members.values() if m.role == MemberRole.RESERVE), key=lambda m: m.position)
     others = [a for a in candidates if a.pk not in members]
     size = max(1, len(speakers))

@@ -162,6 +162,7 @@ def test_panel_pages_are_for_coordinators(client, cast, kenya, pool):
     assert page.status_code == 200
     body = page.content.decode()
     assert "Speakers, in speaking order" in body and "Org 6" in body
+    assert "✓ National organisation" in body and "+ " in body  # each pick explains itself
     client.post(f"/staff/panels/{kenya.pk}/", {"action": "exclude", "application": pool[0].pk})
     assert pool[0].pk in Panel.objects.get(review=kenya).excluded.values_list("pk", flat=True)
     client.post(f"/staff/panels/{kenya.pk}/", {"action": "finalise"})
