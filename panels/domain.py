@@ -400,3 +400,36 @@ def message_speakers(panel: Panel, *, subject: str, body: str, now: dt.datetime 
         )
         count += 1
     return count
+
+
+def send_statement_reminders(*, now: dt.datetime | None = None) -> int:
+    """Remind selected speakers without a written statement, 7 and 2 days before it is due; each reminder once."""
+    now = now or timezone.now()
+    members = PanelMember.objects.filter(
+        role=MemberRole.SPEAKER, declined_at__isnull=True, statement_file="", panel__status=PanelStatus.FINALISED
+    ).select_related("panel__review__session__call", "application__organisation", "application__review")
+    queued = 0
+    for member in members:
+        deadline = statement_deadline(member)
+        if deadline is None or now >= deadline or deadline - now > dt.timedelta(days=7):
+            continue
+        days = 2 if deadline - now <= dt.timedelta(days=2) else 7
+        key = f"statement-reminder-{days}:{member.pk}"
+        if Email.objects.filter(dedupe_key=key).exists():
+            continue
+        application = member.application
+        queue_email(
+            to=application.email,
+            name="statement-reminder",
+            context={
+                "review": application.review,
+                "organisation": application.organisation,
+                "deadline": deadline,
+                "link": private_link(application),
+            },
+            language=application.language,
+            dedupe_key=key,
+            related=application,
+        )
+        queued += 1
+    return queued

@@ -1,13 +1,13 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.template.response import TemplateResponse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .countries import find_countries
-from .emails import approve_drafts, requeue, send_approved
+from .emails import approve_drafts, render_override, requeue, sample_context, send_approved
 from .enums import EmailStatus
-from .models import Call, Cycle, Email, Session, StateReview, Theme
+from .models import Call, Cycle, Email, EmailTemplate, Session, StateReview, Theme
 
 
 class CountryNameSearchMixin:
@@ -209,3 +209,26 @@ class EmailAdmin(admin.ModelAdmin):
             requeue(email)
             count += 1
         self.message_user(request, _("%(count)d email(s) queued again.") % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "language", "subject", "active", "updated_at"]
+    list_filter = ["name", "language", "active"]
+    search_fields = ["name", "subject", "body"]
+    readonly_fields = ["placeholders", "preview"]
+    fields = ["name", "language", "active", "subject", "body", "placeholders", "preview"]
+
+    @admin.display(description=_("placeholders"))
+    def placeholders(self, obj):
+        return '{{ organisation.name }}, {{ review.name }}, {{ session.number }}, {{ link }}, {{ member.confirmation_deadline|date:"j F Y, H:i" }}, {{ application.speaker_name }}, {{ contact_email }}'
+
+    @admin.display(description=_("preview (with example values)"))
+    def preview(self, obj):
+        if not obj or not obj.pk:
+            return _("Save to see a preview.")
+        try:
+            subject, text, _html = render_override(obj, sample_context())
+        except Exception as error:  # noqa: BLE001 -- a broken template shows its error here instead of failing later
+            return format_html("<strong>{}</strong> {}", _("This template has an error:"), error)
+        return format_html('<p><strong>{}</strong></p><pre style="white-space: pre-wrap">{}</pre>', subject, text)

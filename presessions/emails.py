@@ -25,12 +25,14 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model
-from django.template import TemplateDoesNotExist
+from django.template import Context, Template, TemplateDoesNotExist
+from django.template.defaultfilters import linebreaks, urlize
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from .enums import EmailStatus
-from .models import Email
+from .models import Email, EmailTemplate
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +43,15 @@ SWEEP_BATCH = 500
 
 
 def render_message(name: str, context: dict, language: str) -> tuple[str, str, str]:
-    """Render an email's subject, text body and (optional) HTML body in `language`."""
+    """
+    Render an email's subject, text body and (optional) HTML body in `language`.
+
+    A template edited by staff in the admin (EmailTemplate) wins over the file templates.
+    """
     context = {"contact_email": settings.CONTACT_EMAIL, "site_url": settings.SITE_URL, **context}
+    override = EmailTemplate.objects.filter(name=name, language=language, active=True).first()
+    if override is not None:
+        return render_override(override, context)
     with translation.override(language):
         subject = render_to_string(f"emails/{name}-subject.txt", context)
         text = render_to_string(f"emails/{name}-body.txt", context)
@@ -52,6 +61,17 @@ def render_message(name: str, context: dict, language: str) -> tuple[str, str, s
             html = ""
     # A subject is a single line: a stray newline would start the headers' body.
     subject = re.sub(r"\s+", " ", subject).strip()
+    return subject, text.strip() + "\n", html
+
+
+def render_override(template: EmailTemplate, context: dict) -> tuple[str, str, str]:
+    """Render a staff-edited template: its text as written (no HTML escaping), and an HTML version made from it."""
+    with translation.override(template.language):
+        ctx = Context(context, autoescape=False)
+        subject = Template(template.subject).render(ctx)
+        text = Template(template.body).render(ctx)
+    subject = re.sub(r"\s+", " ", subject).strip()
+    html = render_to_string("emails/base.html", {**context, "body_html": linebreaks(urlize(escape(text)))})
     return subject, text.strip() + "\n", html
 
 
@@ -193,3 +213,22 @@ def send_approved(queryset) -> int:
     for email_id in ids:
         transaction.on_commit(lambda email_id=email_id: enqueue_send(email_id))
     return len(ids)
+
+
+def sample_context() -> dict:
+    """Example values for previewing a staff-edited template in the admin."""
+    from types import SimpleNamespace
+
+    deadline = timezone.now() + dt.timedelta(days=7)
+    organisation = SimpleNamespace(name="Example Human Rights Forum", acronym="EHRF")
+    review = SimpleNamespace(name="Kenya")
+    session = SimpleNamespace(number=54)
+    return {
+        "organisation": organisation,
+        "review": review,
+        "session": session,
+        "application": SimpleNamespace(organisation=organisation, review=review, speaker_name="Wanjiru Kamau"),
+        "member": SimpleNamespace(confirmation_deadline=deadline),
+        "link": f"{settings.SITE_URL}/applications/EXAMPLE/",
+        "contact_email": settings.CONTACT_EMAIL,
+    }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -399,3 +400,32 @@ class Email(models.Model):
 
     def __str__(self):
         return f"{self.kind} → {self.to}"
+
+
+class EmailTemplate(models.Model):
+    """
+    A staff-edited version of one email, in one language, used instead of the file template.
+
+    Subject and body are Django templates: placeholders such as
+    {{ organisation.name }}, {{ review.name }}, {{ session.number }} and
+    {{ link }} are filled in when the email is drafted. The HTML version is
+    made from the text.
+    """
+
+    name = models.CharField(
+        _("email"), max_length=50, help_text=_("For example decision-selected, decision-reserve, decision-not-selected.")
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("text"))
+    active = models.BooleanField(_("in use"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "language"]
+        verbose_name = _("email template")
+        verbose_name_plural = _("email templates")
+        constraints = [models.UniqueConstraint(fields=["name", "language"], name="one_template_per_email_and_language")]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"

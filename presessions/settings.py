@@ -164,6 +164,7 @@ PERIODIC_TASKS = {
     "Deadline reminders to unfinished drafts": ("applications.send_deadline_reminders", 3600),
     "Alerts when a call opens": ("applications.send_call_alerts", 900),
     "Unconfirmed speakers past their deadline": ("panels.expire_unconfirmed", 3600),
+    "Reminders for missing written statements": ("panels.send_statement_reminders", 3600),
 }
 CELERY_TIMEZONE = TIME_ZONE
 

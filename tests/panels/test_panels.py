@@ -167,3 +167,48 @@ def test_panel_pages_are_for_coordinators(client, cast, kenya, pool):
     assert pool[0].pk in Panel.objects.get(review=kenya).excluded.values_list("pk", flat=True)
     client.post(f"/staff/panels/{kenya.pk}/", {"action": "finalise"})
     assert Panel.objects.get(review=kenya).is_final
+
+
+def test_statement_reminders_go_out_7_and_2_days_before_the_deadline_once(kenya, pool):
+    import datetime as dt
+
+    panel = domain.compose_panel(kenya)
+    domain.finalise_panel(panel)
+    member = panel.members.filter(role="speaker").first()
+    deadline = domain.statement_deadline(member)
+    assert domain.send_statement_reminders(now=deadline - dt.timedelta(days=10)) == 0
+    assert domain.send_statement_reminders(now=deadline - dt.timedelta(days=6)) == 5
+    assert domain.send_statement_reminders(now=deadline - dt.timedelta(days=5)) == 0
+    assert domain.send_statement_reminders(now=deadline - dt.timedelta(days=1)) == 5
+    assert Email.objects.filter(kind="statement-reminder").count() == 10
+
+
+def test_a_statement_is_uploaded_through_the_private_link(client, kenya, pool):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import PDF_BYTES
+
+    panel = domain.compose_panel(kenya)
+    domain.finalise_panel(panel)
+    token = pool[0].get_private_url().split("/")[2]
+    url = f"/applications/{token}/participation/"
+    bad = client.post(
+        url,
+        {
+            "form": "statement",
+            "language": "fr",
+            "statement": SimpleUploadedFile("s.pdf", b"MZ...", content_type="application/pdf"),
+        },
+    )
+    assert "The selected file must be a PDF." in bad.content.decode()
+    client.post(
+        url,
+        {
+            "form": "statement",
+            "language": "fr",
+            "statement": SimpleUploadedFile("s.pdf", PDF_BYTES, content_type="application/pdf"),
+        },
+    )
+    member = panel.members.get(application=pool[0])
+    assert member.statement_language == "fr" and member.statement_file.name.startswith("statements/")
+    member.statement_file.delete()

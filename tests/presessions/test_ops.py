@@ -12,6 +12,7 @@ def test_periodic_tasks_are_installed_for_the_admin():
         "applications.send_call_alerts",
         "applications.send_deadline_reminders",
         "panels.expire_unconfirmed",
+        "panels.send_statement_reminders",
         "presessions.sweep_outbox",
     ]
 
