@@ -39,6 +39,15 @@ def validate_pdf(upload) -> None:
         raise forms.ValidationError(_("The selected file must be a PDF."), code="not_pdf")
 
 
+def form_helper(*layout) -> FormHelper:
+    """A crispy helper for a form rendered inside a larger <form> (no tag, no CSRF of its own)."""
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    helper.layout = Layout(*layout)
+    return helper
+
+
 def _radio_choices(field: forms.ChoiceField) -> None:
     """Drop the "---------" placeholder from a field shown as radio buttons."""
     field.choices = [(value, label) for value, label in field.choices if value != ""]
@@ -140,27 +149,9 @@ class OrganisationForm(forms.ModelForm):
         self.fields["kind"].error_messages["required"] = _("Select whether your organisation is a CSO or an NHRI")
         self.fields["country"].error_messages["required"] = _("Select the country where your organisation is based")
         self.fields["scope"].error_messages["required"] = _("Select the scope of your organisation's work")
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
-        self.helper.layout = Layout(
-            Fieldset(
-                _("Your organisation"),
-                "name",
-                "acronym",
-                "kind",
-                "cso_form",
-                "nhri_status",
-                "country",
-                "scope",
-                "is_coalition",
-                "member_count",
-                "website",
-                "email",
-                "established_year",
-                "ecosoc_status",
-                Field("aim", data_max_words=AIM_MAX_WORDS),
-            )
+        # Every field in Meta order, the last one ("aim") with its word limit for the counter.
+        self.helper = form_helper(
+            Fieldset(_("Your organisation"), *self.Meta.fields[:-1], Field("aim", data_max_words=AIM_MAX_WORDS))
         )
 
     def clean(self):
@@ -288,8 +279,8 @@ class ApplicationForm(forms.ModelForm):
         )
         self.fields["contact_time"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
 
-        self.state_helper = self._helper(Fieldset(_("State under Review"), "review"))
-        self.helper = self._helper(
+        self.state_helper = form_helper(Fieldset(_("State under Review"), "review"))
+        self.helper = form_helper(
             Fieldset(
                 _("Your engagement with the UPR"), "report_submitted", "report_reference", "report_file", "earlier_engagement"
             ),
@@ -322,14 +313,6 @@ class ApplicationForm(forms.ModelForm):
             "contact_time",
             HTML("</div>"),
         )
-
-    @staticmethod
-    def _helper(*layout) -> FormHelper:
-        helper = FormHelper()
-        helper.form_tag = False
-        helper.disable_csrf = True
-        helper.layout = Layout(*layout)
-        return helper
 
     def clean_themes(self):
         themes = self.cleaned_data.get("themes")
