@@ -283,7 +283,11 @@ def decline_participation(member: PanelMember, *, reason: str = "", now: dt.date
     coordinator to approve. Return the proposal (None if no reserve fits).
     """
     now = now or timezone.now()
-    member = PanelMember.objects.select_for_update().select_related("panel__review__session", "application").get(pk=member.pk)
+    member = (
+        PanelMember.objects.select_for_update(of=("self",))
+        .select_related("panel__review__session", "application")
+        .get(pk=member.pk)
+    )
     if member.declined_at:
         return member.panel.proposed_replacement
     member.declined_at = now
@@ -320,7 +324,9 @@ def approve_replacement(panel: Panel, *, now: dt.datetime | None = None) -> Pane
     """Promote the proposed reserve: they become a speaker in the decliner's place, and a selection email is drafted."""
     now = now or timezone.now()
     panel = (
-        Panel.objects.select_for_update().select_related("proposed_replacement", "replaces", "review__session").get(pk=panel.pk)
+        Panel.objects.select_for_update(of=("self",))
+        .select_related("proposed_replacement", "replaces", "review__session")
+        .get(pk=panel.pk)
     )
     incoming, outgoing = panel.proposed_replacement, panel.replaces
     if incoming is None:
