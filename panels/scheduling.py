@@ -1,0 +1,152 @@
+"""
+Place a session's Pre-session meetings on the mornings of the Pre-session week.
+
+Meetings keep the Working Group's order of review. Each one lasts as its
+panel needs (computed by the caller from the panel rules), and follows the
+previous one after a short break; a meeting that would run past the end of
+the morning's window moves to the next morning. A meeting that staff placed
+by hand keeps its place, and the others flow around it. Whatever cannot fit
+in the week is reported, never dropped silently, and so is every overlap or
+overrun caused by a hand-placed meeting.
+
+The agenda of one meeting follows the Pre-session format: the moderator's
+opening, the State under Review's statement (it may not ask questions),
+each speaker in speaking order, questions from the permanent missions, and
+the closing.
+
+This module has no Django imports: times are naive wall-clock times in
+Geneva, which is what the schedule shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Window:
+    """One morning: its date, its opening hours and its room."""
+
+    day: dt.date
+    start: dt.time
+    end: dt.time
+    room: str = ""
+
+
+@dataclass(frozen=True)
+class Meeting:
+    key: int
+    minutes: int
+    fixed_start: dt.datetime | None = None  # placed by hand
+
+
+@dataclass(frozen=True)
+class Slot:
+    key: int
+    start: dt.datetime
+    end: dt.datetime
+    room: str
+    fixed: bool = False
+
+
+@dataclass
+class Schedule:
+    slots: list[Slot] = field(default_factory=list)
+    unplaced: list[int] = field(default_factory=list)
+    conflicts: list[tuple[int, str]] = field(default_factory=list)  # (meeting key, "overlap:<other>" or "outside-window")
+
+    @property
+    def ok(self) -> bool:
+        return not self.unplaced and not self.conflicts
+
+
+def _at(day: dt.date, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, time)
+
+
+def build(meetings: Sequence[Meeting], windows: Sequence[Window], break_minutes: int = 10) -> Schedule:
+    """Place `meetings` (in the order given) into `windows`."""
+    result = Schedule()
+    gap = dt.timedelta(minutes=break_minutes)
+    windows = sorted(windows, key=lambda w: (w.day, w.start))
+    fixed = [m for m in meetings if m.fixed_start is not None]
+    busy: list[tuple[dt.datetime, dt.datetime, int]] = []
+    for meeting in fixed:
+        start = meeting.fixed_start
+        end = start + dt.timedelta(minutes=meeting.minutes)
+        window = next((w for w in windows if w.day == start.date()), None)
+        room = window.room if window else ""
+        result.slots.append(Slot(meeting.key, start, end, room, fixed=True))
+        if window is None or start < _at(window.day, window.start) or end > _at(window.day, window.end):
+            result.conflicts.append((meeting.key, "outside-window"))
+        busy.append((start, end, meeting.key))
+
+    index, cursor = 0, _at(windows[0].day, windows[0].start) if windows else None
+    for meeting in meetings:
+        if meeting.fixed_start is not None:
+            continue
+        length = dt.timedelta(minutes=meeting.minutes)
+        placed = False
+        while index < len(windows):
+            window = windows[index]
+            cursor = max(cursor, _at(window.day, window.start))
+            # Step past any hand-placed meeting this one would collide with.
+            for start, end, _key in sorted(busy):
+                if start < cursor + length and cursor < end + gap:
+                    cursor = max(cursor, end + gap)
+            if cursor + length <= _at(window.day, window.end):
+                result.slots.append(Slot(meeting.key, cursor, cursor + length, window.room))
+                busy.append((cursor, cursor + length, meeting.key))
+                cursor = cursor + length + gap
+                placed = True
+                break
+            index += 1
+            if index < len(windows):
+                cursor = _at(windows[index].day, windows[index].start)
+        if not placed:
+            result.unplaced.append(meeting.key)
+
+    for a in fixed:
+        slot_a = next(s for s in result.slots if s.key == a.key)
+        for slot_b in result.slots:
+            if slot_b.key != a.key and slot_a.start < slot_b.end and slot_b.start < slot_a.end:
+                result.conflicts.append((a.key, f"overlap:{slot_b.key}"))
+    result.slots.sort(key=lambda s: (s.start, s.key))
+    return result
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    kind: str  # opening, state, speaker, questions, closing
+    start: dt.datetime
+    end: dt.datetime
+    speaker: int | None = None  # the position of the speaker, for "speaker" items
+
+
+def agenda(
+    start: dt.datetime,
+    speakers: int,
+    *,
+    opening: int,
+    state_statement: int,
+    speaker_minutes: int,
+    questions: int,
+    closing: int,
+    total: int | None = None,
+) -> list[AgendaItem]:
+    """
+    The running order of one meeting. When the meeting is held to a minimum
+    length (`total` longer than its parts), the questions get the extra time.
+    """
+    parts = [("opening", opening, None), ("state", state_statement, None)]
+    parts += [("speaker", speaker_minutes, i) for i in range(1, speakers + 1)]
+    fixed = opening + state_statement + speakers * speaker_minutes + closing
+    parts += [("questions", max(questions, (total or 0) - fixed), None), ("closing", closing, None)]
+    items, cursor = [], start
+    for kind, minutes, position in parts:
+        end = cursor + dt.timedelta(minutes=minutes)
+        items.append(AgendaItem(kind, cursor, end, position))
+        cursor = end
+    return items
