@@ -65,6 +65,18 @@ def new_link_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+def describe_anonymously(kind: str, scope: str) -> str:
+    """Describe an organisation without naming it, e.g. "a national CSO"."""
+    if kind == OrganisationKind.NHRI:
+        return str(_("the national human rights institution"))
+    labels = {
+        Scope.NATIONAL: _("a national CSO"),
+        Scope.REGIONAL: _("a regional CSO"),
+        Scope.INTERNATIONAL: _("an international CSO"),
+    }
+    return str(labels.get(scope, _("a CSO")))
+
+
 class Organisation(models.Model):
     name = models.CharField(_("name of the organisation"), max_length=200)
     acronym = models.CharField(_("acronym"), max_length=30, blank=True)
@@ -99,14 +111,7 @@ class Organisation(models.Model):
     @property
     def public_description(self) -> str:
         """How the organisation is described when it chose not to be named, e.g. "a national CSO"."""
-        if self.kind == OrganisationKind.NHRI:
-            return str(_("the national human rights institution"))
-        labels = {
-            Scope.NATIONAL: _("a national CSO"),
-            Scope.REGIONAL: _("a regional CSO"),
-            Scope.INTERNATIONAL: _("an international CSO"),
-        }
-        return str(labels.get(self.scope, _("a CSO")))
+        return describe_anonymously(self.kind, self.scope)
 
 
 class ApplicationQuerySet(models.QuerySet):

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.admin import CoordinatorOnlyMixin
 
-from .models import Panel, PanelMember, PanelRules
+from .models import Panel, PanelMember, PanelRules, ScheduleDay, ScheduleRelease, ScheduleSubscription
 
 
 @admin.register(PanelRules)
@@ -86,3 +86,27 @@ class PanelMemberAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
     list_editable = ["statement_public"]
     search_fields = ["application__organisation__name"]
     readonly_fields = ["panel", "application", "explanation"]
+
+
+@admin.register(ScheduleDay)
+class ScheduleDayAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = ["session", "date", "start", "end", "room"]
+    list_editable = ["start", "end", "room"]
+    list_filter = ["session"]
+
+
+@admin.register(ScheduleRelease)
+class ScheduleReleaseAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = ["session", "number", "name", "published_at"]
+    list_filter = ["session"]
+    readonly_fields = ["session", "number", "name", "published_at", "payload", "changes", "etag"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a published release never changes
+
+
+@admin.register(ScheduleSubscription)
+class ScheduleSubscriptionAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = ["email", "session", "language", "confirmed_at", "unsubscribed_at"]
+    list_filter = ["session", ("confirmed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email"]

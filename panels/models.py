@@ -25,6 +25,12 @@ from presessions.models import Session, StateReview
 from .enums import MemberRole, PanelStatus, StatementLanguage
 
 
+def new_key() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
 def statement_upload_to(instance, filename: str) -> str:
     return f"statements/{uuid.uuid4().hex}.pdf"
 
@@ -60,6 +66,15 @@ class PanelRules(models.Model):
     )
     require_nhri_or_coalition = models.BooleanField(_("include an NHRI or a national coalition when there is one"), default=True)
     confirmation_days = models.PositiveSmallIntegerField(_("days a selected speaker has to confirm"), default=7)
+    day_start = models.TimeField(
+        _("mornings start at"), default=dt.time(10, 0), help_text=_("Geneva time. Each day can be changed on its own.")
+    )
+    day_end = models.TimeField(_("mornings end at"), default=dt.time(13, 0))
+    break_minutes = models.PositiveSmallIntegerField(_("break between meetings (minutes)"), default=10)
+    default_room = models.CharField(
+        _("room"), max_length=100, default="Palais des Nations", help_text=_("The room is confirmed by the UN shortly before.")
+    )
+    online_link = models.URLField(_("online link (virtual or hybrid series)"), blank=True)
     statement_days_before = models.PositiveSmallIntegerField(_("written statements due, days before the Pre-session"), default=14)
 
     class Meta:
@@ -161,3 +176,89 @@ class PanelMember(models.Model):
         return (
             self.is_speaker and not self.declined_at and (self.confirmation_deadline is None or now < self.confirmation_deadline)
         )
+
+
+class ScheduleDay(models.Model):
+    """One morning of the Pre-session week, with its own hours and room."""
+
+    session = models.ForeignKey(Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="schedule_days")
+    date = models.DateField(_("date"))
+    start = models.TimeField(_("start"), help_text=_("Geneva time."))
+    end = models.TimeField(_("end"))
+    room = models.CharField(_("room"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["session", "date"]
+        verbose_name = _("Pre-session day")
+        verbose_name_plural = _("Pre-session days")
+        constraints = [models.UniqueConstraint(fields=["session", "date"], name="one_schedule_day_per_date")]
+
+    def __str__(self):
+        return f"{self.date:%a %d %b %Y} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class MeetingPlacement(models.Model):
+    """Where and when one State's meeting is placed in the draft schedule."""
+
+    review = models.OneToOneField(
+        StateReview, verbose_name=_("State under Review"), on_delete=models.CASCADE, related_name="placement"
+    )
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    room = models.CharField(_("room"), max_length=100, blank=True)
+    fixed = models.BooleanField(_("placed by hand"), default=False)
+
+    class Meta:
+        verbose_name = _("meeting placement")
+        verbose_name_plural = _("meeting placements")
+
+    def __str__(self):
+        return f"{self.review} {self.starts_at}"
+
+
+class ScheduleRelease(models.Model):
+    """
+    A published version of a session's schedule. Immutable once created: the
+    public pages, the ICS and the JSON are all rendered from its payload, so
+    unpublished edits never show and every response can be cached by release.
+    """
+
+    session = models.ForeignKey(Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="schedule_releases")
+    number = models.PositiveSmallIntegerField(_("number"))
+    name = models.CharField(_("version"), max_length=50)
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
+    payload = models.JSONField(_("schedule"))
+    changes = models.JSONField(_("changes since the previous version"), default=list, blank=True)
+    etag = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["session", "-number"]
+        get_latest_by = "number"
+        verbose_name = _("published schedule")
+        verbose_name_plural = _("published schedules")
+        constraints = [models.UniqueConstraint(fields=["session", "number"], name="unique_release_number")]
+
+    def __str__(self):
+        return f"{self.session} – {self.name}"
+
+
+class ScheduleSubscription(models.Model):
+    """A request (double opt-in) to be told when a session's published schedule changes."""
+
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="schedule_subscriptions"
+    )
+    email = models.EmailField(_("email"))
+    language = models.CharField(_("language"), max_length=10, default="en")
+    key = models.CharField(max_length=64, unique=True, default=new_key, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("schedule subscription")
+        verbose_name_plural = _("schedule subscriptions")
+        constraints = [models.UniqueConstraint(fields=["session", "email"], name="one_subscription_per_email")]
+
+    def __str__(self):
+        return f"{self.email} – {self.session}"

@@ -40,6 +40,7 @@ class Meeting:
     key: int
     minutes: int
     fixed_start: dt.datetime | None = None  # placed by hand
+    room: str = ""  # a hand-placed meeting's own room, if not the morning's
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def build(meetings: Sequence[Meeting], windows: Sequence[Window], break_minutes:
         start = meeting.fixed_start
         end = start + dt.timedelta(minutes=meeting.minutes)
         window = next((w for w in windows if w.day == start.date()), None)
-        room = window.room if window else ""
+        room = meeting.room or (window.room if window else "")
         result.slots.append(Slot(meeting.key, start, end, room, fixed=True))
         if window is None or start < _at(window.day, window.start) or end > _at(window.day, window.end):
             result.conflicts.append((meeting.key, "outside-window"))

@@ -1,11 +1,21 @@
 from django.urls import path
 
-from . import views
+from . import public_views, views
 
 app_name = "panels"
 
 urlpatterns = [
     path("staff/sessions/<int:number>/panels/", views.session_panels, name="session"),
+    path("staff/sessions/<int:number>/schedule/", views.schedule_staff, name="schedule_staff"),
     path("staff/panels/<int:review_id>/", views.panel_detail, name="panel"),
     path("applications/<str:token>/participation/", views.participation, name="participation"),
+    path("sessions/<int:number>/schedule/", public_views.schedule, name="schedule"),
+    path("sessions/<int:number>/schedule/changes/", public_views.changes, name="changes"),
+    path("sessions/<int:number>/schedule/subscribe/", public_views.subscribe, name="subscribe"),
+    path("sessions/<int:number>/schedule/<str:iso2>/", public_views.meeting, name="meeting"),
+    path("sessions/<int:number>/schedule.ics", public_views.ics, name="ics"),
+    path("sessions/<int:number>/schedule.json", public_views.schedule_json, name="json"),
+    path("statements/<int:member_id>.pdf", public_views.statement, name="statement"),
+    path("schedule-alerts/<str:token>/confirm/", public_views.subscription_confirm, name="subscription_confirm"),
+    path("schedule-alerts/<str:token>/unsubscribe/", public_views.subscription_unsubscribe, name="subscription_unsubscribe"),
 ]

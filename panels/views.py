@@ -246,3 +246,60 @@ def participation(request, token):
         "virtual": member.panel.review.session.presession_format != "in_person",
     }
     return render(request, "panels/participation.html", context)
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def schedule_staff(request, number):
+    """Build the week, move meetings by hand, and publish a release."""
+    import datetime as dt
+
+    from . import publishing
+    from .models import MeetingPlacement, ScheduleRelease
+
+    _coordinator(request)
+    session = get_object_or_404(Session, number=number)
+    result = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "build":
+            result = publishing.build_schedule(session)
+        elif action == "move":
+            review = get_object_or_404(StateReview, pk=request.POST.get("review"), session=session)
+            try:
+                day = dt.date.fromisoformat(request.POST.get("date", ""))
+                time = dt.time.fromisoformat(request.POST.get("time", ""))
+            except ValueError:
+                messages.error(request, _("Enter the date as YYYY-MM-DD and the time as HH:MM."))
+                return redirect("panels:schedule_staff", number=number)
+            starts = timezone.make_aware(dt.datetime.combine(day, time), timezone.get_default_timezone())
+            result = publishing.move_meeting(review, starts_at=starts, room=request.POST.get("room", ""))
+        elif action == "unfix":
+            MeetingPlacement.objects.filter(review_id=request.POST.get("review"), review__session=session).update(fixed=False)
+            result = publishing.build_schedule(session)
+        elif action == "publish":
+            release = publishing.publish(session, name=request.POST.get("name", "").strip()[:50])
+            messages.success(request, _("Version “%(name)s” is published.") % {"name": release.name})
+            return redirect("panels:schedule_staff", number=number)
+        if result is not None and not result.ok:
+            messages.warning(request, _("The week cannot hold every meeting as placed: see the problems listed below."))
+        if result is not None:
+            request.session["schedule-problems"] = {"unplaced": result.unplaced, "conflicts": result.conflicts}
+        return redirect("panels:schedule_staff", number=number)
+    publishing.ensure_days(session)
+    placements = list(
+        MeetingPlacement.objects.filter(review__session=session).select_related("review").order_by("starts_at", "review__order")
+    )
+    problems = request.session.pop("schedule-problems", {"unplaced": [], "conflicts": []})
+    names = {p.review_id: p.review.name for p in placements}
+    context = _admin_context(
+        request,
+        title=_("Schedule"),
+        session=session,
+        days=list(session.schedule_days.all()),
+        placements=placements,
+        unplaced=[names.get(k, k) for k in problems["unplaced"]],
+        conflicts=[(names.get(k, k), what) for k, what in problems["conflicts"]],
+        releases=ScheduleRelease.objects.filter(session=session).order_by("-number").only("number", "name", "published_at"),
+    )
+    return render(request, "admin/panels/schedule.html", context)

@@ -62,3 +62,24 @@ def test_a_short_meeting_gives_the_extra_minutes_to_questions():
     assert [i for i in items if i.kind == "questions"][0].end - [i for i in items if i.kind == "questions"][
         0
     ].start == dt.timedelta(minutes=15)
+
+
+def test_diff_between_two_releases():
+    from panels.publishing import diff
+
+    def payload(start, room, speakers):
+        return {
+            "days": [{"date": "2027-01-12", "meetings": [{"iso2": "KE", "start": start, "room": room, "speakers": speakers}]}]
+        }
+
+    one = [{"organisation": "A", "kind": "cso", "scope": "national"}]
+    two = [{"organisation": None, "kind": "cso", "scope": "national"}]
+    old = payload("2027-01-12T10:00", "XX", one)
+    assert diff(None, old) == []
+    assert diff(old, old) == []
+    assert diff(old, payload("2027-01-12T11:00", "XVII", two)) == [
+        {"iso2": "KE", "what": "time", "before": "2027-01-12T10:00", "after": "2027-01-12T11:00"},
+        {"iso2": "KE", "what": "room", "before": "XX", "after": "XVII"},
+        {"iso2": "KE", "what": "speakers", "before": ["A"], "after": ["cso:national"]},
+    ]
+    assert diff(old, {"days": []}) == [{"iso2": "KE", "what": "removed", "before": "2027-01-12T10:00", "after": None}]

@@ -1,0 +1,265 @@
+"""
+The public schedule, for permanent missions: HTML, print, ICS and JSON.
+
+Everything is rendered from the latest published release, which never
+changes; so each response carries the release's ETag and publication time,
+a repeated request gets a 304, and rendered pages are cached by release and
+language. Serving costs the same few queries whatever the size of the week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.core.cache import cache
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import condition, require_GET, require_http_methods
+from icalendar import Calendar, Event
+
+from applications.models import describe_anonymously
+from presessions.countries import display_name
+from presessions.models import Session
+
+from . import publishing
+from .models import PanelMember, ScheduleRelease, ScheduleSubscription
+
+CACHE_SECONDS = 24 * 3600
+AGENDA_LABELS = {
+    "opening": _("Opening by the moderator"),
+    "state": _("Statement by the State under Review"),
+    "speaker": _("Speaker"),
+    "questions": _("Questions from the permanent missions"),
+    "closing": _("Closing"),
+}
+
+
+def _release(request, number) -> ScheduleRelease | None:
+    """The latest release, looked up once per request."""
+    if not hasattr(request, "_schedule_release"):
+        request._schedule_release = (
+            ScheduleRelease.objects.select_related("session").filter(session__number=number).order_by("-number").first()
+        )
+    return request._schedule_release
+
+
+def _etag(request, number, iso2=None, kind="html"):
+    release = _release(request, number)
+    return f"{release.etag}-{translation.get_language()}-{kind}" if release else None
+
+
+def _last_modified(request, number, iso2=None, kind="html"):
+    release = _release(request, number)
+    return release.published_at if release else None
+
+
+def _cached(key: str, build) -> HttpResponse:
+    content = cache.get(key)
+    if content is None:
+        content = build().content
+        cache.set(key, content, CACHE_SECONDS)
+    return HttpResponse(content)
+
+
+def _speaker_label(speaker: dict) -> str:
+    if speaker.get("organisation"):
+        return f"{speaker['name']}, {speaker['organisation']}" if speaker.get("name") else speaker["organisation"]
+    return describe_anonymously(speaker["kind"], speaker["scope"])
+
+
+def _view_meeting(meeting: dict) -> dict:
+    speakers = {s["position"]: s for s in meeting["speakers"]}
+    agenda = []
+    for item in meeting["agenda"]:
+        label = str(AGENDA_LABELS[item["kind"]])
+        if item["kind"] == "speaker" and item["speaker"] in speakers:
+            label = _speaker_label(speakers[item["speaker"]])
+        agenda.append({**item, "label": label, "start_time": item["start"][11:16], "end_time": item["end"][11:16]})
+    return {
+        **meeting,
+        "state_name": display_name(meeting["iso2"]),
+        "start_time": meeting["start"][11:16],
+        "end_time": meeting["end"][11:16],
+        "date": dt.date.fromisoformat(meeting["start"][:10]),
+        "agenda_view": agenda,
+        "speaker_labels": [(_speaker_label(s), s.get("statement")) for s in meeting["speakers"]],
+    }
+
+
+def _days(release: ScheduleRelease) -> list[dict]:
+    return [
+        {"date": dt.date.fromisoformat(day["date"]), "meetings": [_view_meeting(m) for m in day["meetings"]]}
+        for day in release.payload["days"]
+    ]
+
+
+@require_GET
+@condition(etag_func=_etag, last_modified_func=_last_modified)
+def schedule(request, number):
+    release = _release(request, number)
+    if release is None:
+        session = get_object_or_404(Session, number=number)
+        return render(request, "panels/schedule_unpublished.html", {"session": session})
+    key = f"schedule:{release.etag}:{translation.get_language()}:week"
+    return _cached(
+        key,
+        lambda: render(request, "panels/schedule.html", {"release": release, "session": release.session, "days": _days(release)}),
+    )
+
+
+@require_GET
+@condition(etag_func=_etag, last_modified_func=_last_modified)
+def meeting(request, number, iso2):
+    release = _release(request, number)
+    if release is None:
+        raise Http404("No published schedule")
+    found = next((m for day in release.payload["days"] for m in day["meetings"] if m["iso2"].lower() == iso2.lower()), None)
+    if found is None:
+        raise Http404("No meeting for this State")
+    key = f"schedule:{release.etag}:{translation.get_language()}:{iso2.lower()}"
+    return _cached(
+        key,
+        lambda: render(
+            request, "panels/meeting.html", {"release": release, "session": release.session, "meeting": _view_meeting(found)}
+        ),
+    )
+
+
+@require_GET
+def changes(request, number):
+    session = get_object_or_404(Session, number=number)
+    releases = list(ScheduleRelease.objects.filter(session=session).order_by("-number").defer("payload"))
+    for release in releases:
+        release.changes_view = [{**c, "state_name": display_name(c["iso2"])} for c in release.changes]
+    return render(request, "panels/changes.html", {"session": session, "releases": releases})
+
+
+def _aware(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+
+
+@require_GET
+@condition(
+    etag_func=lambda r, number: _etag(r, number, kind="ics"), last_modified_func=lambda r, number: _last_modified(r, number)
+)
+def ics(request, number):
+    release = _release(request, number)
+    if release is None:
+        raise Http404("No published schedule")
+    calendar = Calendar()
+    calendar.add("prodid", "-//UPR Info//Pre-session Manager//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", f"UPR Info Pre-sessions {number}")
+    calendar.add("x-wr-timezone", settings.TIME_ZONE)
+    with translation.override("en"):
+        for day in release.payload["days"]:
+            for item in day["meetings"]:
+                view = _view_meeting(item)
+                event = Event()
+                # Stable across releases, so an update replaces the event instead of adding one.
+                event.add("uid", f"presession-{number}-{item['iso2'].lower()}@upr-info.org")
+                event.add("sequence", release.number)
+                event.add("dtstamp", release.published_at)
+                event.add("dtstart", _aware(item["start"]))
+                event.add("dtend", _aware(item["end"]))
+                event.add("summary", f"Pre-session: {view['state_name']}")
+                event.add("location", item["room"] or "Palais des Nations, Geneva")
+                lines = [f"{a['start_time']}-{a['end_time']} {a['label']}" for a in view["agenda_view"]]
+                if item.get("online_link"):
+                    lines.append(item["online_link"])
+                event.add("description", "\n".join(lines))
+                event.add("url", f"{settings.SITE_URL}/sessions/{number}/schedule/{item['iso2'].lower()}/")
+                calendar.add_component(event)
+    calendar.add_missing_timezones()
+    response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="presessions-{number}.ics"'
+    return response
+
+
+@require_GET
+@condition(
+    etag_func=lambda r, number: _etag(r, number, kind="json"), last_modified_func=lambda r, number: _last_modified(r, number)
+)
+def schedule_json(request, number):
+    release = _release(request, number)
+    if release is None:
+        raise Http404("No published schedule")
+    with translation.override("en"):
+        days = [
+            {"date": day["date"], "meetings": [{**m, "state_name": display_name(m["iso2"])} for m in day["meetings"]]}
+            for day in release.payload["days"]
+        ]
+    data = {
+        "version": release.name,
+        "release": release.number,
+        "published_at": release.published_at.isoformat(),
+        **release.payload,
+        "days": days,
+    }
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+
+
+@require_GET
+def statement(request, member_id):
+    """A speaker's written statement, once staff mark it public."""
+    member = get_object_or_404(PanelMember, pk=member_id, statement_public=True)
+    if not member.statement_file:
+        raise Http404
+    return FileResponse(member.statement_file.open("rb"), content_type="application/pdf", filename=f"statement-{member.pk}.pdf")
+
+
+class SubscribeForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your email address"),
+        error_messages={
+            "required": _("Enter your email address"),
+            "invalid": _("Enter an email address in the correct format, like name@example.org"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request, number):
+    session = get_object_or_404(Session, number=number)
+    form = SubscribeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        publishing.subscribe(session, email=form.cleaned_data["email"], language=translation.get_language() or "en")
+        return render(request, "panels/subscribe_sent.html", {"session": session})
+    return render(request, "panels/subscribe.html", {"session": session, "form": form})
+
+
+def _subscription(token) -> ScheduleSubscription:
+    from django.core import signing
+
+    try:
+        key = signing.Signer(salt=publishing.SUBSCRIPTION_SALT).unsign(token)
+    except signing.BadSignature as exc:
+        raise Http404 from exc
+    return get_object_or_404(ScheduleSubscription.objects.select_related("session"), key=key)
+
+
+@require_http_methods(["GET", "POST"])
+def subscription_confirm(request, token):
+    sub = _subscription(token)
+    if request.method == "POST":
+        ScheduleSubscription.objects.filter(pk=sub.pk, confirmed_at__isnull=True).update(confirmed_at=timezone.now())
+        return redirect("panels:schedule", number=sub.session.number)
+    return render(request, "panels/subscription_confirm.html", {"sub": sub})
+
+
+@csrf_exempt  # the signed link is the credential; RFC 8058 one-click unsubscribe posts without a token
+@require_http_methods(["GET", "POST"])
+def subscription_unsubscribe(request, token):
+    sub = _subscription(token)
+    what = _("schedule updates for Working Group %(number)s") % {"number": sub.session.number}
+    if request.method == "POST":
+        ScheduleSubscription.objects.filter(pk=sub.pk).update(unsubscribed_at=timezone.now())
+        return render(request, "applications/unsubscribed.html", {"what": what})
+    return render(request, "applications/unsubscribe_confirm.html", {"what": what})

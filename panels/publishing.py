@@ -1,0 +1,309 @@
+"""
+Build the week's schedule, publish it as an immutable release, and tell
+subscribers what changed.
+
+A release's payload holds only what may be public: times, rooms, the agenda
+and, for each speaker, the organisation and the name only where they agreed
+to it (otherwise the kind of organisation, e.g. "a national CSO").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Prefetch
+from django.utils import timezone
+
+from applications.enums import Publication
+from presessions.emails import queue_email
+from presessions.models import Session, StateReview
+
+from . import scheduling
+from .enums import MemberRole, PanelStatus
+from .models import MeetingPlacement, PanelMember, PanelRules, ScheduleDay, ScheduleRelease, ScheduleSubscription
+
+TUESDAY_TO_FRIDAY = 4
+
+
+def ensure_days(session: Session) -> list[ScheduleDay]:
+    """Create the mornings of the Pre-session week from the timeline, if they do not exist yet."""
+    days = list(session.schedule_days.all())
+    if days or session.timeline is None:
+        return days
+    rules = PanelRules.for_session(session)
+    start = session.timeline.presessions_start
+    length = (session.timeline.presessions_end - start).days + 1
+    for offset in range(max(1, min(length, 7))):
+        ScheduleDay.objects.create(
+            session=session,
+            date=start + dt.timedelta(days=offset),
+            start=rules.day_start,
+            end=rules.day_end,
+            room=rules.default_room,
+        )
+    return list(session.schedule_days.all())
+
+
+def _reviews(session: Session):
+    speakers = PanelMember.objects.filter(role=MemberRole.SPEAKER, declined_at__isnull=True).select_related(
+        "application__organisation"
+    )
+    return list(
+        session.reviews.taking_place()
+        .filter(meeting_not_held=False)
+        .order_by("order")
+        .select_related("panel", "placement")
+        .prefetch_related(Prefetch("panel__members", queryset=speakers.order_by("position"), to_attr="speakers"))
+    )
+
+
+def _speaker_count(review: StateReview, rules: PanelRules) -> int:
+    panel = getattr(review, "panel", None)
+    return len(panel.speakers) if panel is not None else rules.slots
+
+
+@transaction.atomic
+def build_schedule(session: Session) -> scheduling.Schedule:
+    """Place every meeting of the session (hand-placed ones stay); save the draft placements; return the result."""
+    rules = PanelRules.for_session(session)
+    days = ensure_days(session)
+    reviews = _reviews(session)
+    tz = timezone.get_default_timezone()
+    meetings = []
+    for review in reviews:
+        placement = getattr(review, "placement", None)
+        fixed = (
+            timezone.localtime(placement.starts_at, tz).replace(tzinfo=None)
+            if placement and placement.fixed and placement.starts_at
+            else None
+        )
+        room = placement.room if fixed and placement else ""
+        meetings.append(scheduling.Meeting(review.pk, rules.meeting_minutes(_speaker_count(review, rules)), fixed, room))
+    windows = [scheduling.Window(d.date, d.start, d.end, d.room) for d in days]
+    result = scheduling.build(meetings, windows, rules.break_minutes)
+    placed = {slot.key: slot for slot in result.slots}
+    for review in reviews:
+        slot = placed.get(review.pk)
+        MeetingPlacement.objects.update_or_create(
+            review=review,
+            defaults={
+                "starts_at": timezone.make_aware(slot.start, tz) if slot else None,
+                "ends_at": timezone.make_aware(slot.end, tz) if slot else None,
+                "room": slot.room if slot else "",
+                "fixed": slot.fixed if slot else False,
+            },
+        )
+    return result
+
+
+@transaction.atomic
+def move_meeting(review: StateReview, *, starts_at: dt.datetime, room: str = "") -> scheduling.Schedule:
+    """Place a meeting by hand, then re-flow the others around it."""
+    MeetingPlacement.objects.update_or_create(review=review, defaults={"starts_at": starts_at, "room": room, "fixed": True})
+    return build_schedule(review.session)
+
+
+def _public_speaker(member: PanelMember) -> dict:
+    application = member.application
+    organisation = application.organisation
+    shown = application.publication
+    return {
+        "position": member.position,
+        "organisation": organisation.name if shown in (Publication.ORGANISATION, Publication.NAME_AND_ORGANISATION) else None,
+        "name": application.speaker_name if shown == Publication.NAME_AND_ORGANISATION else None,
+        "kind": organisation.kind,
+        "scope": organisation.scope,
+        "statement": f"/statements/{member.pk}.pdf" if member.statement_public and member.statement_file else None,
+    }
+
+
+def snapshot(session: Session) -> dict:
+    """What a release shows: every placed meeting, with its agenda and its public speaker data."""
+    rules = PanelRules.for_session(session)
+    tz = timezone.get_default_timezone()
+    days: dict[str, list] = {}
+    for review in _reviews(session):
+        placement = getattr(review, "placement", None)
+        if not placement or not placement.starts_at:
+            continue
+        panel = getattr(review, "panel", None)
+        speakers = (
+            [_public_speaker(m) for m in panel.speakers] if panel is not None and panel.status == PanelStatus.FINALISED else []
+        )
+        # The NHRI speaks first by default: panels put it first in the speaking order.
+        start = timezone.localtime(placement.starts_at, tz).replace(tzinfo=None)
+        total = rules.meeting_minutes(len(speakers) if speakers else _speaker_count(review, rules))
+        items = scheduling.agenda(
+            start,
+            len(speakers),
+            opening=rules.opening_minutes,
+            state_statement=rules.state_statement_minutes,
+            speaker_minutes=rules.speaker_minutes,
+            questions=rules.questions_minutes,
+            closing=rules.closing_minutes,
+            total=total,
+        )
+        days.setdefault(start.date().isoformat(), []).append(
+            {
+                "iso2": review.country.code,
+                "state": review.country.code,
+                "order": review.order,
+                "start": start.isoformat(timespec="minutes"),
+                "end": (start + dt.timedelta(minutes=total)).isoformat(timespec="minutes"),
+                "room": placement.room,
+                "online_link": rules.online_link if session.presession_format != "in_person" else "",
+                "speakers": speakers,
+                "agenda": [
+                    {
+                        "kind": i.kind,
+                        "start": i.start.isoformat(timespec="minutes"),
+                        "end": i.end.isoformat(timespec="minutes"),
+                        "speaker": i.speaker,
+                    }
+                    for i in items
+                ],
+            }
+        )
+    return {
+        "session": session.number,
+        "format": session.presession_format,
+        "timezone": settings.TIME_ZONE,
+        "days": [{"date": day, "meetings": sorted(meetings, key=lambda m: m["start"])} for day, meetings in sorted(days.items())],
+    }
+
+
+def _meetings(payload: dict) -> dict[str, dict]:
+    return {m["iso2"]: m for day in payload.get("days", []) for m in day["meetings"]}
+
+
+def diff(old: dict | None, new: dict) -> list[dict]:
+    """What changed between two payloads: meetings added or removed, times, rooms and speakers."""
+    if old is None:
+        return []
+    before, after = _meetings(old), _meetings(new)
+    changes = []
+    for code in sorted(set(before) | set(after)):
+        a, b = before.get(code), after.get(code)
+        if a is None:
+            changes.append({"iso2": code, "what": "added", "before": None, "after": b["start"]})
+        elif b is None:
+            changes.append({"iso2": code, "what": "removed", "before": a["start"], "after": None})
+        else:
+            if a["start"] != b["start"]:
+                changes.append({"iso2": code, "what": "time", "before": a["start"], "after": b["start"]})
+            if a["room"] != b["room"]:
+                changes.append({"iso2": code, "what": "room", "before": a["room"], "after": b["room"]})
+            label = lambda s: s["organisation"] or f"{s['kind']}:{s['scope']}"  # noqa: E731
+            if [label(s) for s in a["speakers"]] != [label(s) for s in b["speakers"]]:
+                changes.append(
+                    {
+                        "iso2": code,
+                        "what": "speakers",
+                        "before": [label(s) for s in a["speakers"]],
+                        "after": [label(s) for s in b["speakers"]],
+                    }
+                )
+    return changes
+
+
+@transaction.atomic
+def publish(session: Session, *, name: str = "", now: dt.datetime | None = None) -> ScheduleRelease:
+    """
+    Publish the current draft as a new release.
+
+    Side effects, in order: the release (payload, changes since the last
+    one, ETag); each meeting's date, time and room on its State's review;
+    then, from the second release on, a "schedule updated" email to every
+    confirmed subscriber and every selected speaker.
+    """
+    now = now or timezone.now()
+    previous = ScheduleRelease.objects.filter(session=session).order_by("-number").first()
+    payload = snapshot(session)
+    number = (ScheduleRelease.objects.filter(session=session).aggregate(n=Max("number"))["n"] or 0) + 1
+    body = json.dumps(payload, sort_keys=True)
+    release = ScheduleRelease.objects.create(
+        session=session,
+        number=number,
+        name=name or f"v{number}",
+        published_at=now,
+        payload=payload,
+        changes=diff(previous.payload if previous else None, payload),
+        etag=hashlib.sha256(f"{number}:{body}".encode()).hexdigest()[:32],
+    )
+    tz = timezone.get_default_timezone()
+    for placement in MeetingPlacement.objects.filter(review__session=session).select_related("review"):
+        review = placement.review
+        local = timezone.localtime(placement.starts_at, tz) if placement.starts_at else None
+        review.meeting_date = local.date() if local else None
+        review.meeting_start = local.time() if local else None
+        review.meeting_room = placement.room
+        review.save(update_fields=["meeting_date", "meeting_start", "meeting_room"])
+    if previous is not None and release.changes:
+        _notify(release)
+    return release
+
+
+def _notify(release: ScheduleRelease) -> None:
+    session = release.session
+    recipients: dict[str, str] = {}
+    for sub in ScheduleSubscription.objects.filter(session=session, confirmed_at__isnull=False, unsubscribed_at__isnull=True):
+        recipients[sub.email] = sub.language
+    for member in PanelMember.objects.filter(
+        panel__review__session=session, role=MemberRole.SPEAKER, declined_at__isnull=True
+    ).select_related("application"):
+        recipients.setdefault(member.application.email, member.application.language)
+    for email, language in sorted(recipients.items()):
+        sub = ScheduleSubscription.objects.filter(session=session, email=email).first()
+        unsubscribe = f"{settings.SITE_URL}/schedule-alerts/{sign_key(sub.key)}/unsubscribe/" if sub else ""
+        queue_email(
+            to=email,
+            name="schedule-updated",
+            context={
+                "release": release,
+                "session": session,
+                "changes": release.changes,
+                "schedule_url": f"{settings.SITE_URL}/sessions/{session.number}/schedule/changes/",
+                "unsubscribe_url": unsubscribe,
+            },
+            language=language,
+            dedupe_key=f"schedule-updated:{release.pk}:{email}",
+            related=release,
+            unsubscribe_url=unsubscribe,
+        )
+
+
+SUBSCRIPTION_SALT = "panels.schedule-subscription"
+
+
+def sign_key(key: str) -> str:
+    from django.core import signing
+
+    return signing.Signer(salt=SUBSCRIPTION_SALT).sign(key)
+
+
+@transaction.atomic
+def subscribe(session: Session, *, email: str, language: str) -> ScheduleSubscription:
+    """Record a subscription and send the confirmation link (double opt-in), at most once an hour."""
+    email = email.strip().lower()
+    sub, _created = ScheduleSubscription.objects.get_or_create(session=session, email=email, defaults={"language": language})
+    if sub.unsubscribed_at:
+        ScheduleSubscription.objects.filter(pk=sub.pk).update(unsubscribed_at=None, confirmed_at=None)
+        sub.refresh_from_db()
+    if sub.confirmed_at is None:
+        queue_email(
+            to=email,
+            name="schedule-subscription-confirm",
+            context={"session": session, "link": f"{settings.SITE_URL}/schedule-alerts/{sign_key(sub.key)}/confirm/"},
+            language=language,
+            dedupe_key=f"schedule-subscription-confirm:{sub.pk}:{timezone.now():%Y%m%d%H}",
+            related=sub,
+        )
+    return sub
+
+
+def latest_release(number: int) -> ScheduleRelease | None:
+    return ScheduleRelease.objects.filter(session__number=number).order_by("-number").first()
