@@ -45,3 +45,4 @@ messages: install
 
 bench: install
 	$(BIN)/python bench/compose_panels.py
+	$(BIN)/python bench/schedule_throughput.py

@@ -40,23 +40,27 @@ AGENDA_LABELS = {
 }
 
 
+def _latest(request, number) -> dict | None:
+    """The latest release's id, ETag and time: from the cache, or one small query."""
+    if not hasattr(request, "_schedule_latest"):
+        request._schedule_latest = publishing.latest_meta(number)
+    return request._schedule_latest
+
+
 def _release(request, number) -> ScheduleRelease | None:
-    """The latest release, looked up once per request."""
-    if not hasattr(request, "_schedule_release"):
-        request._schedule_release = (
-            ScheduleRelease.objects.select_related("session").filter(session__number=number).order_by("-number").first()
-        )
-    return request._schedule_release
+    """The whole latest release; only read on a cache miss, since parsing its payload is the costly part."""
+    latest = _latest(request, number)
+    return ScheduleRelease.objects.select_related("session").get(pk=latest["pk"]) if latest else None
 
 
 def _etag(request, number, iso2=None, kind="html"):
-    release = _release(request, number)
-    return f"{release.etag}-{translation.get_language()}-{kind}" if release else None
+    latest = _latest(request, number)
+    return f"{latest['etag']}-{translation.get_language()}-{kind}" if latest else None
 
 
 def _last_modified(request, number, iso2=None, kind="html"):
-    release = _release(request, number)
-    return release.published_at if release else None
+    latest = _latest(request, number)
+    return latest["published_at"] if latest else None
 
 
 def _cached(key: str, build) -> HttpResponse:
@@ -102,33 +106,37 @@ def _days(release: ScheduleRelease) -> list[dict]:
 @require_GET
 @condition(etag_func=_etag, last_modified_func=_last_modified)
 def schedule(request, number):
-    release = _release(request, number)
-    if release is None:
+    latest = _latest(request, number)
+    if latest is None:
         session = get_object_or_404(Session, number=number)
         return render(request, "panels/schedule_unpublished.html", {"session": session})
-    key = f"schedule:{release.etag}:{translation.get_language()}:week"
-    return _cached(
-        key,
-        lambda: render(request, "panels/schedule.html", {"release": release, "session": release.session, "days": _days(release)}),
-    )
+
+    def build():
+        release = _release(request, number)
+        return render(request, "panels/schedule.html", {"release": release, "session": release.session, "days": _days(release)})
+
+    return _cached(f"schedule:{latest['etag']}:{translation.get_language()}:week", build)
 
 
 @require_GET
 @condition(etag_func=_etag, last_modified_func=_last_modified)
 def meeting(request, number, iso2):
-    release = _release(request, number)
-    if release is None:
+    latest = _latest(request, number)
+    if latest is None:
         raise Http404("No published schedule")
+    key = f"schedule:{latest['etag']}:{translation.get_language()}:{iso2.lower()}"
+    content = cache.get(key)
+    if content is not None:
+        return HttpResponse(content)
+    release = _release(request, number)
     found = next((m for day in release.payload["days"] for m in day["meetings"] if m["iso2"].lower() == iso2.lower()), None)
     if found is None:
         raise Http404("No meeting for this State")
-    key = f"schedule:{release.etag}:{translation.get_language()}:{iso2.lower()}"
-    return _cached(
-        key,
-        lambda: render(
-            request, "panels/meeting.html", {"release": release, "session": release.session, "meeting": _view_meeting(found)}
-        ),
+    response = render(
+        request, "panels/meeting.html", {"release": release, "session": release.session, "meeting": _view_meeting(found)}
     )
+    cache.set(key, response.content, CACHE_SECONDS)
+    return response
 
 
 @require_GET

@@ -14,6 +14,7 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone
@@ -244,6 +245,9 @@ def publish(session: Session, *, name: str = "", now: dt.datetime | None = None)
         review.save(update_fields=["meeting_date", "meeting_start", "meeting_room"])
     if previous is not None and release.changes:
         _notify(release)
+    # Clear now (this transaction sees the new release) and again on commit (others may have re-read the old one meanwhile).
+    cache.delete(_latest_key(session.number))
+    transaction.on_commit(lambda: cache.delete(_latest_key(session.number)))
     return release
 
 
@@ -305,5 +309,21 @@ def subscribe(session: Session, *, email: str, language: str) -> ScheduleSubscri
     return sub
 
 
-def latest_release(number: int) -> ScheduleRelease | None:
-    return ScheduleRelease.objects.filter(session__number=number).order_by("-number").first()
+def _latest_key(number: int) -> str:
+    return f"schedule-latest:{number}"
+
+
+def latest_meta(number: int) -> dict | None:
+    """
+    The latest release's id, ETag and publication time, cached: the public
+    schedule is served without touching the database. Publishing clears the
+    entry; with a per-process cache (no Redis) it also expires after a few
+    seconds, so other processes see a new release shortly after it is published.
+    """
+    cached = cache.get(_latest_key(number))
+    if cached is not None:
+        return cached or None
+    meta = ScheduleRelease.objects.filter(session__number=number).order_by("-number").values("pk", "etag", "published_at").first()
+    shared = "redis" in settings.CACHES["default"]["BACKEND"].lower()
+    cache.set(_latest_key(number), meta or {}, 24 * 3600 if shared else 5)
+    return meta
