@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import condition, require_GET, require_http_methods
+from django.views.decorators.http import condition, require_safe, require_http_methods
 from icalendar import Calendar, Event
 
 from applications.models import describe_anonymously
@@ -103,7 +103,7 @@ def _days(release: ScheduleRelease) -> list[dict]:
     ]
 
 
-@require_GET
+@require_safe
 @condition(etag_func=_etag, last_modified_func=_last_modified)
 def schedule(request, number):
     latest = _latest(request, number)
@@ -118,7 +118,7 @@ def schedule(request, number):
     return _cached(f"schedule:{latest['etag']}:{translation.get_language()}:week", build)
 
 
-@require_GET
+@require_safe
 @condition(etag_func=_etag, last_modified_func=_last_modified)
 def meeting(request, number, iso2):
     latest = _latest(request, number)
@@ -139,7 +139,7 @@ def meeting(request, number, iso2):
     return response
 
 
-@require_GET
+@require_safe
 def changes(request, number):
     session = get_object_or_404(Session, number=number)
     releases = list(ScheduleRelease.objects.filter(session=session).order_by("-number").defer("payload"))
@@ -152,7 +152,7 @@ def _aware(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
-@require_GET
+@require_safe
 @condition(
     etag_func=lambda r, number: _etag(r, number, kind="ics"), last_modified_func=lambda r, number: _last_modified(r, number)
 )
@@ -191,7 +191,7 @@ def ics(request, number):
     return response
 
 
-@require_GET
+@require_safe
 @condition(
     etag_func=lambda r, number: _etag(r, number, kind="json"), last_modified_func=lambda r, number: _last_modified(r, number)
 )
@@ -214,7 +214,7 @@ def schedule_json(request, number):
     return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
 
 
-@require_GET
+@require_safe
 def statement(request, member_id):
     """A speaker's written statement, once staff mark it public."""
     member = get_object_or_404(PanelMember, pk=member_id, statement_public=True)

@@ -4,7 +4,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django_countries import countries
 
 from .countries import display_name
@@ -20,13 +20,13 @@ def _sessions():
     )
 
 
-@require_GET
+@require_safe
 def healthz(request):
     """Answer without touching the database: the framework's own limit."""
     return HttpResponse("ok", content_type="text/plain")
 
 
-@require_GET
+@require_safe
 def switch_language(request, code):
     """
     Remember the chosen language in a cookie and go back to the page.
@@ -52,7 +52,7 @@ def switch_language(request, code):
     return response
 
 
-@require_GET
+@require_safe
 def home(request):
     now = timezone.now()
     open_calls = list(Call.objects.open_at(now).select_related("session__cycle").order_by("closes_at"))
@@ -60,7 +60,7 @@ def home(request):
     return render(request, "presessions/home.html", {"open_calls": open_calls, "upcoming": upcoming, "now": now})
 
 
-@require_GET
+@require_safe
 def calendar(request):
     sessions = list(_sessions().order_by("number"))
     form = CountryFinderForm(request.GET or None)
@@ -75,7 +75,7 @@ def calendar(request):
     )
 
 
-@require_GET
+@require_safe
 def country(request, iso2):
     code = iso2.upper()
     if code not in countries:
@@ -92,17 +92,17 @@ def country(request, iso2):
     )
 
 
-@require_GET
+@require_safe
 def session(request, number):
     obj = get_object_or_404(_sessions(), number=number)
     return render(request, "presessions/session.html", {"session": obj, "now": timezone.now()})
 
 
-@require_GET
+@require_safe
 def faq(request):
     return render(request, "presessions/faq.html")
 
 
-@require_GET
+@require_safe
 def about(request):
     return render(request, "presessions/about.html")

@@ -111,6 +111,8 @@ def test_a_repeated_request_gets_304(client, week):
         assert first.status_code == 200 and first["ETag"]
         again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
         assert again.status_code == 304, url
+        head = client.head(url, HTTP_IF_NONE_MATCH=first["ETag"])  # curl -I
+        assert head.status_code == 304, url
 
 
 def test_a_new_release_lists_its_changes_and_emails_each_subscriber_once(client, week, kenya, django_capture_on_commit_callbacks):
