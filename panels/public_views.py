@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import condition, require_safe, require_http_methods
+from django.views.decorators.http import condition, require_http_methods, require_safe
 from icalendar import Calendar, Event
 
 from applications.models import describe_anonymously
