@@ -25,3 +25,25 @@ def test_pages_render_in_the_chosen_language(client, settings, language, title, 
     assert f'<html lang="{language}">' in body
     assert title in body.replace("&#x27;", "'")
     assert f">{nav}</a>" in body
+
+
+def test_no_template_or_code_string_is_left_untranslated(tmp_path, monkeypatch, settings):
+    """Extract every string again (as `make messages` does) into a copy of the catalogues: all must be translated."""
+    import shutil
+
+    from django.core.management import call_command
+
+    if not shutil.which("xgettext"):
+        from tests.conftest import service_unavailable
+
+        service_unavailable("GNU gettext (xgettext) is not installed")
+    # Work on a copy of the sources, so the real catalogues are never touched.
+    base = Path(settings.BASE_DIR)
+    for name in ["presessions", "applications", "panels", "templates", "locale"]:
+        shutil.copytree(base / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    settings.LOCALE_PATHS = [tmp_path / "locale"]
+    monkeypatch.chdir(tmp_path)
+    call_command("makemessages", locale=["fr", "es"], verbosity=0)
+    for language in ["fr", "es"]:
+        po = polib.pofile(str(tmp_path / "locale" / language / "LC_MESSAGES" / "django.po"))
+        assert [entry.msgid for entry in po if not entry.translated()] == [], language
