@@ -1,0 +1,271 @@
+"""The whole journey in a real browser, for the three kinds of user, with a screenshot of every step."""
+
+import re
+import uuid
+
+import pytest
+from icalendar import Calendar
+
+pytestmark = [pytest.mark.services]
+
+AXE = str(__import__("pathlib").Path(__file__).parent / "vendor" / "axe.min.js")
+FORM_BUDGET, SCHEDULE_BUDGET = 60 * 1024, 40 * 1024
+
+
+def _session_number(stack) -> str:
+    return stack["manage"](
+        "shell", "-c", "from presessions.models import Call; print(Call.objects.order_by('-opens_at').first().session.number)"
+    ).split()[-1]
+
+
+def _fill_application(page, *, state: str, email: str, organisation: str):
+    page.select_option("#id_app-review", label=state)
+    page.get_by_label("Name of the organisation").fill(organisation)
+    page.get_by_label("Civil society organisation (CSO)").check()
+    page.select_option("#id_org-cso_form", label="Non-governmental organisation")
+    page.select_option("#id_org-country", label=state)
+    page.get_by_label("National", exact=True).check()
+    page.get_by_label("Contact email").fill(email)
+    page.get_by_label("Yes, on our own").check()
+    page.get_by_label("Report reference or title").fill("Stakeholder submission, 4th cycle")
+    page.locator("input[name='app-themes']").nth(0).check()
+    page.locator("input[name='app-themes']").nth(1).check()
+    page.get_by_label("Summary of the statement").fill(
+        "Freedom of assembly and detention conditions, with three recommendations."
+    )
+    page.get_by_label("Speaker's full name").fill("Afi Mensah")
+    page.get_by_label("Woman", exact=True).check()
+    page.get_by_label("Speaker's role in the organisation").fill("President")
+    page.get_by_label("Speaker's email").fill(email)
+    page.locator("#id_app-working_language_0").check()
+    page.get_by_label("In person, in Geneva").check()
+    page.get_by_label("I agree that UPR Info stores").check()
+    page.get_by_label("The organisation's name only").check()
+
+
+def _link(message: str) -> str:
+    return re.search(r"(https?://127\.0\.0\.1:\d+/applications/[^\s/]+/)", message).group(1)
+
+
+def _login(page, base, username, password):
+    page.goto(base + "/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+
+
+def _weight(page, url) -> int:
+    """Bytes on the wire (compressed bodies plus headers) to load `url` with its CSS and JS, from the browser's own timing."""
+    page.goto(url, wait_until="load")
+    return page.evaluate(
+        "() => performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+        ".reduce((total, entry) => total + entry.transferSize, 0)"
+    )
+
+
+def test_the_whole_journey(stack, page_factory):
+    base, sink = stack["base"], stack["sink"]
+    number = _session_number(stack)
+    email_js, email_nojs = f"ltdh-{uuid.uuid4().hex[:6]}@example.org", f"nojs-{uuid.uuid4().hex[:6]}@example.org"
+
+    # 1. An applicant finds the call and applies, with JavaScript on.
+    page, steps = page_factory("1-applicant-js")
+    page.goto(base + "/")
+    steps.shot("home")
+    page.get_by_role("link", name="Apply to speak").first.click()
+    steps.shot("form")
+    _fill_application(page, state="Togo", email=email_js, organisation="Ligue togolaise des droits de l'homme")
+    page.get_by_role("button", name="Submit application").click()
+    page.get_by_text("Your application has been submitted.").wait_for()
+    steps.shot("submitted")
+
+    # 2. The confirmation arrives through the worker and the SMTP server; the applicant edits through the link.
+    message = sink.find(rf"(?s)(?=.*To: {re.escape(email_js)})(?=.*Application received)")
+    page.goto(_link(message))
+    page.get_by_role("link", name="Change the application").click()
+    page.get_by_label("Summary of the statement").fill("EDITED: assembly, detention and the press.")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Your changes are saved.").wait_for()
+    assert "EDITED: assembly" in page.content()
+    steps.shot("edited")
+
+    # 3. Another applicant applies with JavaScript off.
+    page, steps = page_factory("2-applicant-nojs", java_script_enabled=False)
+    page.goto(f"{base}/sessions/{number}/apply/?state=TG")
+    _fill_application(page, state="Togo", email=email_nojs, organisation="Collectif des associations contre l'impunité au Togo")
+    page.get_by_role("button", name="Submit application").click()
+    page.get_by_text("Your application has been submitted.").wait_for()
+    steps.shot("submitted-without-js")
+    sink.find(rf"To: {re.escape(email_nojs)}")
+
+    # 4. A reviewer scores (a coordinator assigned Togo and screened the new applications).
+    stack["manage"](
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; from applications.models import Application, ReviewerAssignment; "
+        "from presessions.models import StateReview; "
+        f"review = StateReview.objects.get(session__number={number}, country='TG'); "
+        "ReviewerAssignment.objects.get_or_create(reviewer=User.objects.get(username='reviewer'), review=review); "
+        f"Application.objects.filter(email__in=['{email_js}', '{email_nojs}']).update(screening='eligible')",
+    )
+    page, steps = page_factory("3-reviewer")
+    _login(page, base, "reviewer", stack["passwords"]["reviewer"])
+    page.goto(base + "/admin/applications/application/review/next/")
+    steps.shot("review-page")
+    page.locator("input[name='mark_quality'][value='4']").check()
+    page.get_by_role("button", name="Save and go to next").click()
+    page.get_by_text("Your review is saved.").wait_for()
+    steps.shot("reviewed")
+
+    # 5. The coordinator composes the panels, approves and sends the decisions.
+    page, steps = page_factory("4-coordinator")
+    _login(page, base, "coordinator", stack["passwords"]["coordinator"])
+    page.goto(f"{base}/staff/sessions/{number}/panels/")
+    page.get_by_role("button", name="Compose every panel").click()
+    steps.shot("panels")
+    page.get_by_role("link", name="Togo").click()
+    steps.shot("panel-togo")
+    page.get_by_role("button", name="Finalise and draft the decision emails").click()
+    page.get_by_text("Panel finalised.").wait_for()
+    page.goto(base + "/admin/presessions/email/?status__exact=draft")
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "approve")
+    page.get_by_role("button", name="Go").click()
+    page.goto(base + "/admin/presessions/email/?status__exact=approved")
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "send")
+    page.get_by_role("button", name="Go").click()
+    page.get_by_text(re.compile(r"emails? will be sent")).wait_for()
+    steps.shot("confirm-send")
+    page.get_by_role("button", name="Yes, send them").click()
+    page.get_by_text("handed to the mail queue").wait_for()
+    steps.shot("sent")
+
+    # 6. A selected speaker confirms through the link in the selection email.
+    selected = sink.find(r"Action required")
+    page, steps = page_factory("5-speaker")
+    page.goto(_link(selected) + "participation/")
+    page.get_by_label("Yes, I confirm").check()
+    page.locator("#id_training_0").check()
+    page.get_by_role("button", name="Send my answer").click()
+    page.get_by_text("your participation is confirmed").wait_for()
+    steps.shot("confirmed")
+
+    # 7. The coordinator builds and publishes the week.
+    page, steps = page_factory("6-coordinator-schedule")
+    _login(page, base, "coordinator", stack["passwords"]["coordinator"])
+    page.goto(f"{base}/staff/sessions/{number}/schedule/")
+    page.get_by_role("button", name="Build the week").click()
+    page.get_by_role("button", name="Publish this version").click()
+    page.get_by_text("is published").wait_for()
+    steps.shot("published")
+
+    # 8. A permanent mission reads the schedule and downloads the ICS.
+    page, steps = page_factory("7-mission")
+    page.goto(f"{base}/sessions/{number}/schedule/")
+    assert "Togo" in page.content()
+    steps.shot("schedule")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Add to your calendar (ICS)").first.click()
+    calendar = Calendar.from_ical(open(download.value.path(), "rb").read())
+    events = calendar.walk("VEVENT")
+    assert events and all(str(e.decoded("dtstart").tzinfo) == "Europe/Zurich" for e in events)
+    print(f"step 7-mission: ICS with {len(events)} events")
+
+
+def test_page_weights_for_slow_connections(stack, page_factory):
+    base = stack["base"]
+    number = _session_number(stack)
+    page, _steps = page_factory("weights", extra_http_headers={"Accept-Encoding": "gzip, br"})
+    form = _weight(page, f"{base}/sessions/{number}/apply/")
+    page, _steps = page_factory("weights-2", extra_http_headers={"Accept-Encoding": "gzip, br"})
+    schedule = _weight(page, f"{base}/sessions/{number}/schedule/")
+    print(f"page weight: application form {form / 1024:.1f} KB (budget 60 KB), schedule {schedule / 1024:.1f} KB (budget 40 KB)")
+    assert form <= FORM_BUDGET
+    assert schedule <= SCHEDULE_BUDGET
+
+
+def test_the_form_works_with_the_keyboard_alone(stack, page_factory):
+    base = stack["base"]
+    number = _session_number(stack)
+    page, steps = page_factory("8-keyboard")
+    page.goto(f"{base}/sessions/{number}/apply/?state=TG")
+    email = f"keyboard-{uuid.uuid4().hex[:6]}@example.org"
+    text = {
+        "org-name": "Keyboard Rights Network",
+        "org-email": email,
+        "app-report_reference": "JS4",
+        "app-statement_summary": "Typed with the keyboard only.",
+        "app-speaker_name": "Kofi Mensah",
+        "app-speaker_role": "Coordinator",
+        "app-speaker_email": email,
+    }
+    selects = {"org-cso_form": "Non", "org-country": "Togo"}
+    radios = {
+        "org-scope": 0,
+        "app-report_submitted": 1,
+        "app-speaker_gender": 1,
+        "app-working_language": 0,
+        "app-attendance": 0,
+        "app-publication": 1,
+    }
+    checks = {"app-consent_data"}
+    themes_checked = 0
+    done_radios = set()
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => ({name: document.activeElement.name || '', type: document.activeElement.type || '', tag: document.activeElement.tagName, text: document.activeElement.innerText || ''})"
+        )
+        name, kind = focused["name"], focused["type"]
+        if focused["tag"] == "BUTTON" and "Submit application" in focused["text"]:
+            page.keyboard.press("Enter")
+            break
+        if name in text:
+            page.keyboard.type(text[name])
+        elif name in selects:
+            page.keyboard.type(selects[name])
+        elif kind == "radio" and name in radios and name not in done_radios:
+            for _step in range(radios[name]):
+                page.keyboard.press("ArrowDown")
+            page.keyboard.press("Space")
+            done_radios.add(name)
+        elif kind == "checkbox" and (name in checks or (name == "app-themes" and themes_checked < 2)):
+            page.keyboard.press("Space")
+            themes_checked += name == "app-themes"
+    page.get_by_text("Your application has been submitted.").wait_for()
+    steps.shot("submitted-by-keyboard")
+
+
+PUBLIC_PAGES = ["/", "/calendar/", "/calendar/?q=Kenya", "/countries/ke/", "/faq/", "/about/", "/alerts/"]
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+def test_axe_finds_no_serious_violation_on_public_pages(stack, page_factory, language):
+    base = stack["base"]
+    number = _session_number(stack)
+    page, steps = page_factory(f"9-axe-{language}")
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
+    urls = [*PUBLIC_PAGES, f"/sessions/{number}/", f"/sessions/{number}/apply/", f"/sessions/{number}/schedule/"]
+    problems = {}
+    for url in urls:
+        page.goto(base + url)
+        problems[url] = _axe(page)
+    # The form in its error state.
+    page.goto(f"{base}/sessions/{number}/apply/")
+    page.get_by_role("button", name=re.compile("Submit|Envoyer|Enviar")).first.click()
+    page.locator("[data-error-summary]").wait_for()
+    steps.shot("form-errors")
+    problems["form with errors"] = _axe(page)
+    serious = {url: found for url, found in problems.items() if found}
+    print(f"axe ({language}): {len(urls) + 1} pages, serious or critical violations: {sum(len(v) for v in serious.values())}")
+    assert serious == {}
+
+
+def _axe(page) -> list[dict]:
+    page.add_script_tag(path=AXE)
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))"
+    )
+    return [v for v in violations if v["impact"] in ("serious", "critical")]
