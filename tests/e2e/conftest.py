@@ -26,6 +26,21 @@ CHROMIUM = "/usr/bin/chromium"
 E2E_DATABASE = "presessions_e2e"
 
 
+JOURNAL: list[str] = []  # printed at the end of the run, so CI's log lists every step
+
+
+def note(line: str) -> None:
+    JOURNAL.append(line)
+    print(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if JOURNAL:
+        terminalreporter.section("browser journey")
+        for line in JOURNAL:
+            terminalreporter.write_line(line)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -179,7 +194,7 @@ class Steps:
         self.count += 1
         path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
-        print(f"step {self.prefix}-{self.count:02d}: {name} -> {path.relative_to(ROOT)}")
+        note(f"step {self.prefix}-{self.count:02d}: {name} -> {path.relative_to(ROOT)}")
 
 
 @pytest.fixture

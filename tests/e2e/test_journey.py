@@ -6,6 +6,8 @@ import uuid
 import pytest
 from icalendar import Calendar
 
+from tests.e2e.conftest import note
+
 pytestmark = [pytest.mark.services]
 
 AXE = str(__import__("pathlib").Path(__file__).parent / "vendor" / "axe.min.js")
@@ -170,7 +172,7 @@ def test_the_whole_journey(stack, page_factory):
     calendar = Calendar.from_ical(open(download.value.path(), "rb").read())
     events = calendar.walk("VEVENT")
     assert events and all(str(e.decoded("dtstart").tzinfo) == "Europe/Zurich" for e in events)
-    print(f"step 7-mission: ICS with {len(events)} events")
+    note(f"step 7-mission: downloaded the ICS, {len(events)} events in Europe/Zurich")
 
 
 def test_page_weights_for_slow_connections(stack, page_factory):
@@ -180,7 +182,7 @@ def test_page_weights_for_slow_connections(stack, page_factory):
     form = _weight(page, f"{base}/sessions/{number}/apply/")
     page, _steps = page_factory("weights-2", extra_http_headers={"Accept-Encoding": "gzip, br"})
     schedule = _weight(page, f"{base}/sessions/{number}/schedule/")
-    print(f"page weight: application form {form / 1024:.1f} KB (budget 60 KB), schedule {schedule / 1024:.1f} KB (budget 40 KB)")
+    note(f"page weight: application form {form / 1024:.1f} KB (budget 60 KB), schedule {schedule / 1024:.1f} KB (budget 40 KB)")
     assert form <= FORM_BUDGET
     assert schedule <= SCHEDULE_BUDGET
 
@@ -258,7 +260,7 @@ def test_axe_finds_no_serious_violation_on_public_pages(stack, page_factory, lan
     steps.shot("form-errors")
     problems["form with errors"] = _axe(page)
     serious = {url: found for url, found in problems.items() if found}
-    print(f"axe ({language}): {len(urls) + 1} pages, serious or critical violations: {sum(len(v) for v in serious.values())}")
+    note(f"axe ({language}): {len(urls) + 1} pages, serious or critical violations: {sum(len(v) for v in serious.values())}")
     assert serious == {}
 
 
