@@ -308,7 +308,6 @@ class ApplicationForm(forms.ModelForm):
                 "attendance",
             ),
             Fieldset(_("Consent and publication"), "consent_data", "publication"),
-            "form_token",
             HTML('<div class="hp-field" aria-hidden="true">'),
             "contact_time",
             HTML("</div>"),

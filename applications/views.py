@@ -56,6 +56,7 @@ def _render_form(request, session, org_form, app_form, *, application=None):
         "app_form": app_form,
         "application": application,
         "errors": errors,
+        "initial_state": app_form.initial.get("review").pk if app_form.initial.get("review") else "",
     }
     return render(request, "applications/apply.html", context)
 

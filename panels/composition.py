@@ -37,8 +37,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ortools.sat.python import cp_model
-
 WOMAN, MAN = "woman", "man"
 SCALE = 100  # scores and theme weights are kept to 2 decimal places
 
@@ -183,6 +181,8 @@ def _could_reach(pool: list[Candidate], locked: set[int], target: int, weight: i
 
 
 def _base_model(pool, target, locked, needs_strong):
+    from ortools.sat.python import cp_model  # imported on first use: it pulls in pandas, slow to load for every web worker
+
     model = cp_model.CpModel()
     x = {c.id: model.new_bool_var(f"x{c.id}") for c in pool}
     model.add(sum(x.values()) == target)
@@ -207,7 +207,9 @@ def _base_model(pool, target, locked, needs_strong):
     return model, x, excess
 
 
-def _solver(time_limit: float) -> cp_model.CpSolver:
+def _solver(time_limit: float):
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # one worker and a fixed seed: the same input gives the same panel
     solver.parameters.random_seed = 2012
@@ -219,7 +221,7 @@ def _min_parity_excess(pool, target, locked, needs_strong) -> int | None:
     model, _x, excess = _base_model(pool, target, locked, needs_strong)
     model.minimize(excess)
     solver = _solver(5.0)
-    if solver.solve(model) != cp_model.OPTIMAL:
+    if solver.status_name(solver.solve(model)) != "OPTIMAL":
         return None
     return int(solver.objective_value)
 
@@ -242,7 +244,7 @@ def _solve(pool, target, weight, locked, needs_strong, max_excess, bound, time_l
     tie_break = {c.id: n - rank for rank, c in enumerate(pool)}  # pool is ranked: earlier, bigger bonus
     model.maximize((sum(tie_break.values()) + 1) * main + sum(tie_break[cid] * var for cid, var in x.items()))
     solver = _solver(time_limit)
-    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if solver.status_name(solver.solve(model)) not in ("OPTIMAL", "FEASIBLE"):
         return None
     return [c for c in pool if solver.value(x[c.id])]
 

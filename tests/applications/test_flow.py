@@ -185,3 +185,13 @@ def test_call_not_yet_open_says_when_it_opens(client, kenya):
     call.opens_at, call.closes_at = timezone.now() + dt.timedelta(days=3), timezone.now() + dt.timedelta(days=20)
     call.save()
     assert "The call for applications opens on" in client.get("/sessions/60/apply/").content.decode()
+
+
+def test_the_cached_blank_form_follows_the_language_and_the_preselected_state(client, kenya, settings):
+    english = client.get("/sessions/60/apply/?state=KE").content.decode()
+    assert "Your organisation" in english and f'<option value="{kenya.pk}" selected>' in english
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = client.get("/sessions/60/apply/").content.decode()
+    assert "Votre organisation" in french and f'<option value="{kenya.pk}" selected>' not in french
+    tokens = {client.get("/sessions/60/apply/").content.decode().split('name="app-form_token" value="')[1][:36] for _ in range(2)}
+    assert len(tokens) == 2  # each visitor gets a fresh one-time token, outside the cached part

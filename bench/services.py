@@ -1,0 +1,86 @@
+"""Throwaway PostgreSQL and Redis servers on loopback for the benchmarks (Debian's packages), and a few helpers."""
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def postgres():
+    """Yield a DATABASE_URL for a fresh database in a temporary cluster; None when PostgreSQL is not installed."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        yield os.environ["DATABASE_URL"]
+        return
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins:
+        yield None
+        return
+    binary, work, port = bins[-1], tempfile.mkdtemp(prefix="bench-pg-"), free_port()
+    os.chmod(work, 0o755)
+    data = os.path.join(work, "data")
+    os.makedirs(data)
+    as_postgres = ["su", "postgres", "-s", "/bin/sh", "-c"] if os.geteuid() == 0 else ["sh", "-c"]
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres")
+    subprocess.run([*as_postgres, f"cd / && {binary}/initdb -D {data} -A trust -U postgres >/dev/null"], check=True)
+    subprocess.run(
+        [
+            *as_postgres,
+            f"cd / && {binary}/pg_ctl -D {data} -l {data}/log -w -o '-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off' start >/dev/null",
+        ],
+        check=True,
+    )
+    subprocess.run([f"{binary}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "bench"], check=True)
+    try:
+        yield f"postgres://postgres@127.0.0.1:{port}/bench"
+    finally:
+        subprocess.run([*as_postgres, f"cd / && {binary}/pg_ctl -D {data} -m fast stop >/dev/null"], check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def redis():
+    """Yield a REDIS_URL for a throwaway server; None when redis-server is not installed."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    if not shutil.which("redis-server"):
+        yield None
+        return
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
