@@ -43,6 +43,9 @@ messages: install
 	$(BIN)/python manage.py makemessages --locale fr --locale es --ignore ".venv/*" --ignore "var/*" --no-obsolete
 	$(BIN)/python manage.py compiletranslations
 
+# Every benchmark, then bench/results.md. Installs wrk, PostgreSQL and Redis from Debian's packages when missing (as root).
 bench: install
-	$(BIN)/python bench/compose_panels.py
-	$(BIN)/python bench/schedule_throughput.py
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	@command -v redis-server >/dev/null || apt-get install -y -qq redis-server >/dev/null
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt-get install -y -qq postgresql >/dev/null
+	$(BIN)/python bench/run_all.py

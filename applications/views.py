@@ -56,7 +56,7 @@ def _render_form(request, session, org_form, app_form, *, application=None):
         "app_form": app_form,
         "application": application,
         "errors": errors,
-        "initial_state": app_form.initial.get("review").pk if app_form.initial.get("review") else "",
+        "initial_state": getattr(app_form.initial.get("review"), "pk", app_form.initial.get("review")) or "",
     }
     return render(request, "applications/apply.html", context)
 

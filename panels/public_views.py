@@ -152,14 +152,8 @@ def _aware(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
-@require_safe
-@condition(
-    etag_func=lambda r, number: _etag(r, number, kind="ics"), last_modified_func=lambda r, number: _last_modified(r, number)
-)
-def ics(request, number):
+def _build_ics(request, number) -> bytes:
     release = _release(request, number)
-    if release is None:
-        raise Http404("No published schedule")
     calendar = Calendar()
     calendar.add("prodid", "-//UPR Info//Pre-session Manager//EN")
     calendar.add("version", "2.0")
@@ -186,7 +180,23 @@ def ics(request, number):
                 event.add("url", f"{settings.SITE_URL}/sessions/{number}/schedule/{item['iso2'].lower()}/")
                 calendar.add_component(event)
     calendar.add_missing_timezones()
-    response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
+    return calendar.to_ical()
+
+
+@require_safe
+@condition(
+    etag_func=lambda r, number: _etag(r, number, kind="ics"), last_modified_func=lambda r, number: _last_modified(r, number)
+)
+def ics(request, number):
+    latest = _latest(request, number)
+    if latest is None:
+        raise Http404("No published schedule")
+    key = f"schedule-ics:{latest['etag']}"
+    body = cache.get(key)
+    if body is None:
+        body = _build_ics(request, number)
+        cache.set(key, body, CACHE_SECONDS)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="presessions-{number}.ics"'
     return response
 

@@ -20,4 +20,12 @@ class PresessionsConfig(AppConfig):
     verbose_name = _("UPR calendar and Pre-sessions")
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from .caching import bump
+        from .models import Call, Session, StateReview
+
         post_migrate.connect(install_periodic_tasks, sender=self)
+        for model in (Session, StateReview, Call):
+            post_save.connect(bump, sender=model, dispatch_uid=f"public-pages-{model.__name__}-save")
+            post_delete.connect(bump, sender=model, dispatch_uid=f"public-pages-{model.__name__}-delete")

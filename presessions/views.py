@@ -7,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 from django_countries import countries
 
+from .caching import public_page
 from .countries import display_name
 from .forms import CountryFinderForm
 from .models import Call, Session, StateReview
@@ -53,6 +54,7 @@ def switch_language(request, code):
 
 
 @require_safe
+@public_page
 def home(request):
     now = timezone.now()
     open_calls = list(Call.objects.open_at(now).select_related("session__cycle").order_by("closes_at"))
@@ -61,6 +63,7 @@ def home(request):
 
 
 @require_safe
+@public_page
 def calendar(request):
     sessions = list(_sessions().order_by("number"))
     form = CountryFinderForm(request.GET or None)
@@ -76,6 +79,7 @@ def calendar(request):
 
 
 @require_safe
+@public_page
 def country(request, iso2):
     code = iso2.upper()
     if code not in countries:
@@ -93,16 +97,19 @@ def country(request, iso2):
 
 
 @require_safe
+@public_page
 def session(request, number):
     obj = get_object_or_404(_sessions(), number=number)
     return render(request, "presessions/session.html", {"session": obj, "now": timezone.now()})
 
 
 @require_safe
+@public_page
 def faq(request):
     return render(request, "presessions/faq.html")
 
 
 @require_safe
+@public_page
 def about(request):
     return render(request, "presessions/about.html")

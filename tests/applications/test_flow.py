@@ -69,6 +69,9 @@ def test_edit_then_withdraw_through_the_private_link(client, kenya):
     client.post("/sessions/60/apply/", application_post(kenya))
     application = Application.objects.get()
     url = application.get_private_url()
+    page = client.get(url + "edit/")
+    assert page.status_code == 200
+    assert "Police violence and the right to protest" in page.content.decode()  # the stored statement, ready to change
     response = client.post(url + "edit/", application_post(kenya, **{"app-statement_summary": "A new summary."}))
     assert response.status_code == 302
     application.refresh_from_db()

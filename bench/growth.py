@@ -1,0 +1,94 @@
+"""
+How the staff pages and the optimiser cope as the data grows: 1,000, 10,000 and 30,000 applications.
+
+For each size, builds a fresh SQLite database (seeded, see scale.py) and times, with their query
+counts: the admin application list (a coordinator), the coordinator dashboard of one session, and
+composing every panel of one session. Query counts must stay the same across sizes.
+
+Run: python bench/growth.py   (prints one line per size, then a table)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = [1000, 10000, 30000]
+STATES = 192  # reviews taking place in the 4th-cycle calendar
+
+
+def measure(total: int) -> dict:
+    """Run inside Django: build the data, then time each page or action twice (the second, warm, run counts)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench import scale
+    from panels import domain
+    from presessions.models import Session
+
+    created = scale.build(max(1, total // STATES))
+    user = get_user_model().objects.get(username="bench-reviewer")
+    client = Client()
+    client.force_login(user)
+    session = Session.objects.get(number=54)
+    results = {"applications": created}
+
+    def timed(name, action):
+        action()
+        with CaptureQueriesContext(connection) as ctx:
+            start = time.perf_counter()
+            action()
+            elapsed = time.perf_counter() - start
+        results[name] = {"seconds": round(elapsed, 3), "queries": len(ctx.captured_queries)}
+
+    timed("admin list", lambda: client.get("/admin/applications/application/"))
+    timed("dashboard", lambda: client.get(f"/staff/sessions/{session.number}/dashboard/"))
+    timed("compose one session", lambda: domain.compose_session(session))
+    return results
+
+
+def main():
+    rows = []
+    for size in SIZES:
+        with tempfile.TemporaryDirectory() as work:
+            env = {**os.environ, "DATABASE_URL": f"sqlite:///{work}/growth.sqlite3", "LOG_LEVEL": "WARNING"}
+            env.pop("REDIS_URL", None)
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+            )
+            script = f"import json, bench.growth as g; print('RESULT ' + json.dumps(g.measure({size})))"
+            out = subprocess.run(
+                [sys.executable, "manage.py", "shell", "-c", script],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            result = json.loads(out.split("RESULT ", 1)[1])
+            rows.append(result)
+            print(
+                f"{result['applications']:>6} applications: "
+                + "; ".join(f"{k} {v['seconds']}s / {v['queries']} queries" for k, v in result.items() if k != "applications")
+            )
+    names = [k for k in rows[0] if k != "applications"]
+    print("\n| applications | " + " | ".join(names) + " |")
+    print("|---:|" + "---|" * len(names))
+    for row in rows:
+        print(
+            f"| {row['applications']} | "
+            + " | ".join(f"{row[n]['seconds']} s, {row[n]['queries']} queries" for n in names)
+            + " |"
+        )
+    flat = all(len({row[n]["queries"] for row in rows}) == 1 for n in names if n != "compose one session")
+    print(f"\nquery counts flat across sizes (pages): {flat}")
+
+
+if __name__ == "__main__":
+    main()
