@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from aiosmtpd.controller import Controller  # noqa: E402
-from services import free_port, postgres, redis, wait_for  # noqa: E402
+from services import free_port, gunicorn, postgres, redis  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,58 +146,36 @@ def main():
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "presessions.wsgi",
-                "-c",
-                "gunicorn.conf.py",
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--access-logfile",
-                "/dev/null",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         try:
-            wait_for(base + "/healthz")
-            start = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=args.clients) as pool:
-                codes = Counter(pool.map(lambda i: submit(base, number, review, themes, i), range(args.total)))
-            elapsed = time.perf_counter() - start
-            errors = sum(n for code, n in codes.items() if code != 302)
-            print(
-                f"deadline rush: {args.total} submissions from {args.clients} clients in {elapsed:.1f}s = {args.total / elapsed:.1f}/s; "
-                f"responses {dict(codes)}; errors {errors}"
-            )
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline and sum(sink.recipients.values()) < args.total:
-                time.sleep(0.5)
-            stored = (
-                int(
-                    manage(
-                        "shell", "-c", "from applications.models import Application; print(Application.objects.count())"
-                    ).split()[-1]
+            with gunicorn(env, ROOT, port=port):
+                start = time.perf_counter()
+                with ThreadPoolExecutor(max_workers=args.clients) as pool:
+                    codes = Counter(pool.map(lambda i: submit(base, number, review, themes, i), range(args.total)))
+                elapsed = time.perf_counter() - start
+                errors = sum(n for code, n in codes.items() if code != 302)
+                print(
+                    f"deadline rush: {args.total} submissions from {args.clients} clients in {elapsed:.1f}s = {args.total / elapsed:.1f}/s; "
+                    f"responses {dict(codes)}; errors {errors}"
                 )
-                - before
-            )
-            received = sum(sink.recipients.values())
-            doubled = sum(1 for n in sink.recipients.values() if n > 1)
-            print(
-                f"stored {stored} (lost {args.total - stored}), confirmations received {received} "
-                f"(lost {args.total - len(sink.recipients)}, doubled {doubled})"
-            )
+                deadline = time.monotonic() + 180
+                while time.monotonic() < deadline and sum(sink.recipients.values()) < args.total:
+                    time.sleep(0.5)
+                stored = (
+                    int(
+                        manage(
+                            "shell", "-c", "from applications.models import Application; print(Application.objects.count())"
+                        ).split()[-1]
+                    )
+                    - before
+                )
+                received = sum(sink.recipients.values())
+                doubled = sum(1 for n in sink.recipients.values() if n > 1)
+                print(
+                    f"stored {stored} (lost {args.total - stored}), confirmations received {received} "
+                    f"(lost {args.total - len(sink.recipients)}, doubled {doubled})"
+                )
         finally:
-            web.terminate()
             worker.terminate()
-            web.wait(10)
             worker.wait(20)
             smtp.stop()
 

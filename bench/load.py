@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from services import free_port, wait_for  # noqa: E402
+from services import gunicorn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,28 +83,6 @@ def main(argv=None) -> list[dict]:
         .strip()
         .splitlines()[-1]
     )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "presessions.wsgi",
-            "-c",
-            "gunicorn.conf.py",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     pages = {
         "/healthz": "/healthz",
         "/": "/",
@@ -117,32 +95,30 @@ def main(argv=None) -> list[dict]:
     }
     rows = []
     try:
-        wait_for(base + "/healthz")
-        for path in pages.values():
-            subprocess.run(["curl", "-s", "-o", "/dev/null", base + path], check=False)
-        for connections in (1, 16):
-            samples = {name: [] for name in pages}
-            for _ in range(args.rounds):
-                for name, path in pages.items():
-                    samples[name].append(wrk(base + path, connections, args.seconds))
-            bare = statistics.median(s["rps"] for s in samples["/healthz"])
-            for name, runs in samples.items():
-                row = {
-                    "page": name,
-                    "connections": connections,
-                    "rps": statistics.median(r["rps"] for r in runs),
-                    "p50_ms": statistics.median(r["p50"] for r in runs),
-                    "p99_ms": statistics.median(r["p99"] for r in runs),
-                    "errors": sum(r["errors"] for r in runs),
-                }
-                row["ratio"] = row["rps"] / bare
-                rows.append(row)
-                print(
-                    f"c={connections:<2} {name:18} {row['rps']:7.0f} req/s  ratio {row['ratio']:.2f}  p50 {row['p50_ms']:.1f} ms  p99 {row['p99_ms']:.1f} ms  errors {row['errors']}"
-                )
+        with gunicorn(env, ROOT) as base:
+            for path in pages.values():
+                subprocess.run(["curl", "-s", "-o", "/dev/null", base + path], check=False)
+            for connections in (1, 16):
+                samples = {name: [] for name in pages}
+                for _ in range(args.rounds):
+                    for name, path in pages.items():
+                        samples[name].append(wrk(base + path, connections, args.seconds))
+                bare = statistics.median(s["rps"] for s in samples["/healthz"])
+                for name, runs in samples.items():
+                    row = {
+                        "page": name,
+                        "connections": connections,
+                        "rps": statistics.median(r["rps"] for r in runs),
+                        "p50_ms": statistics.median(r["p50"] for r in runs),
+                        "p99_ms": statistics.median(r["p99"] for r in runs),
+                        "errors": sum(r["errors"] for r in runs),
+                    }
+                    row["ratio"] = row["rps"] / bare
+                    rows.append(row)
+                    print(
+                        f"c={connections:<2} {name:18} {row['rps']:7.0f} req/s  ratio {row['ratio']:.2f}  p50 {row['p50_ms']:.1f} ms  p99 {row['p99_ms']:.1f} ms  errors {row['errors']}"
+                    )
     finally:
-        server.terminate()
-        server.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     return rows
 

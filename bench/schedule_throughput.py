@@ -13,24 +13,20 @@ Run: python bench/schedule_throughput.py   (needs wrk: apt-get install wrk)
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from services import gunicorn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 ROUNDS, SECONDS, CONNECTIONS = 3, 5, 16
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main():
@@ -67,35 +63,7 @@ def main():
     number = subprocess.run(
         [PYTHON, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     ).stdout.split()[-1]
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "presessions.wsgi",
-            "-c",
-            "gunicorn.conf.py",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(env, ROOT) as base:
         pages = {"/healthz": "/healthz", "schedule": f"/sessions/{number}/schedule/"}
         for path in pages.values():  # warm the caches
             urllib.request.urlopen(base + path).read()
@@ -113,10 +81,7 @@ def main():
         for name, values in results.items():
             median = statistics.median(values)
             print(f"{name:10} {median:8.0f} req/s  ratio {median / bare:.2f}  runs: {', '.join(f'{v:.0f}' for v in values)}")
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

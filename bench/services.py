@@ -84,3 +84,38 @@ def wait_for(url: str, seconds: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer")
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict, root, port: int | None = None, workers: int = 2):
+    """Serve the project with gunicorn on loopback; yield its base URL once /healthz answers."""
+    import sys
+
+    port = port or free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "presessions.wsgi",
+            "-c",
+            "gunicorn.conf.py",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/healthz")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(10)

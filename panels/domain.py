@@ -362,10 +362,10 @@ def expire_unconfirmed(*, now: dt.datetime | None = None) -> int:
     return count
 
 
-def statement_deadline(member: PanelMember) -> dt.datetime | None:
+def statement_deadline(member: PanelMember, rules: PanelRules | None = None) -> dt.datetime | None:
     """Written statements are due a set number of days before the meeting (or the Pre-session week)."""
     review = member.panel.review
-    rules = PanelRules.for_session(review.session)
+    rules = rules or PanelRules.for_session(review.session)
     day = review.meeting_date or (review.session.timeline.presessions_start if review.session.timeline else None)
     if day is None:
         return None
@@ -414,14 +414,21 @@ def send_statement_reminders(*, now: dt.datetime | None = None) -> int:
     members = PanelMember.objects.filter(
         role=MemberRole.SPEAKER, declined_at__isnull=True, statement_file="", panel__status=PanelStatus.FINALISED
     ).select_related("panel__review__session__call", "application__organisation", "application__review")
-    queued = 0
+    rules: dict[int, PanelRules] = {}
+    due = []
     for member in members:
-        deadline = statement_deadline(member)
+        session = member.panel.review.session
+        if session.pk not in rules:
+            rules[session.pk] = PanelRules.for_session(session)
+        deadline = statement_deadline(member, rules[session.pk])
         if deadline is None or now >= deadline or deadline - now > dt.timedelta(days=7):
             continue
         days = 2 if deadline - now <= dt.timedelta(days=2) else 7
-        key = f"statement-reminder-{days}:{member.pk}"
-        if Email.objects.filter(dedupe_key=key).exists():
+        due.append((member, deadline, f"statement-reminder-{days}:{member.pk}"))
+    sent = set(Email.objects.filter(dedupe_key__in=[key for _m, _d, key in due]).values_list("dedupe_key", flat=True))
+    queued = 0
+    for member, deadline, key in due:
+        if key in sent:
             continue
         application = member.application
         queue_email(

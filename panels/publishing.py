@@ -254,14 +254,16 @@ def publish(session: Session, *, name: str = "", now: dt.datetime | None = None)
 def _notify(release: ScheduleRelease) -> None:
     session = release.session
     recipients: dict[str, str] = {}
-    for sub in ScheduleSubscription.objects.filter(session=session, confirmed_at__isnull=False, unsubscribed_at__isnull=True):
-        recipients[sub.email] = sub.language
+    subscriptions = {sub.email: sub for sub in ScheduleSubscription.objects.filter(session=session)}
+    for sub in subscriptions.values():
+        if sub.confirmed_at and not sub.unsubscribed_at:
+            recipients[sub.email] = sub.language
     for member in PanelMember.objects.filter(
         panel__review__session=session, role=MemberRole.SPEAKER, declined_at__isnull=True
     ).select_related("application"):
         recipients.setdefault(member.application.email, member.application.language)
     for email, language in sorted(recipients.items()):
-        sub = ScheduleSubscription.objects.filter(session=session, email=email).first()
+        sub = subscriptions.get(email)
         unsubscribe = f"{settings.SITE_URL}/schedule-alerts/{sign_key(sub.key)}/unsubscribe/" if sub else ""
         queue_email(
             to=email,

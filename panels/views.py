@@ -124,7 +124,7 @@ PARITY_LABELS = {
 
 def _panel_context(review, panel):
     rules = PanelRules.for_session(review.session)
-    candidates = list(domain.candidate_applications(review).prefetch_related("themes"))
+    candidates = list(domain.candidate_applications(review))
     members = {}
     locked, excluded = set(), set()
     if panel is not None:
