@@ -13,6 +13,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from presessions.emails import queue_email
@@ -50,7 +51,7 @@ def _email_context(application: Application) -> dict:
     }
 
 
-def _queue(application: Application, name: str, dedupe_key: str) -> None:
+def _queue(application: Application, name: str, dedupe_key: str, *, new_key: bool = False) -> None:
     queue_email(
         to=application.email,
         name=name,
@@ -58,6 +59,7 @@ def _queue(application: Application, name: str, dedupe_key: str) -> None:
         language=application.language,
         dedupe_key=dedupe_key,
         related=application,
+        new_key=new_key,
     )
 
 
@@ -83,10 +85,13 @@ def create_application(*, org_form, app_form, draft: bool, language: str, now: d
     email = org_form.cleaned_data["email"].strip().lower()
     token = app_form.cleaned_data.get("form_token")
     _require_open_call(review, now)
-    if token and (same := Application.objects.filter(form_token=token).first()):
+    # One query for both checks: this same form posted again, or this email already applied.
+    same_email = Q(email=email, review=review)
+    earlier = list(Application.objects.filter(same_email | Q(form_token=token) if token else same_email)[:2])
+    if same := next((a for a in earlier if token and a.form_token == token), None):
         return same
-    if existing := Application.objects.filter(email=email, review=review).first():
-        raise DuplicateApplication(existing)
+    if earlier:
+        raise DuplicateApplication(earlier[0])
     try:
         return _create(org_form, app_form, email=email, token=token, draft=draft, language=language, now=now)
     except IntegrityError:
@@ -107,11 +112,16 @@ def _create(org_form, app_form, *, email, token, draft, language, now) -> Applic
     application.status = ApplicationStatus.DRAFT if draft else ApplicationStatus.SUBMITTED
     application.submitted_at = None if draft else now
     application.save()
-    app_form.save_m2m()
+    # The application is new, so its themes are one insert (the form's save_m2m would first read the existing ones).
+    chosen = Application.themes.through
+    chosen.objects.bulk_create(
+        chosen(application=application, theme=theme) for theme in app_form.cleaned_data.get("themes") or []
+    )
+    # The keys contain the new application's id, so no earlier email can have them.
     if draft:
-        _queue(application, "draft-saved", f"draft-saved:{application.pk}")
+        _queue(application, "draft-saved", f"draft-saved:{application.pk}", new_key=True)
     else:
-        _queue(application, "application-received", f"application-received:{application.pk}")
+        _queue(application, "application-received", f"application-received:{application.pk}", new_key=True)
     return application
 
 

@@ -1,10 +1,14 @@
+import re
+import time
 import uuid
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -12,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
+from presessions import caching
 from presessions.countries import display_name
 from presessions.forms import error_summary
 from presessions.models import Session
@@ -56,7 +61,6 @@ def _render_form(request, session, org_form, app_form, *, application=None):
         "app_form": app_form,
         "application": application,
         "errors": errors,
-        "initial_state": getattr(app_form.initial.get("review"), "pk", app_form.initial.get("review")) or "",
     }
     return render(request, "applications/apply.html", context)
 
@@ -65,9 +69,53 @@ def _closed(request, session, status=200):
     return render(request, "applications/call_closed.html", {"session": session, "call": session.call_or_none}, status=status)
 
 
+FORM_TOKEN_SLOT = "\x00form-token\x00"
+BLANK_FORM_SECONDS = 60
+_CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_FORM_TOKEN_INPUT = re.compile(r'name="app-form_token" value="([^"]+)"')
+
+
+def _blank_form_key(request, number: int) -> str | None:
+    """
+    The cache key of the blank form a visitor is about to see, or None when the page is theirs alone.
+
+    The blank form is the same for everyone who opens it in the same language, for the same
+    session and preselected State, except its CSRF token and its one-time form token.
+    """
+    code = request.GET.get("state", "").upper()
+    if request.method != "GET" or request.GET.keys() - {"state"} or (code and not re.fullmatch(r"[A-Z]{2}", code)):
+        return None
+    if len(get_messages(request)):
+        return None
+    return f"apply:{caching.data_version()}:{translation.get_language()}:{number}:{code}"
+
+
+def _from_cache(request, key: str) -> HttpResponse | None:
+    content = caching.cached_page(key)
+    if content is None:
+        return None
+    content = content.replace(caching.CSRF_SLOT, get_token(request)).replace(FORM_TOKEN_SLOT, str(uuid.uuid4()))
+    return HttpResponse(content)
+
+
+def _to_cache(key: str, response, call) -> None:
+    """Keep a blank form for a minute at most, and never past the call's close."""
+    if response.status_code != 200:
+        return
+    content = response.content.decode()
+    csrf, token = _CSRF_INPUT.search(content), _FORM_TOKEN_INPUT.search(content)
+    if not csrf or not token:
+        return
+    valid_until = min(time.time() + BLANK_FORM_SECONDS, call.closes_at.timestamp())
+    caching.store_page(key, content, valid_until, {csrf.group(1): caching.CSRF_SLOT, token.group(1): FORM_TOKEN_SLOT})
+
+
 @ratelimit(key="ip", rate=_rate, method="POST", block=False)
 @require_http_methods(["GET", "POST"])
 def apply(request, number):
+    key = _blank_form_key(request, number)
+    if key and (response := _from_cache(request, key)):
+        return response
     session = get_object_or_404(Session.objects.with_call(), number=number)
     call = session.call_or_none
     if call is None or not call.is_open:
@@ -93,7 +141,10 @@ def apply(request, number):
         else:
             messages.success(request, _("Your application has been submitted. We have sent a confirmation email."))
         return redirect(application.get_private_url())
-    return _render_form(request, session, org_form, app_form)
+    response = _render_form(request, session, org_form, app_form)
+    if key:
+        _to_cache(key, response, call)
+    return response
 
 
 @require_http_methods(["GET"])

@@ -119,3 +119,39 @@ def gunicorn(env: dict, root, port: int | None = None, workers: int = 2):
     finally:
         server.terminate()
         server.wait(10)
+
+
+# Which part of the stack a process belongs to, from its command line.
+COMPONENTS = (
+    ("gunicorn", "web (gunicorn)"),
+    ("celery", "worker (celery)"),
+    ("postgres", "PostgreSQL"),
+    ("redis-server", "Redis"),
+    ("smtp_sink", "SMTP sink"),
+)
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far (user + system, with reaped children) by each part of the stack, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        pid = stat.split("/")[2]
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        name = next((label for marker, label in COMPONENTS if marker in cmdline), None)
+        if int(pid) == os.getpid():
+            name = "load clients"
+        if name:
+            # utime, stime, cutime, cstime are fields 14-17 of stat; after the ")" they start at index 11.
+            totals[name] = totals.get(name, 0.0) + sum(int(x) for x in fields[11:15]) / tick
+    return totals
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}

@@ -23,9 +23,9 @@ class PresessionsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from .caching import bump
-        from .models import Call, Session, StateReview
+        from .models import Call, Session, StateReview, Theme
 
         post_migrate.connect(install_periodic_tasks, sender=self)
-        for model in (Session, StateReview, Call):
+        for model in (Session, StateReview, Call, Theme):
             post_save.connect(bump, sender=model, dispatch_uid=f"public-pages-{model.__name__}-save")
             post_delete.connect(bump, sender=model, dispatch_uid=f"public-pages-{model.__name__}-delete")

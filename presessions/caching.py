@@ -3,7 +3,7 @@ A short-lived cache for the public pages that everyone sees alike (home, calenda
 session pages, FAQ): they are read far more often than the calendar changes.
 
 A cached page is keyed by a data version, the language, the full path and the current minute.
-Saving a session, a State's review or a call bumps the version; the minute in the key means a
+Saving a session, a State's review, a call or a theme bumps the version; the minute in the key means a
 call's status ("open", "closed") is never more than a minute behind the clock, and that
 processes which do not share the cache (no Redis) catch up within a minute. Pages that carry a
 message for one visitor are never cached.
@@ -51,3 +51,29 @@ def public_page(view):
         return response
 
     return wrapped
+
+
+# Per-visitor values in a page that is otherwise the same for everyone: the cached copy keeps a
+# slot in their place, and each response fills the slots with that visitor's own values.
+CSRF_SLOT = "\x00csrf-token\x00"
+
+
+def store_page(key: str, content: str, valid_until: float, slots: dict[str, str]) -> None:
+    """
+    Keep `content` until `valid_until` (a Unix time), with each value in `slots` replaced by its slot.
+
+    `slots` maps the per-visitor value to its slot, e.g. {"<the CSRF token>": CSRF_SLOT}.
+    """
+    for value, slot in slots.items():
+        content = content.replace(value, slot)
+    seconds = int(valid_until - time.time())
+    if seconds > 0:
+        cache.set(key, (valid_until, content), seconds)
+
+
+def cached_page(key: str) -> str | None:
+    """The page stored under `key`, with its slots still to fill, or None when there is none or it has expired."""
+    entry = cache.get(key)
+    if entry is None or entry[0] <= time.time():
+        return None
+    return entry[1]

@@ -17,12 +17,17 @@ see it in the admin and decide.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
+import smtplib
+import threading
+import time
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model
 from django.template import Context, Template, TemplateDoesNotExist
@@ -85,6 +90,7 @@ def queue_email(
     related: Model | None = None,
     unsubscribe_url: str = "",
     draft: bool = False,
+    new_key: bool = False,
 ) -> Email:
     """
     Queue one email, at most once per `dedupe_key`.
@@ -92,31 +98,37 @@ def queue_email(
     Side effects, in order: an Email row in the current transaction (or the
     existing row with the same key, unchanged); then, on commit and unless
     `draft`, a Celery task that sends it.
+
+    `new_key` says that no row can have this key yet (it names an object created in the same
+    transaction): the row is then inserted without looking for an earlier one first.
     """
-    existing = Email.objects.filter(dedupe_key=dedupe_key).first()
-    if existing:
+    if not new_key and (existing := Email.objects.filter(dedupe_key=dedupe_key).first()):
         return existing
     subject, text, html = render_message(name, context, language)
     headers = {}
     if unsubscribe_url:
         headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    try:
-        with transaction.atomic():
-            email = Email.objects.create(
-                to=to,
-                kind=name,
-                subject=subject,
-                body_text=text,
-                body_html=html,
-                language=language,
-                headers=headers,
-                related=related,
-                status=EmailStatus.DRAFT if draft else EmailStatus.QUEUED,
-                dedupe_key=dedupe_key,
-            )
-    except IntegrityError:
-        # Another request queued the same message a moment ago.
-        return Email.objects.get(dedupe_key=dedupe_key)
+    email = Email(
+        to=to,
+        kind=name,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        language=language,
+        headers=headers,
+        related=related,
+        status=EmailStatus.DRAFT if draft else EmailStatus.QUEUED,
+        dedupe_key=dedupe_key,
+    )
+    if new_key:
+        email.save(force_insert=True)
+    else:
+        try:
+            with transaction.atomic():
+                email.save(force_insert=True)
+        except IntegrityError:
+            # Another request queued the same message a moment ago.
+            return Email.objects.get(dedupe_key=dedupe_key)
     if not draft:
         transaction.on_commit(lambda: enqueue_send(email.pk))
     return email
@@ -139,23 +151,63 @@ def requeue(email: Email) -> None:
 
 
 def _claim(email_id: int) -> Email | None:
-    """Mark a due row as sending and return it, or None if it is not ours to send."""
-    with transaction.atomic():
-        email = (
-            Email.objects.select_for_update(skip_locked=True)
-            .filter(pk=email_id, status=EmailStatus.QUEUED, next_attempt_at__lte=timezone.now())
-            .first()
-        )
-        if email is None:
-            return None
-        # The conditional update is the claim itself on databases without row locks (SQLite).
-        claimed = Email.objects.filter(pk=email_id, status=EmailStatus.QUEUED).update(
-            status=EmailStatus.SENDING, attempts=F("attempts") + 1
-        )
-        if not claimed:
-            return None
-    email.refresh_from_db()
-    return email
+    """
+    Mark a due row as sending and return it, or None if it is not ours to send.
+
+    The conditional UPDATE is the claim: when two workers (or a worker and the sweep) race for
+    the same row, PostgreSQL makes the second wait for the first and then re-check the WHERE
+    clause, and SQLite runs one write at a time, so exactly one of them sees "1 row".
+    """
+    claimed = Email.objects.filter(pk=email_id, status=EmailStatus.QUEUED, next_attempt_at__lte=timezone.now()).update(
+        status=EmailStatus.SENDING, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    return Email.objects.get(pk=email_id)
+
+
+# A worker keeps its SMTP connection open while mail flows, instead of a new conversation
+# (TCP, EHLO, maybe TLS and login) for every message: on deadline day that is thousands.
+SMTP_KEEP_SECONDS = 60  # close a connection that has been idle this long
+SMTP_CHECK_SECONDS = 5  # after this much idleness, check with NOOP that the server still listens
+_smtp = threading.local()
+
+
+def _mail_connection():
+    """This thread's mail connection: a kept-open one for SMTP, a new one for Django's other backends."""
+    fresh, now = get_connection(), time.monotonic()
+    if not isinstance(fresh, SMTPBackend):
+        return fresh
+    kept = getattr(_smtp, "connection", None)
+    if kept is not None:
+        idle = now - _smtp.used_at
+        if _server(kept) != _server(fresh) or idle > SMTP_KEEP_SECONDS or (idle > SMTP_CHECK_SECONDS and not _still_open(kept)):
+            drop_mail_connection()
+            kept = None
+    if kept is None:
+        fresh.open()
+        kept = _smtp.connection = fresh
+    _smtp.used_at = now
+    return kept
+
+
+def _server(connection: SMTPBackend) -> tuple:
+    return connection.host, connection.port, connection.username, connection.use_tls, connection.use_ssl
+
+
+def _still_open(connection: SMTPBackend) -> bool:
+    try:
+        return connection.connection is not None and connection.connection.noop()[0] == 250
+    except Exception:  # noqa: BLE001 -- any failure means: open a new one
+        return False
+
+
+def drop_mail_connection() -> None:
+    """Close this thread's kept SMTP connection, if any (after an error, or when idle)."""
+    connection, _smtp.connection = getattr(_smtp, "connection", None), None
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            connection.close()
 
 
 def send_email(email_id: int) -> bool:
@@ -173,12 +225,27 @@ def send_email(email_id: int) -> bool:
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
     try:
-        message.send()
+        _send(message)
     except Exception as exc:  # noqa: BLE001 -- any SMTP or network failure is retried later
+        drop_mail_connection()
         _record_failure(email, exc)
         return False
     Email.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="")
     return True
+
+
+def _send(message: EmailMultiAlternatives) -> None:
+    """Send on the kept connection; if the server had closed it meanwhile, once more on a new one."""
+    reused = getattr(_smtp, "connection", None) is not None
+    message.connection = _mail_connection()
+    try:
+        message.send()
+    except smtplib.SMTPServerDisconnected:
+        if not reused:
+            raise
+        drop_mail_connection()
+        message.connection = _mail_connection()
+        message.send()
 
 
 def _record_failure(email: Email, exc: Exception) -> None:

@@ -152,6 +152,12 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Tasks report through the database (the outbox's status), not through results in Redis; only
+# the worker check's ping keeps its result.
+CELERY_TASK_IGNORE_RESULT = True
+# Celery closes the database connection around every task unless this is set; presessions/celery.py
+# closes it like Django does after a request instead (CONN_MAX_AGE, or at once after an error).
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

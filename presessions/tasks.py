@@ -1,7 +1,7 @@
 from celery import shared_task
 
 
-@shared_task(name="presessions.ping")
+@shared_task(name="presessions.ping", ignore_result=False)
 def ping() -> str:
     """Answer "pong": lets `manage.py check_worker` and the tests see a live worker."""
     return "pong"

@@ -32,6 +32,12 @@ class Sink:
 
     def __init__(self):
         self.messages = []
+        self.connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope)
@@ -50,13 +56,15 @@ def smtp_sink(settings):
     sink = Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
     controller.start()
+    sink.controller = controller
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_TIMEOUT = 5
     yield sink
-    controller.stop()
+    if controller._thread is not None:  # a test may have stopped it already
+        controller.stop()
 
 
 @pytest.fixture

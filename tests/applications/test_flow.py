@@ -198,3 +198,63 @@ def test_the_cached_blank_form_follows_the_language_and_the_preselected_state(cl
     assert "Votre organisation" in french and f'<option value="{kenya.pk}" selected>' not in french
     tokens = {client.get("/sessions/60/apply/").content.decode().split('name="app-form_token" value="')[1][:36] for _ in range(2)}
     assert len(tokens) == 2  # each visitor gets a fresh one-time token, outside the cached part
+
+
+def _hidden(page: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]+)"', page).group(1)
+
+
+def test_the_blank_form_is_served_from_the_cache_with_each_visitors_own_tokens(
+    kenya, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    Client().get("/sessions/60/apply/")  # the first visit renders and stores the page
+    visitors = [Client(enforce_csrf_checks=True) for _ in range(2)]
+    pages = []
+    for visitor in visitors:
+        with django_assert_num_queries(0):
+            pages.append(visitor.get("/sessions/60/apply/").content.decode())
+    assert "\x00" not in pages[0]
+    assert _hidden(pages[0], "csrfmiddlewaretoken") != _hidden(pages[1], "csrfmiddlewaretoken")
+    assert _hidden(pages[0], "app-form_token") != _hidden(pages[1], "app-form_token")
+    # Each visitor's tokens from the cached page are accepted by the server.
+    for number, (visitor, page) in enumerate(zip(visitors, pages, strict=True)):
+        data = application_post(kenya, email=f"visitor{number}@example.org")
+        data["csrfmiddlewaretoken"] = _hidden(page, "csrfmiddlewaretoken")
+        data["app-form_token"] = _hidden(page, "app-form_token")
+        with django_capture_on_commit_callbacks(execute=True):
+            assert visitor.post("/sessions/60/apply/", data).status_code == 302
+    assert Application.objects.filter(review=kenya).count() == 2
+    assert len({a.form_token for a in Application.objects.all()}) == 2
+
+
+def test_the_cached_form_is_not_served_after_the_call_closes(client, kenya):
+    import time
+
+    call = kenya.session.call
+    call.closes_at = timezone.now() + dt.timedelta(seconds=1)
+    call.save()
+    assert "Submit application" in client.get("/sessions/60/apply/").content.decode()
+    time.sleep(1.1)
+    page = client.get("/sessions/60/apply/").content.decode()
+    assert "Submit application" not in page and "closed" in page
+
+
+def test_editing_a_theme_refreshes_the_cached_form(client, kenya):
+    from presessions.models import Theme
+
+    client.get("/sessions/60/apply/")
+    theme = Theme.objects.order_by("pk").first()
+    theme.label = "Rights of people who live in the far north"
+    theme.save()
+    assert "Rights of people who live in the far north" in client.get("/sessions/60/apply/").content.decode()
+
+
+def test_a_form_with_errors_is_never_served_to_the_next_visitor(client, kenya):
+    client.get("/sessions/60/apply/")
+    bad = application_post(kenya)
+    bad["org-email"] = "not an email"
+    page = client.post("/sessions/60/apply/", bad).content.decode()
+    assert "not an email" in page  # what they typed is kept
+    assert "not an email" not in client.get("/sessions/60/apply/").content.decode()

@@ -108,3 +108,52 @@ def test_plain_text_emails_are_not_html_escaped(client, kenya, django_capture_on
     assert "Ligue d'Action & Droits <Kenya>" in message.body
     html = message.alternatives[0][0]
     assert "Ligue d&#x27;Action &amp; Droits &lt;Kenya&gt;" in html
+
+
+def _queue_three(kenya):
+    return [
+        queue_email(
+            to=f"person{n}@example.org",
+            name="application-link",
+            context={"link": "https://example.org/x", "review": kenya},
+            language="en",
+            dedupe_key=f"keep-open-{n}",
+        )
+        for n in range(3)
+    ]
+
+
+def test_a_worker_keeps_one_smtp_connection_while_mail_flows(kenya, smtp_sink, django_capture_on_commit_callbacks):
+    from presessions.emails import drop_mail_connection
+
+    drop_mail_connection()
+    emails = _queue_three(kenya)
+    assert all(send_email(email.pk) for email in emails)
+    assert len(smtp_sink.messages) == 3
+    assert smtp_sink.connections == 1
+    drop_mail_connection()
+
+
+def test_a_connection_the_server_closed_is_replaced_and_nothing_is_lost_or_doubled(kenya, smtp_sink, settings):
+    from aiosmtpd.controller import Controller
+
+    from presessions.emails import drop_mail_connection
+
+    drop_mail_connection()
+    first, second, third = _queue_three(kenya)
+    assert send_email(first.pk)
+    # The mail server restarts on the same port: the kept connection is dead, the worker does not know yet.
+    from tests.applications.conftest import Sink
+
+    restarted = Sink()
+    smtp_sink.controller.stop()
+    controller = Controller(restarted, hostname="127.0.0.1", port=settings.EMAIL_PORT)
+    controller.start()
+    try:
+        assert send_email(second.pk) and send_email(third.pk)
+        assert [m.rcpt_tos for m in restarted.messages] == [["person1@example.org"], ["person2@example.org"]]
+        assert restarted.connections == 1
+        assert Email.objects.filter(status=EmailStatus.SENT).count() == 3
+    finally:
+        drop_mail_connection()
+        controller.stop()
