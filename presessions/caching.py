@@ -7,9 +7,15 @@ Saving a session, a State's review, a call or a theme bumps the version; the min
 call's status ("open", "closed") is never more than a minute behind the clock, and that
 processes which do not share the cache (no Redis) catch up within a minute. Pages that carry a
 message for one visitor are never cached.
+
+Each process also keeps the version it last read for a second, and its most recent pages in
+memory, so a page it has already served costs no round trip to Redis. A change made in another
+process is therefore seen within a second (at once in the process that made it).
 """
 
+import collections
 import functools
+import threading
 import time
 import uuid
 
@@ -20,19 +26,84 @@ from django.utils import translation
 
 VERSION_KEY = "public-data-version"
 SECONDS = 60
+LOCAL_VERSION_SECONDS = 1.0
+LOCAL_PAGES = 128
+
+
+class LocalPages:
+    """The most recently used pages of this process, each with the Unix time it expires."""
+
+    def __init__(self, size: int):
+        self.size, self.pages, self.lock = size, collections.OrderedDict(), threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            entry = self.pages.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= time.time():
+                del self.pages[key]
+                return None
+            self.pages.move_to_end(key)
+            return entry[1]
+
+    def set(self, key: str, value, expires: float) -> None:
+        with self.lock:
+            self.pages[key] = (expires, value)
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pages.clear()
+
+
+_local_pages = LocalPages(LOCAL_PAGES)
+_local_version: tuple[float, str] | None = None
 
 
 def data_version() -> str:
+    global _local_version
+    now = time.monotonic()
+    if _local_version is not None and _local_version[0] > now:
+        return _local_version[1]
     version = cache.get(VERSION_KEY)
     if version is None:
         version = uuid.uuid4().hex[:8]
         cache.set(VERSION_KEY, version, None)
+    _local_version = (now + LOCAL_VERSION_SECONDS, version)
     return version
 
 
 def bump(*args, **kwargs) -> None:
     """Invalidate every cached public page (connected to post_save and post_delete of the calendar's models)."""
     cache.set(VERSION_KEY, uuid.uuid4().hex[:8], None)
+    clear_local()
+
+
+def clear_local() -> None:
+    """Forget this process's copies: the next read goes to the shared cache."""
+    global _local_version
+    _local_version = None
+    _local_pages.clear()
+
+
+def _get(key: str):
+    value = _local_pages.get(key)
+    if value is None:
+        entry = cache.get(key)
+        if entry is not None and entry[0] > time.time():
+            _local_pages.set(key, entry[1], entry[0])
+            value = entry[1]
+    return value
+
+
+def _set(key: str, value, expires: float) -> None:
+    seconds = int(expires - time.time())
+    if seconds > 0:
+        cache.set(key, (expires, value), seconds)
+        _local_pages.set(key, value, expires)
 
 
 def public_page(view):
@@ -40,14 +111,15 @@ def public_page(view):
     def wrapped(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD") or len(get_messages(request)):
             return view(request, *args, **kwargs)
-        key = f"page:{data_version()}:{translation.get_language()}:{request.get_full_path()}:{int(time.time() // SECONDS)}"
-        cached = cache.get(key)
+        minute = int(time.time() // SECONDS)
+        key = f"page:{data_version()}:{translation.get_language()}:{request.get_full_path()}:{minute}"
+        cached = _get(key)
         if cached is not None:
             status, content_type, content = cached
             return HttpResponse(content, status=status, content_type=content_type)
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.streaming:
-            cache.set(key, (response.status_code, response["Content-Type"], response.content), SECONDS)
+            _set(key, (response.status_code, response["Content-Type"], response.content), (minute + 1) * SECONDS)
         return response
 
     return wrapped
@@ -66,14 +138,9 @@ def store_page(key: str, content: str, valid_until: float, slots: dict[str, str]
     """
     for value, slot in slots.items():
         content = content.replace(value, slot)
-    seconds = int(valid_until - time.time())
-    if seconds > 0:
-        cache.set(key, (valid_until, content), seconds)
+    _set(key, content, valid_until)
 
 
 def cached_page(key: str) -> str | None:
     """The page stored under `key`, with its slots still to fill, or None when there is none or it has expired."""
-    entry = cache.get(key)
-    if entry is None or entry[0] <= time.time():
-        return None
-    return entry[1]
+    return _get(key)

@@ -74,5 +74,8 @@ def _empty_cache():
     """Start every test with an empty cache, so rate limits do not carry over between tests."""
     from django.core.cache import cache
 
+    from presessions.caching import clear_local
+
     cache.clear()
+    clear_local()
     yield
