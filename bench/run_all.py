@@ -47,7 +47,7 @@ def main():
     started = dt.datetime.now()
     sections = []
     sections.append(("Panel composition", capture(compose_panels.main)))
-    text, rows = capture(load.main, ["--per-state", os.environ.get("BENCH_PER_STATE", "150"), "--seconds", "4", "--rounds", "2"])
+    text, rows = capture(load.main, ["--per-state", os.environ.get("BENCH_PER_STATE", "150"), "--seconds", "4", "--rounds", "3"])
     table = [
         "| page | connections | req/s | ratio to /healthz | p50 (ms) | p99 (ms) | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",

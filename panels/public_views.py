@@ -10,11 +10,11 @@ language. Serving costs the same few queries whatever the size of the week.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 
 from django import forms
 from django.conf import settings
-from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -24,6 +24,7 @@ from django.views.decorators.http import condition, require_http_methods, requir
 from icalendar import Calendar, Event
 
 from applications.models import describe_anonymously
+from presessions import caching
 from presessions.countries import display_name
 from presessions.models import Session
 
@@ -64,10 +65,10 @@ def _last_modified(request, number, iso2=None, kind="html"):
 
 
 def _cached(key: str, build) -> HttpResponse:
-    content = cache.get(key)
+    content = caching.get_page(key)
     if content is None:
         content = build().content
-        cache.set(key, content, CACHE_SECONDS)
+        caching.set_page(key, content, time.time() + CACHE_SECONDS)
     return HttpResponse(content)
 
 
@@ -125,7 +126,7 @@ def meeting(request, number, iso2):
     if latest is None:
         raise Http404("No published schedule")
     key = f"schedule:{latest['etag']}:{translation.get_language()}:{iso2.lower()}"
-    content = cache.get(key)
+    content = caching.get_page(key)
     if content is not None:
         return HttpResponse(content)
     release = _release(request, number)
@@ -135,7 +136,7 @@ def meeting(request, number, iso2):
     response = render(
         request, "panels/meeting.html", {"release": release, "session": release.session, "meeting": _view_meeting(found)}
     )
-    cache.set(key, response.content, CACHE_SECONDS)
+    caching.set_page(key, response.content, time.time() + CACHE_SECONDS)
     return response
 
 
@@ -192,10 +193,10 @@ def ics(request, number):
     if latest is None:
         raise Http404("No published schedule")
     key = f"schedule-ics:{latest['etag']}"
-    body = cache.get(key)
+    body = caching.get_page(key)
     if body is None:
         body = _build_ics(request, number)
-        cache.set(key, body, CACHE_SECONDS)
+        caching.set_page(key, body, time.time() + CACHE_SECONDS)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="presessions-{number}.ics"'
     return response

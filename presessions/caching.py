@@ -89,7 +89,8 @@ def clear_local() -> None:
     _local_pages.clear()
 
 
-def _get(key: str):
+def get_page(key: str):
+    """A page (any picklable value) from this process's copies, else from the shared cache; None if neither has it."""
     value = _local_pages.get(key)
     if value is None:
         entry = cache.get(key)
@@ -99,7 +100,8 @@ def _get(key: str):
     return value
 
 
-def _set(key: str, value, expires: float) -> None:
+def set_page(key: str, value, expires: float) -> None:
+    """Keep a page in the shared cache and in this process until `expires` (a Unix time)."""
     seconds = int(expires - time.time())
     if seconds > 0:
         cache.set(key, (expires, value), seconds)
@@ -113,13 +115,13 @@ def public_page(view):
             return view(request, *args, **kwargs)
         minute = int(time.time() // SECONDS)
         key = f"page:{data_version()}:{translation.get_language()}:{request.get_full_path()}:{minute}"
-        cached = _get(key)
+        cached = get_page(key)
         if cached is not None:
             status, content_type, content = cached
             return HttpResponse(content, status=status, content_type=content_type)
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.streaming:
-            _set(key, (response.status_code, response["Content-Type"], response.content), (minute + 1) * SECONDS)
+            set_page(key, (response.status_code, response["Content-Type"], response.content), (minute + 1) * SECONDS)
         return response
 
     return wrapped
@@ -138,9 +140,9 @@ def store_page(key: str, content: str, valid_until: float, slots: dict[str, str]
     """
     for value, slot in slots.items():
         content = content.replace(value, slot)
-    _set(key, content, valid_until)
+    set_page(key, content, valid_until)
 
 
 def cached_page(key: str) -> str | None:
     """The page stored under `key`, with its slots still to fill, or None when there is none or it has expired."""
-    return _get(key)
+    return get_page(key)

@@ -35,10 +35,10 @@ def test_a_bump_in_this_process_is_seen_at_once(client, db):
 
 
 def test_a_page_stored_by_another_process_is_read_from_the_shared_cache():
-    caching._set("page:x", "shared copy", time.time() + 30)
+    caching.set_page("page:x", "shared copy", time.time() + 30)
     caching.clear_local()
-    assert caching._get("page:x") == "shared copy"
+    assert caching.get_page("page:x") == "shared copy"
     cache.delete("page:x")
-    assert caching._get("page:x") == "shared copy"  # now kept in this process too
-    caching._set("page:y", "expired", time.time() - 1)
-    assert caching._get("page:y") is None
+    assert caching.get_page("page:x") == "shared copy"  # now kept in this process too
+    caching.set_page("page:y", "expired", time.time() - 1)
+    assert caching.get_page("page:y") is None
