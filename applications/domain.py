@@ -112,11 +112,8 @@ def _create(org_form, app_form, *, email, token, draft, language, now) -> Applic
     application.status = ApplicationStatus.DRAFT if draft else ApplicationStatus.SUBMITTED
     application.submitted_at = None if draft else now
     application.save()
-    # The application is new, so its themes are one insert (the form's save_m2m would first read the existing ones).
-    chosen = Application.themes.through
-    chosen.objects.bulk_create(
-        chosen(application=application, theme=theme) for theme in app_form.cleaned_data.get("themes") or []
-    )
+    # The application is new: add() is one insert, where the form's save_m2m() (a set()) first reads the existing themes.
+    application.themes.add(*app_form.cleaned_data.get("themes") or [])
     # The keys contain the new application's id, so no earlier email can have them.
     if draft:
         _queue(application, "draft-saved", f"draft-saved:{application.pk}", new_key=True)

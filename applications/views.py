@@ -69,7 +69,8 @@ def _closed(request, session, status=200):
     return render(request, "applications/call_closed.html", {"session": session, "call": session.call_or_none}, status=status)
 
 
-FORM_TOKEN_SLOT = "\x00form-token\x00"
+# The blank form is kept with a slot in place of each visitor's own CSRF and form tokens.
+CSRF_SLOT, FORM_TOKEN_SLOT = "\x00csrf-token\x00", "\x00form-token\x00"
 BLANK_FORM_SECONDS = 60
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _FORM_TOKEN_INPUT = re.compile(r'name="app-form_token" value="([^"]+)"')
@@ -91,10 +92,10 @@ def _blank_form_key(request, number: int) -> str | None:
 
 
 def _from_cache(request, key: str) -> HttpResponse | None:
-    content = caching.cached_page(key)
+    content = caching.get_page(key)
     if content is None:
         return None
-    content = content.replace(caching.CSRF_SLOT, get_token(request)).replace(FORM_TOKEN_SLOT, str(uuid.uuid4()))
+    content = content.replace(CSRF_SLOT, get_token(request)).replace(FORM_TOKEN_SLOT, str(uuid.uuid4()))
     return HttpResponse(content)
 
 
@@ -106,8 +107,8 @@ def _to_cache(key: str, response, call) -> None:
     csrf, token = _CSRF_INPUT.search(content), _FORM_TOKEN_INPUT.search(content)
     if not csrf or not token:
         return
-    valid_until = min(time.time() + BLANK_FORM_SECONDS, call.closes_at.timestamp())
-    caching.store_page(key, content, valid_until, {csrf.group(1): caching.CSRF_SLOT, token.group(1): FORM_TOKEN_SLOT})
+    content = content.replace(csrf.group(1), CSRF_SLOT).replace(token.group(1), FORM_TOKEN_SLOT)
+    caching.set_page(key, content, min(time.time() + BLANK_FORM_SECONDS, call.closes_at.timestamp()))
 
 
 @ratelimit(key="ip", rate=_rate, method="POST", block=False)

@@ -64,12 +64,13 @@ def _last_modified(request, number, iso2=None, kind="html"):
     return latest["published_at"] if latest else None
 
 
-def _cached(key: str, build) -> HttpResponse:
+def _cached(key: str, build) -> bytes:
+    """The bytes kept under `key` (a release never changes), built and kept on the first request."""
     content = caching.get_page(key)
     if content is None:
-        content = build().content
+        content = build()
         caching.set_page(key, content, time.time() + CACHE_SECONDS)
-    return HttpResponse(content)
+    return content
 
 
 def _speaker_label(speaker: dict) -> str:
@@ -114,9 +115,10 @@ def schedule(request, number):
 
     def build():
         release = _release(request, number)
-        return render(request, "panels/schedule.html", {"release": release, "session": release.session, "days": _days(release)})
+        context = {"release": release, "session": release.session, "days": _days(release)}
+        return render(request, "panels/schedule.html", context).content
 
-    return _cached(f"schedule:{latest['etag']}:{translation.get_language()}:week", build)
+    return HttpResponse(_cached(f"schedule:{latest['etag']}:{translation.get_language()}:week", build))
 
 
 @require_safe
@@ -125,19 +127,17 @@ def meeting(request, number, iso2):
     latest = _latest(request, number)
     if latest is None:
         raise Http404("No published schedule")
-    key = f"schedule:{latest['etag']}:{translation.get_language()}:{iso2.lower()}"
-    content = caching.get_page(key)
-    if content is not None:
-        return HttpResponse(content)
-    release = _release(request, number)
-    found = next((m for day in release.payload["days"] for m in day["meetings"] if m["iso2"].lower() == iso2.lower()), None)
-    if found is None:
-        raise Http404("No meeting for this State")
-    response = render(
-        request, "panels/meeting.html", {"release": release, "session": release.session, "meeting": _view_meeting(found)}
-    )
-    caching.set_page(key, response.content, time.time() + CACHE_SECONDS)
-    return response
+
+    def build():
+        release = _release(request, number)
+        days = release.payload["days"]
+        found = next((m for day in days for m in day["meetings"] if m["iso2"].lower() == iso2.lower()), None)
+        if found is None:
+            raise Http404("No meeting for this State")
+        context = {"release": release, "session": release.session, "meeting": _view_meeting(found)}
+        return render(request, "panels/meeting.html", context).content
+
+    return HttpResponse(_cached(f"schedule:{latest['etag']}:{translation.get_language()}:{iso2.lower()}", build))
 
 
 @require_safe
@@ -192,11 +192,7 @@ def ics(request, number):
     latest = _latest(request, number)
     if latest is None:
         raise Http404("No published schedule")
-    key = f"schedule-ics:{latest['etag']}"
-    body = caching.get_page(key)
-    if body is None:
-        body = _build_ics(request, number)
-        caching.set_page(key, body, time.time() + CACHE_SECONDS)
+    body = _cached(f"schedule-ics:{latest['etag']}", lambda: _build_ics(request, number))
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="presessions-{number}.ics"'
     return response

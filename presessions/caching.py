@@ -125,24 +125,3 @@ def public_page(view):
         return response
 
     return wrapped
-
-
-# Per-visitor values in a page that is otherwise the same for everyone: the cached copy keeps a
-# slot in their place, and each response fills the slots with that visitor's own values.
-CSRF_SLOT = "\x00csrf-token\x00"
-
-
-def store_page(key: str, content: str, valid_until: float, slots: dict[str, str]) -> None:
-    """
-    Keep `content` until `valid_until` (a Unix time), with each value in `slots` replaced by its slot.
-
-    `slots` maps the per-visitor value to its slot, e.g. {"<the CSRF token>": CSRF_SLOT}.
-    """
-    for value, slot in slots.items():
-        content = content.replace(value, slot)
-    set_page(key, content, valid_until)
-
-
-def cached_page(key: str) -> str | None:
-    """The page stored under `key`, with its slots still to fill, or None when there is none or it has expired."""
-    return get_page(key)

@@ -236,12 +236,12 @@ def send_email(email_id: int) -> bool:
 
 def _send(message: EmailMultiAlternatives) -> None:
     """Send on the kept connection; if the server had closed it meanwhile, once more on a new one."""
-    reused = getattr(_smtp, "connection", None) is not None
+    kept = getattr(_smtp, "connection", None)
     message.connection = _mail_connection()
     try:
         message.send()
     except smtplib.SMTPServerDisconnected:
-        if not reused:
+        if message.connection is not kept:  # it was a new connection already
             raise
         drop_mail_connection()
         message.connection = _mail_connection()
