@@ -45,7 +45,9 @@ messages: install
 
 # Every benchmark, then bench/results.md. Installs wrk, PostgreSQL and Redis from Debian's packages when missing (as root).
 bench: install
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
-	@command -v redis-server >/dev/null || apt-get install -y -qq redis-server >/dev/null
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt-get install -y -qq postgresql >/dev/null
+	@missing=""; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; fi
 	$(BIN)/python bench/run_all.py
