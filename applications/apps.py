@@ -7,11 +7,15 @@ def add_demo_applications(sender, session, seed, stdout=None, **kwargs):
     from .demo import generate_applications, generate_reviewer, generate_reviews
 
     created = generate_applications(session, seed=seed)
-    username, password = generate_reviewer()
+    username, password, secret, states = generate_reviewer(session)
     reviews = generate_reviews(session, seed=seed)
     if stdout is not None:
         stdout.write(f"Demo applications created: {created}; demo reviews: {reviews}")
-        stdout.write(f"Reviewer login at /admin/ -- username: {username}  password: {password}  (no States assigned yet)")
+        stdout.write(f"Reviewer login at /admin/ -- username: {username}  password: {password}  (reviews {states})")
+        stdout.write(
+            f"Second factor: run `.venv/bin/python manage.py totp {username}` for the current code, "
+            f"or add the secret {secret} to an authenticator app."
+        )
 
 
 def give_call_a_rubric(sender, instance, created, raw=False, **kwargs):

@@ -226,12 +226,23 @@ def generate_applications(session: Session, *, seed: int = 2012) -> int:
 DEMO_REVIEWER = "reviewer"
 
 
-def generate_reviewer() -> tuple[str, str]:
-    """A staff account in the Reviewer group, with a new random password on each run."""
+DEMO_REVIEWER_STATES = 2
+
+
+def generate_reviewer(session: Session) -> tuple[str, str, str, str]:
+    """
+    A staff account in the Reviewer group, with a new random password on each run, an authenticator,
+    and the first States of the demo session to review. Return its username, password, authenticator
+    secret and the names of its States.
+    """
     import secrets
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
+
+    from presessions.demo import demo_second_factor
+
+    from .models import ReviewerAssignment
 
     user, _ = get_user_model().objects.get_or_create(
         username=DEMO_REVIEWER, defaults={"first_name": "Demo", "last_name": "Reviewer", "email": "reviewer@example.org"}
@@ -244,7 +255,10 @@ def generate_reviewer() -> tuple[str, str]:
     coordinator = get_user_model().objects.filter(username="coordinator").first()
     if coordinator:
         coordinator.groups.add(Group.objects.get(name="Coordinator"))
-    return DEMO_REVIEWER, password
+    reviews = list(session.reviews.taking_place().order_by("order")[:DEMO_REVIEWER_STATES])
+    for review in reviews:
+        ReviewerAssignment.objects.get_or_create(reviewer=user, review=review)
+    return DEMO_REVIEWER, password, demo_second_factor(user), ", ".join(review.name for review in reviews)
 
 
 def generate_reviews(session: Session, *, seed: int = 2012) -> int:

@@ -4,7 +4,6 @@ import uuid
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from presessions import caching
+from presessions.admin_site import staff_required
 from presessions.countries import display_name
 from presessions.forms import error_summary
 from presessions.models import Session
@@ -205,7 +205,7 @@ def reopen(request, token):
     return redirect("applications:edit", token=token)
 
 
-@staff_member_required
+@staff_required
 def report_file(request, pk):
     """Let staff who may see the application download its uploaded report."""
     from . import review as review_rules
@@ -277,7 +277,7 @@ def alert_unsubscribe(request, token):
     return render(request, "applications/unsubscribe_confirm.html", {"what": what})
 
 
-@staff_member_required
+@staff_required
 def dashboard(request, number):
     """The coordinator's view of one session: pool, diversity, themes and review progress."""
     from . import review as review_rules

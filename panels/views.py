@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from applications import review as review_rules
 from applications.models import Application
 from applications.tokens import key_from_token
+from presessions.admin_site import staff_required
 from presessions.models import Session, StateReview
 
 from . import domain
@@ -27,7 +27,7 @@ def _admin_context(request, **extra):
     return {**admin.site.each_context(request), **extra}
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def session_panels(request, number):
     """Every panel of a session at a glance, and "compose every panel" in one action."""
@@ -56,7 +56,7 @@ class MessageForm(forms.Form):
     body = forms.CharField(label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10000)
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def panel_detail(request, review_id):
     """One State's panel: the suggestion, the reserves, every candidate, and the controls to change it. No JavaScript needed."""
@@ -248,7 +248,7 @@ def participation(request, token):
     return render(request, "panels/participation.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def schedule_staff(request, number):
     """Build the week, move meetings by hand, and publish a release."""

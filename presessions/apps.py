@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,7 @@ def install_periodic_tasks(sender, **kwargs):
 
 
 class PresessionsConfig(AppConfig):
+    default = True
     name = "presessions"
     verbose_name = _("UPR calendar and Pre-sessions")
 
@@ -29,3 +31,9 @@ class PresessionsConfig(AppConfig):
         for model in (Session, StateReview, Call, Theme):
             post_save.connect(bump, sender=model, dispatch_uid=f"public-pages-{model.__name__}-save")
             post_delete.connect(bump, sender=model, dispatch_uid=f"public-pages-{model.__name__}-delete")
+
+
+class StaffAdminConfig(admin_apps.AdminConfig):
+    default = False
+
+    default_site = "presessions.admin_site.StaffAdminSite"

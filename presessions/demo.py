@@ -11,10 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from base64 import b32encode
+from binascii import unhexlify
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from two_factor.utils import get_otpauth_url
 
 from .enums import CalendarStatus
 from .importers import load_calendar, load_themes
@@ -92,4 +98,33 @@ def load_demo(*, seed: int = 2012, now: dt.datetime | None = None, stdout=None) 
     user.save()
     session.refresh_from_db()
     demo_loaded.send(sender=Session, session=session, seed=seed, stdout=stdout)
-    return {"username": DEMO_USERNAME, "password": password, "session": session}
+    return {"username": DEMO_USERNAME, "password": password, "session": session, "secret": demo_second_factor(user)}
+
+
+DEMO_DEVICE_NAME = "default"  # the name django-two-factor-auth asks for at login
+
+
+def demo_second_factor(user) -> str:
+    """
+    Give a demo staff account an authenticator (TOTP) if it has none; return its secret in base32.
+
+    Staff must sign in with a second factor. On a demo machine, `python manage.py totp <username>`
+    prints the current code, or the secret can be added to any authenticator app.
+    """
+    device = TOTPDevice.objects.filter(user=user, name=DEMO_DEVICE_NAME).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=DEMO_DEVICE_NAME, confirmed=True)
+    return b32encode(unhexlify(device.key)).decode()
+
+
+def demo_otpauth_url(user, secret: str) -> str:
+    return get_otpauth_url(user.get_username(), secret, "UPR Info Pre-sessions (demo)")
+
+
+def current_code(user) -> str:
+    """The code a staff member's first confirmed authenticator shows now."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    if device is None:
+        raise TOTPDevice.DoesNotExist(f"{user.get_username()} has no authenticator")
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+    return str(code).zfill(device.digits)

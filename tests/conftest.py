@@ -79,3 +79,13 @@ def _empty_cache():
     cache.clear()
     clear_local()
     yield
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin client (a client of its own), signed in with a verified second factor."""
+    from django.test import Client
+
+    from tests.factories import login_staff
+
+    return login_staff(Client(), admin_user)

@@ -121,3 +121,43 @@ def make_application(
     if themes:
         application.themes.set(themes)
     return application
+
+
+def login_staff(client, user):
+    """Sign a staff member in as the two-step login would: password and a verified second factor."""
+    import time
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="default", confirmed=True
+    )
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session["_last_seen"] = int(time.time())  # as if just active: the first request does not refresh the session
+    session.save()
+    return client
+
+
+def sign_in(client, username: str, password: str, code: str | None = None):
+    """
+    Go through the real two-step staff login; return the last response.
+
+    The code defaults to the current one of the account's authenticator (as `manage.py totp` prints it).
+    """
+    from django.contrib.auth import get_user_model
+
+    from presessions.demo import current_code
+
+    response = client.post(
+        "/account/login/",
+        {"login_view-current_step": "auth", "auth-username": username, "auth-password": password},
+    )
+    if response.status_code != 200 or b'name="token-otp_token"' not in response.content:
+        return response
+    user = get_user_model().objects.get(username=username)
+    return client.post(
+        "/account/login/", {"login_view-current_step": "token", "token-otp_token": code or current_code(user)}
+    )

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from applications import review as rules
-from tests.factories import PDF_BYTES, make_application
+from tests.factories import PDF_BYTES, make_application, login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def apps(cast, kenya, turkiye):
 
 def _as(client, user):
     if user is not None:
-        client.force_login(user)
+        login_staff(client, user)
     return client
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from applications.models import Application, Organisation
 from presessions.models import Theme
-from tests.factories import make_application
+from tests.factories import make_application, login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def _count(client, url):
 @pytest.mark.parametrize("who", ["coordinator", "alice"])
 @pytest.mark.parametrize("url", ["/admin/applications/application/", "/admin/applications/application/?mine=todo&o=8"])
 def test_application_list_queries_do_not_grow(client, cast, kenya, turkiye, who, url):
-    client.force_login(getattr(cast, who))
+    login_staff(client, getattr(cast, who))
     bulk_applications([kenya, turkiye], 10)
     small = _count(client, url)
     bulk_applications([kenya, turkiye], 1990)
@@ -70,7 +70,7 @@ def test_application_list_queries_do_not_grow(client, cast, kenya, turkiye, who,
 
 
 def test_dashboard_queries_do_not_grow(client, cast, kenya, turkiye):
-    client.force_login(cast.coordinator)
+    login_staff(client, cast.coordinator)
     bulk_applications([kenya, turkiye], 10)
     small = _count(client, "/staff/sessions/60/dashboard/")
     bulk_applications([kenya, turkiye], 1990)
@@ -82,7 +82,7 @@ def test_dashboard_figures_match_a_count_by_hand(client, cast, kenya, turkiye):
     make_application(kenya, name="B", scope="international", country="CH", gender="woman", coalition=True)
     make_application(turkiye, name="C", report="none", gender="non_binary")
     make_application(turkiye, name="Draft", status="draft")
-    client.force_login(cast.coordinator)
+    login_staff(client, cast.coordinator)
     response = client.get("/staff/sessions/60/dashboard/")
     context = response.context
     assert context["total"] == 3

@@ -49,11 +49,15 @@ def _link(message: str) -> str:
     return re.search(r"(https?://127\.0\.0\.1:\d+/applications/[^\s/]+/)", message).group(1)
 
 
-def _login(page, base, username, password):
-    page.goto(base + "/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
+def _login(page, base, username, password, stack):
+    """The two-step staff login: password, then the current code of the demo account's authenticator."""
+    page.goto(base + "/admin/")
+    page.fill("#id_auth-username", username)
+    page.fill("#id_auth-password", password)
+    page.get_by_role("button", name="Continue").click()
+    page.fill("#id_token-otp_token", stack["manage"]("totp", username).split()[-1])
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r".*/admin/.*"))
 
 
 def _weight(page, url) -> int:
@@ -111,7 +115,7 @@ def test_the_whole_journey(stack, page_factory):
         f"Application.objects.filter(email__in=['{email_js}', '{email_nojs}']).update(screening='eligible')",
     )
     page, steps = page_factory("3-reviewer")
-    _login(page, base, "reviewer", stack["passwords"]["reviewer"])
+    _login(page, base, "reviewer", stack["passwords"]["reviewer"], stack)
     page.goto(base + "/admin/applications/application/review/next/")
     steps.shot("review-page")
     page.locator("input[name='mark_quality'][value='4']").check()
@@ -121,7 +125,7 @@ def test_the_whole_journey(stack, page_factory):
 
     # 5. The coordinator composes the panels, approves and sends the decisions.
     page, steps = page_factory("4-coordinator")
-    _login(page, base, "coordinator", stack["passwords"]["coordinator"])
+    _login(page, base, "coordinator", stack["passwords"]["coordinator"], stack)
     page.goto(f"{base}/staff/sessions/{number}/panels/")
     page.get_by_role("button", name="Compose every panel").click()
     steps.shot("panels")
@@ -155,7 +159,7 @@ def test_the_whole_journey(stack, page_factory):
 
     # 7. The coordinator builds and publishes the week.
     page, steps = page_factory("6-coordinator-schedule")
-    _login(page, base, "coordinator", stack["passwords"]["coordinator"])
+    _login(page, base, "coordinator", stack["passwords"]["coordinator"], stack)
     page.goto(f"{base}/staff/sessions/{number}/schedule/")
     page.get_by_role("button", name="Build the week").click()
     page.get_by_role("button", name="Publish this version").click()

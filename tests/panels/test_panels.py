@@ -6,7 +6,7 @@ from panels import domain
 from panels.models import Panel, PanelRules
 from presessions.emails import approve_drafts, send_approved, sweep_outbox
 from presessions.models import Email, Theme
-from tests.factories import make_application
+from tests.factories import make_application, login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -151,10 +151,10 @@ def test_unconfirmed_speakers_expire_into_declines(kenya, pool):
 
 
 def test_panel_pages_are_for_coordinators(client, cast, kenya, pool):
-    client.force_login(cast.alice)
+    login_staff(client, cast.alice)
     assert client.get(f"/staff/panels/{kenya.pk}/").status_code == 403
     assert client.get("/staff/sessions/60/panels/").status_code == 403
-    client.force_login(cast.coordinator)
+    login_staff(client, cast.coordinator)
     response = client.post("/staff/sessions/60/panels/", {"action": "compose_all"})
     assert response.status_code == 302
     assert Panel.objects.count() == 2

@@ -12,7 +12,7 @@ from applications.models import Application
 from panels import domain, publishing
 from panels.models import ScheduleRelease, ScheduleSubscription
 from presessions.models import Email, StateReview, Theme
-from tests.factories import make_application
+from tests.factories import make_application, login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +157,7 @@ def test_serving_the_schedule_costs_the_same_queries_for_a_small_or_a_full_week(
 
 
 def test_the_staff_schedule_page_builds_moves_and_publishes(client, cast, week, kenya):
-    client.force_login(cast.coordinator)
+    login_staff(client, cast.coordinator)
     assert client.get("/staff/sessions/60/schedule/").status_code == 200
     client.post("/staff/sessions/60/schedule/", {"action": "build"})
     day = StateReview.objects.get(pk=kenya.pk).meeting_date or week["session"].timeline.presessions_start
@@ -172,5 +172,5 @@ def test_the_staff_schedule_page_builds_moves_and_publishes(client, cast, week, 
     client.post("/staff/sessions/60/schedule/", {"action": "publish", "name": "first"})
     assert ScheduleRelease.objects.get().name == "first"
     assert "Room XVII" in client.get("/sessions/60/schedule/").content.decode()
-    client.force_login(cast.alice)
+    login_staff(client, cast.alice)
     assert client.get("/staff/sessions/60/schedule/").status_code == 403

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from presessions.demo import load_demo
 from presessions.models import Call, Session
+from tests.factories import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def test_load_demo_opens_a_call_for_the_next_session_and_prints_a_working_login(
     assert call.state(now) == "open"
     assert call.session.start_date > now.date()
     assert call.session.calendar_status == "inferred"
-    assert client.login(username=result["username"], password=result["password"])
+    assert sign_in(client, result["username"], result["password"]).status_code == 302
     assert client.get("/admin/").status_code == 200
 
 
@@ -27,7 +28,8 @@ def test_load_demo_twice_keeps_one_call_and_the_new_password_works(client):
     result = load_demo()
     assert Call.objects.count() == 1
     assert Session.objects.count() == 14
-    assert client.login(username="coordinator", password=result["password"])
+    assert sign_in(client, "coordinator", result["password"]).status_code == 302
+    assert client.get("/admin/").status_code == 200
 
 
 def test_load_demo_command_prints_the_credentials(capsys):
@@ -73,3 +75,4 @@ def test_admin_requires_staff(client):
     response = client.get("/admin/presessions/session/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+    assert client.get(response["Location"])["Location"] == "/account/login/?next=/admin/presessions/session/"

@@ -21,3 +21,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Staff login at /admin/ -- username: {result['username']}  password: {result['password']}")
         )
+        self.stdout.write(
+            f"Second factor: run `.venv/bin/python manage.py totp {result['username']}` for the current code, "
+            f"or add the secret {result['secret']} to an authenticator app."
+        )

@@ -1,0 +1,54 @@
+"""
+The staff site: Django's admin, open only to staff who have verified a second factor.
+
+A staff member signs in at the two-step login (password, then a code from an
+authenticator app or a backup code). Someone who has signed in with a password
+but has no second factor yet is sent to enrol one; nothing else of the admin
+opens until they have.
+"""
+
+import functools
+
+from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from two_factor.utils import default_device
+
+
+def is_verified_staff(user) -> bool:
+    """Active staff who signed in with their second factor in this session."""
+    return bool(user.is_active and user.is_staff and user.is_verified())
+
+
+def staff_login_redirect(request, next_url: str | None = None):
+    """Where a staff page sends someone who may not see it yet: enrolment, or the two-step login."""
+    user = request.user
+    if user.is_authenticated and user.is_active and user.is_staff and default_device(user) is None:
+        return redirect(reverse("two_factor:setup"))
+    return redirect_to_login(next_url or request.get_full_path())
+
+
+class StaffAdminSite(admin.AdminSite):
+    def has_permission(self, request):
+        return is_verified_staff(request.user)
+
+    def login(self, request, extra_context=None):
+        next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            next_url = reverse("admin:index")
+        return staff_login_redirect(request, next_url)
+
+
+def staff_required(view):
+    """Open a staff page (outside the admin) only to verified staff; send others to log in or enrol."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_verified_staff(request.user):
+            return staff_login_redirect(request)
+        return view(request, *args, **kwargs)
+
+    return wrapped
