@@ -9,7 +9,7 @@ exports and direct URLs leak nothing.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Prefetch, Value
+from django.db.models import F, Prefetch
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -49,6 +49,57 @@ class CoordinatorOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._ok(request)
+
+
+class AuditHistoryMixin:
+    """
+    The audit history (django-simple-history) is for coordinators, and it is read-only.
+
+    django-simple-history's own views check only the *view* permission, fall back to the
+    historical record for an object the user's queryset hides, and save a posted "revert" form.
+    Here nobody but a coordinator opens them, and nobody can post to them: a revert would write
+    status fields past the functions that change them.
+    """
+
+    def has_view_history_or_change_history_permission(self, request, obj=None):
+        return review_rules.is_coordinator(request.user)
+
+    def has_view_history_permission(self, request, obj=None):
+        return review_rules.is_coordinator(request.user)
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not review_rules.is_coordinator(request.user):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET" or not review_rules.is_coordinator(request.user):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ScopedLookupsMixin:
+    """
+    A reviewer may filter the list only through the filters on the page.
+
+    Django's admin accepts a query-string lookup on any of the model's own fields
+    (`?score_mean__gte=7`), and on relations when they appear in a filter: enough to bisect a
+    score or find another State's applications. A reviewer's lookups must be one of the list
+    filters' own parameters.
+    """
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if request is None or review_rules.is_coordinator(request.user):
+            return super().lookup_allowed(lookup, value, request)
+        filters = self.get_list_filter(request)
+        paths = [f for f in filters if isinstance(f, str)]
+        names = {f.parameter_name for f in filters if isinstance(f, type) and issubclass(f, admin.SimpleListFilter)}
+        suffixes = ("exact", "id__exact", "isnull", "pk__exact")
+        allowed = lookup in names or any(lookup == f"{path}__{suffix}" for path in paths for suffix in suffixes)
+        return allowed and super().lookup_allowed(lookup, value, request)
 
 
 # ---------------------------------------------------------------- filters
@@ -159,7 +210,7 @@ class ApplicationResource(resources.ModelResource):
 
 
 @admin.register(Application)
-class ApplicationAdmin(ExportMixin, SimpleHistoryAdmin):
+class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, SimpleHistoryAdmin):
     resource_classes = [ApplicationResource]
     list_display = [
         "organisation_name",
@@ -172,6 +223,7 @@ class ApplicationAdmin(ExportMixin, SimpleHistoryAdmin):
         "score",
         "score_count",
         "spread",
+        "my_score",
         "status",
         "screening",
         "review_link",
@@ -215,11 +267,6 @@ class ApplicationAdmin(ExportMixin, SimpleHistoryAdmin):
     def get_queryset(self, request):
         queryset = review_rules.visible_applications(request.user)
         queryset = review_rules.with_my_review(queryset, request.user)
-        # Reviews stay independent: a reviewer sees the scores only of applications they reviewed.
-        if review_rules.is_coordinator(request.user):
-            queryset = queryset.annotate(scores_visible=Value(True))
-        else:
-            queryset = queryset.annotate(scores_visible=F("reviewed_by_me"))
         return queryset.select_related("organisation", "review__session").prefetch_related(
             Prefetch("themes", queryset=Theme.objects.only("pk", "label"))
         )
@@ -241,11 +288,36 @@ class ApplicationAdmin(ExportMixin, SimpleHistoryAdmin):
     def has_export_permission(self, request):
         return review_rules.is_coordinator(request.user)
 
+    # Reviews stay independent: a reviewer sees no other reviewer's mark, and no mean, spread,
+    # count or rank derived from them, on any page, column, sort order or filter. They see their own total.
+    SCORE_COLUMNS = ("score", "score_count", "spread")
+    SCORE_FIELDS = ("score_mean", "score_count", "score_spread")
+
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
-        if not review_rules.is_coordinator(request.user):
-            columns.remove("screening")
+        if review_rules.is_coordinator(request.user):
+            columns.remove("my_score")
+        else:
+            columns = [c for c in columns if c not in (*self.SCORE_COLUMNS, "screening")]
         return columns
+
+    def get_ordering(self, request):
+        if review_rules.is_coordinator(request.user):
+            return super().get_ordering(request)
+        return ["review__session__number", "review__order", "submitted_at", "pk"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not review_rules.is_coordinator(request.user):
+            # The organisation's other applications may be on States the reviewer does not review.
+            fields = [f for f in fields if f not in (*self.SCORE_FIELDS, "organisation_history")]
+        return fields
+
+    def get_exclude(self, request, obj=None):
+        excluded = list(super().get_exclude(request, obj) or [])
+        if not review_rules.is_coordinator(request.user):
+            excluded += self.SCORE_FIELDS
+        return excluded
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -305,15 +377,15 @@ class ApplicationAdmin(ExportMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("mean score"), ordering="score_mean")
     def score(self, obj):
-        if obj.score_mean is None or not obj.scores_visible:
-            return "–"
-        return obj.score_mean
+        return "–" if obj.score_mean is None else obj.score_mean
 
     @admin.display(description=_("spread"), ordering="score_spread")
     def spread(self, obj):
-        if obj.score_spread is None or not obj.scores_visible:
-            return "–"
-        return obj.score_spread
+        return "–" if obj.score_spread is None else obj.score_spread
+
+    @admin.display(description=_("my score"), ordering="my_total")
+    def my_score(self, obj):
+        return "–" if obj.my_total is None else obj.my_total
 
     @admin.display(description=_("review"))
     def review_link(self, obj):
@@ -409,13 +481,16 @@ class ApplicationAdmin(ExportMixin, SimpleHistoryAdmin):
             "existing": existing,
             "others": others,
             "others_hidden": not review_rules.can_see_other_reviews(request.user, application),
-            "history": application.organisation.applications.exclude(pk=application.pk).select_related("review__session"),
+            "history": review_rules.visible_applications(request.user)
+            .filter(organisation=application.organisation)
+            .exclude(pk=application.pk)
+            .select_related("review__session"),
         }
         return render(request, "admin/applications/review.html", context)
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(SimpleHistoryAdmin):
+class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmin):
     list_display = ["name", "acronym", "kind", "scope", "country", "is_coalition", "email", "application_count", "created_at"]
     list_filter = ["kind", "scope", "is_coalition", "ecosoc_status", "nhri_status", "cso_form"]
     search_fields = ["name", "acronym", "email", "website"]
@@ -435,6 +510,15 @@ class OrganisationAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return review_rules.is_coordinator(request.user) and super().has_delete_permission(request, obj)
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        if not review_rules.is_coordinator(request.user):
+            columns.remove("application_count")  # it counts applications on other States too
+        return columns
+
+    def get_list_filter(self, request):
+        return self.list_filter if review_rules.is_coordinator(request.user) else []
 
     @admin.display(description=_("applications"), ordering="num_applications")
     def application_count(self, obj):
@@ -460,7 +544,7 @@ class OrganisationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(SimpleHistoryAdmin):
+class ReviewAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmin):
     list_display = ["application", "reviewer", "total", "conflict_of_interest", "updated_at"]
     list_filter = ["conflict_of_interest", "application__review__session", "reviewer"]
     search_fields = ["application__organisation__name", "comment"]
@@ -473,6 +557,11 @@ class ReviewAdmin(SimpleHistoryAdmin):
             return queryset
         return queryset.filter(reviewer=request.user)
 
+    def get_list_filter(self, request):
+        if review_rules.is_coordinator(request.user):
+            return self.list_filter
+        return ["conflict_of_interest", "application__review__session"]
+
     def has_add_permission(self, request):
         return False  # reviews are written on the review page
 
@@ -481,7 +570,7 @@ class ReviewAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Criterion)
-class CriterionAdmin(CoordinatorOnlyMixin, SimpleHistoryAdmin):
+class CriterionAdmin(CoordinatorOnlyMixin, AuditHistoryMixin, SimpleHistoryAdmin):
     list_display = ["label", "call", "kind", "weight", "order"]
     list_editable = ["weight", "order"]
     list_filter = ["call__session", "kind"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -80,11 +80,12 @@ def can_see_other_reviews(user, application: Application) -> bool:
 
 
 def with_my_review(queryset: QuerySet[Application], user) -> QuerySet[Application]:
-    """Annotate `reviewed_by_me` (a saved, non-conflicted review) and `conflict_for_me`."""
+    """Annotate `reviewed_by_me` (a saved, non-conflicted review), `conflict_for_me` and `my_total`."""
     mine = Review.objects.filter(application=OuterRef("pk"), reviewer=user)
     return queryset.annotate(
         reviewed_by_me=Exists(mine.filter(conflict_of_interest=False, total__isnull=False)),
         conflict_for_me=Exists(mine.filter(conflict_of_interest=True)),
+        my_total=Subquery(mine.filter(conflict_of_interest=False).values("total")[:1]),
     )
 
 

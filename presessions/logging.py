@@ -1,16 +1,38 @@
+"""
+Keep private links out of every log line and every staff screen that shows an email's text.
+
+A private link is a random key signed with the site's secret ("<key>:<signature>"). It can reach
+a log in many shapes: in a path, URL-encoded once or twice in a query string ("%3A", "%253A"), or
+after a path prefix with a different secret format. Both patterns below are matched wherever they
+occur in a message, and only the first characters of the key are kept, enough to tell two
+applicants apart when reading a log.
+"""
+
 import logging
 import re
 
-# Private application links look like /applications/<key>:<signature>/.
-PRIVATE_LINK = re.compile(r"(/applications/[A-Za-z0-9_\-]{6})[A-Za-z0-9_\-]*:[A-Za-z0-9_\-]+")
+KEEP = 6
+# A signed token in any encoding: a long key, the signer's separator (":" raw, once or twice
+# percent-encoded), then a long signature.
+SIGNED_TOKEN = re.compile(
+    r"([A-Za-z0-9_\-]{" + str(KEEP) + r"})[A-Za-z0-9_\-]{10,}(?::|%3[Aa]|%253[Aa])[A-Za-z0-9_\-]{16,}"
+)
+# Whatever follows the prefix of a private route, in case a link is ever made another way.
+PRIVATE_PREFIX = re.compile(
+    r"((?:/|%2[Ff]|%252[Ff])(?:applications|alerts|schedule-alerts)(?:/|%2[Ff]|%252[Ff]))"
+    r"([A-Za-z0-9_\-]{" + str(KEEP) + r"})[A-Za-z0-9_\-%:.]{10,}"
+)
+MASK = "…"
 
 
 def mask_private_links(text: str) -> str:
-    return PRIVATE_LINK.sub(r"\1…", text)
+    """Replace every private link's secret part in `text` by its first characters and an ellipsis."""
+    text = SIGNED_TOKEN.sub(lambda m: m.group(1) + MASK, text)
+    return PRIVATE_PREFIX.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
 
 
 class MaskPrivateLinks(logging.Filter):
-    """Keep private application links out of request logs: only their first characters are logged."""
+    """A logging filter: private links never reach a log handler in full, in the message or in its arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -129,11 +129,14 @@ def test_scores_are_hidden_from_a_reviewer_until_she_reviews(client, cast, apps,
 
     ReviewerAssignment.objects.create(reviewer=cast.bob, review=kenya)
     rules.save_review(application=apps["ke"], reviewer=cast.bob, marks=GOOD, reasons={})  # 8.20
-    body = _as(client, cast.alice).get("/admin/applications/application/").content.decode()
-    assert "8.20" not in body
+    review_page = f"/admin/applications/application/{apps['ke'].pk}/review/"
+    _as(client, cast.alice)
+    for url in ["/admin/applications/application/", f"/admin/applications/application/{apps['ke'].pk}/change/", review_page]:
+        assert "8.20" not in client.get(url).content.decode(), url
     rules.save_review(application=apps["ke"], reviewer=cast.alice, marks={**GOOD, "quality": 2}, reasons={})  # 6.60
-    body = client.get("/admin/applications/application/").content.decode()
-    assert "7.40" in body  # the mean of 8.20 and 6.60
+    listing = client.get("/admin/applications/application/").content.decode()
+    assert "6.60" in listing and "7.40" not in listing  # her own total in the list; no mean there
+    assert "Mean score: 7.40" in client.get(review_page).content.decode()  # the others' marks, once hers is saved
 
 
 def test_the_review_page_saves_and_goes_to_the_next(client, cast, kenya):
