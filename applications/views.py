@@ -12,12 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.decorators import ratelimit
 
 from presessions import caching
 from presessions.admin_site import staff_required
 from presessions.countries import display_name
+from presessions.decorators import private_page
 from presessions.forms import error_summary
 from presessions.models import Session
 
@@ -128,7 +129,7 @@ def apply(request, number):
     org_form, app_form, draft = _forms(request, session, initial_review=initial_review)
     if request.method == "POST" and org_form.is_valid() & app_form.is_valid():
         try:
-            application = domain.create_application(
+            domain.create_application(
                 org_form=org_form, app_form=app_form, draft=draft, language=translation.get_language() or "en"
             )
         except domain.CallNotOpen:
@@ -136,24 +137,30 @@ def apply(request, number):
             return _closed(request, session)
         except domain.DuplicateApplication as duplicate:
             domain.send_link_again(duplicate.existing)
-            return render(request, "applications/already_applied.html", {"session": session, "application": duplicate.existing})
-        if draft:
-            messages.success(request, _("Your draft is saved. We have emailed you a link to finish it before the deadline."))
-        else:
-            messages.success(request, _("Your application has been submitted. We have sent a confirmation email."))
-        return redirect(application.get_private_url())
+        # One answer whether the email had applied for this State or not: anyone may type any
+        # address here, so the page must not tell them. The link goes to that address either way.
+        return redirect("applications:sent", number=session.number)
     response = _render_form(request, session, org_form, app_form)
     if key:
         _to_cache(key, response, call)
     return response
 
 
+@require_safe
+def sent(request, number):
+    """After a new application or draft: check your email (the same page whatever the address had done before)."""
+    session = get_object_or_404(Session.objects.with_call(), number=number)
+    return render(request, "applications/check_email.html", {"session": session, "call": session.call_or_none})
+
+
+@private_page
 @require_http_methods(["GET"])
 def detail(request, token):
     application = _get_application_for_token(token)
     return render(request, "applications/detail.html", {"application": application, "token": token, "now": timezone.now()})
 
 
+@private_page
 @ratelimit(key="ip", rate=_rate, method="POST", block=False)
 @require_http_methods(["GET", "POST"])
 def edit(request, token):
@@ -181,6 +188,7 @@ def edit(request, token):
     return _render_form(request, session, org_form, app_form, application=application)
 
 
+@private_page
 @require_http_methods(["GET", "POST"])
 def withdraw(request, token):
     application = _get_application_for_token(token)
@@ -193,6 +201,7 @@ def withdraw(request, token):
     return render(request, "applications/withdraw.html", {"application": application, "token": token})
 
 
+@private_page
 @require_http_methods(["POST"])
 def reopen(request, token):
     application = _get_application_for_token(token)
@@ -223,6 +232,7 @@ def report_file(request, pk):
     )
 
 
+@private_page
 @csrf_exempt  # the signed link is the credential; mail clients send one-click unsubscribes as a bare POST
 @require_http_methods(["GET", "POST"])
 def reminders_off(request, token):
@@ -257,6 +267,7 @@ def _alert_for_token(token):
     return get_object_or_404(CallAlert, key=key_from_token(token, ALERT_SALT))
 
 
+@private_page
 @require_http_methods(["GET", "POST"])
 def alert_confirm(request, token):
     alert = _alert_for_token(token)
@@ -266,6 +277,7 @@ def alert_confirm(request, token):
     return render(request, "applications/alert_confirm.html", {"alert": alert})
 
 
+@private_page
 @csrf_exempt  # as for reminders_off: RFC 8058 one-click unsubscribe
 @require_http_methods(["GET", "POST"])
 def alert_unsubscribe(request, token):

@@ -26,6 +26,7 @@ from icalendar import Calendar, Event
 from applications.models import describe_anonymously
 from presessions import caching
 from presessions.countries import display_name
+from presessions.decorators import private_page
 from presessions.models import Session
 
 from . import publishing
@@ -260,6 +261,7 @@ def _subscription(token) -> ScheduleSubscription:
     return get_object_or_404(ScheduleSubscription.objects.select_related("session"), key=key)
 
 
+@private_page
 @require_http_methods(["GET", "POST"])
 def subscription_confirm(request, token):
     sub = _subscription(token)
@@ -269,6 +271,7 @@ def subscription_confirm(request, token):
     return render(request, "panels/subscription_confirm.html", {"sub": sub})
 
 
+@private_page
 @csrf_exempt  # the signed link is the credential; RFC 8058 one-click unsubscribe posts without a token
 @require_http_methods(["GET", "POST"])
 def subscription_unsubscribe(request, token):

@@ -11,6 +11,7 @@ from applications import review as review_rules
 from applications.models import Application
 from applications.tokens import key_from_token
 from presessions.admin_site import staff_required
+from presessions.decorators import private_page
 from presessions.models import Session, StateReview
 
 from . import domain
@@ -208,6 +209,7 @@ def _member_for_token(token) -> PanelMember:
     )
 
 
+@private_page
 @require_http_methods(["GET", "POST"])
 def participation(request, token):
     member = _member_for_token(token)

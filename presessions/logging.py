@@ -14,9 +14,7 @@ import re
 KEEP = 6
 # A signed token in any encoding: a long key, the signer's separator (":" raw, once or twice
 # percent-encoded), then a long signature.
-SIGNED_TOKEN = re.compile(
-    r"([A-Za-z0-9_\-]{" + str(KEEP) + r"})[A-Za-z0-9_\-]{10,}(?::|%3[Aa]|%253[Aa])[A-Za-z0-9_\-]{16,}"
-)
+SIGNED_TOKEN = re.compile(r"([A-Za-z0-9_\-]{" + str(KEEP) + r"})[A-Za-z0-9_\-]{10,}(?::|%3[Aa]|%253[Aa])[A-Za-z0-9_\-]{16,}")
 # Whatever follows the prefix of a private route, in case a link is ever made another way.
 PRIVATE_PREFIX = re.compile(
     r"((?:/|%2[Ff]|%252[Ff])(?:applications|alerts|schedule-alerts)(?:/|%2[Ff]|%252[Ff]))"

@@ -22,7 +22,7 @@ staff_account_urls = [
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("language/<str:code>/", views.switch_language, name="switch_language"),
+    path("language/", views.switch_language, name="switch_language"),
     path("admin/", admin.site.urls),
     path("account/", include((staff_account_urls, "two_factor"))),
     path("", include("presessions.public_urls")),

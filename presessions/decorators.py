@@ -1,0 +1,25 @@
+"""View decorators shared by the apps."""
+
+import functools
+
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+
+def private_page(view):
+    """
+    Mark a page reached through a private link (an application, a confirmation, an unsubscribe link).
+
+    No cache, shared or in the browser, keeps it; search engines do not index it; and a link on it
+    sends no Referer, so the private address never reaches another site or its logs.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        patch_cache_control(response, private=True, no_store=True)
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapped
