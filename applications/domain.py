@@ -20,8 +20,8 @@ from presessions.emails import queue_email
 from presessions.models import Call, Email
 
 from .enums import ApplicationStatus
-from .models import Application, CallAlert
-from .tokens import ALERT_SALT, UNSUBSCRIBE_SALT, make_token, sign
+from .models import Application, CallAlert, new_link_key
+from .tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, make_token, sign
 
 
 class CallNotOpen(Exception):
@@ -126,6 +126,77 @@ def email_taken(*, email: str, review, exclude: Application) -> bool:
     return Application.objects.filter(email=email.strip().lower(), review=review).exclude(pk=exclude.pk).exists()
 
 
+EMAIL_CHANGE_DAYS = 3
+
+
+def email_change_link(application: Application) -> str:
+    return f"{settings.SITE_URL}/applications/confirm-email/{sign(application.pending_email_key, EMAIL_CHANGE_SALT)}/"
+
+
+@transaction.atomic
+def request_email_change(application: Application, new_email: str, *, now: dt.datetime | None = None) -> None:
+    """
+    Ask the owner of `new_email` to confirm it as the application's address.
+
+    Side effects, in order: the new address is kept as pending, with a new key
+    (an earlier request's link stops working); a confirmation link, valid for
+    three days, is emailed to the new address. Nothing tells the requester
+    whether that address has applied for the State: only its owner learns it.
+    """
+    now = now or timezone.now()
+    Application.objects.filter(pk=application.pk).update(
+        pending_email=new_email.strip().lower(), pending_email_key=new_link_key(), pending_email_at=now
+    )
+    application.refresh_from_db()
+    queue_email(
+        to=application.pending_email,
+        name="email-change-confirm",
+        context={**_email_context(application), "confirm_link": email_change_link(application), "days": EMAIL_CHANGE_DAYS},
+        language=application.language,
+        dedupe_key=f"email-change-confirm:{application.pk}:{application.pending_email_key}",
+        related=application,
+    )
+
+
+class EmailChangeExpired(Exception):
+    """The confirmation link is older than EMAIL_CHANGE_DAYS, or a newer request replaced it."""
+
+
+@transaction.atomic
+def confirm_email_change(application: Application, *, now: dt.datetime | None = None) -> bool:
+    """
+    Make the pending address the application's (and its organisation's) email; return True if it changed.
+
+    If that address already has an application for the State, nothing changes: the link to that
+    other application is emailed to the address instead (its owner is the one confirming), and
+    False is returned. Raise EmailChangeExpired for a stale link.
+    """
+    now = now or timezone.now()
+    locked = Application.objects.select_for_update().select_related("organisation", "review").get(pk=application.pk)
+    if not locked.pending_email or locked.pending_email_at + dt.timedelta(days=EMAIL_CHANGE_DAYS) < now:
+        raise EmailChangeExpired()
+    new_email, old_email = locked.pending_email, locked.email
+    other = Application.objects.filter(email=new_email, review=locked.review).exclude(pk=locked.pk).first()
+    Application.objects.filter(pk=locked.pk).update(pending_email="", pending_email_key="", pending_email_at=None)
+    if other is not None:
+        send_link_again(other, now=now)
+        return False
+    locked.email = new_email
+    locked.pending_email, locked.pending_email_key, locked.pending_email_at = "", "", None
+    locked.save(update_fields=["email", "pending_email", "pending_email_key", "pending_email_at", "updated_at"])
+    locked.organisation.email = new_email
+    locked.organisation.save(update_fields=["email"])
+    queue_email(
+        to=old_email,
+        name="email-changed",
+        context={**_email_context(locked), "new_email": new_email},
+        language=locked.language,
+        dedupe_key=f"email-changed:{locked.pk}:{now.isoformat()}",
+        related=locked,
+    )
+    return True
+
+
 @transaction.atomic
 def update_application(
     application: Application, *, org_form, app_form, submit: bool, now: dt.datetime | None = None
@@ -133,10 +204,12 @@ def update_application(
     """
     Save an edit made through the private link, before the deadline.
 
-    Side effects, in order: the organisation and the application are saved;
-    if a draft is being submitted, its status and submission time are set and
-    the confirmation email is queued. Raise CallNotOpen after the close, and
-    leave the stored application exactly as it was.
+    Side effects, in order: the organisation and the application are saved,
+    with the email they had (a new email waits for its owner's confirmation:
+    see request_email_change); if a draft is being submitted, its status and
+    submission time are set and the confirmation email is queued. Raise
+    CallNotOpen after the close, and leave the stored application exactly as
+    it was.
     """
     now = now or timezone.now()
     locked = Application.objects.select_for_update().get(pk=application.pk)
@@ -144,9 +217,10 @@ def update_application(
         raise CallNotOpen()
     _require_open_call(locked.review, now)
     _require_open_call(app_form.cleaned_data["review"], now)
+    org_form.instance.email = locked.organisation.email
     org_form.save()
     application = app_form.save(commit=False)
-    application.email = org_form.cleaned_data["email"]
+    application.email = locked.email
     if submit and application.status == ApplicationStatus.DRAFT:
         application.status = ApplicationStatus.SUBMITTED
         application.submitted_at = now

@@ -166,6 +166,12 @@ class Application(models.Model):
     link_key = models.CharField(max_length=64, unique=True, default=new_link_key, editable=False)
     form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     reminders_opt_out = models.BooleanField(_("no deadline reminders"), default=False)
+    # A new organisation email takes effect only once its owner opens the link sent to it (see
+    # domain.request_email_change): otherwise editing the email would tell anyone with one private
+    # link whether another address has applied for a State.
+    pending_email = models.EmailField(_("new email, not yet confirmed"), blank=True, editable=False)
+    pending_email_key = models.CharField(max_length=64, blank=True, editable=False)
+    pending_email_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Review. The score fields are kept up to date by applications.review.update_score().
     screening = models.CharField(
@@ -183,7 +189,7 @@ class Application(models.Model):
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
 
     objects = ApplicationQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["link_key", "form_token", "updated_at"])
+    history = HistoricalRecords(excluded_fields=["link_key", "form_token", "updated_at", "pending_email_key"])
 
     class Meta:
         ordering = ["-created_at"]

@@ -16,6 +16,7 @@ from django.http import Http404
 SALT = "applications.private-link"
 UNSUBSCRIBE_SALT = "applications.reminders-off"
 ALERT_SALT = "applications.call-alert"
+EMAIL_CHANGE_SALT = "applications.email-change"
 
 
 def sign(key: str, salt: str = SALT) -> str:

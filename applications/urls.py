@@ -7,6 +7,7 @@ app_name = "applications"
 urlpatterns = [
     path("sessions/<int:number>/apply/", views.apply, name="apply"),
     path("sessions/<int:number>/apply/sent/", views.sent, name="sent"),
+    path("applications/confirm-email/<str:token>/", views.confirm_email, name="confirm_email"),
     path("applications/<str:token>/", views.detail, name="detail"),
     path("applications/<str:token>/edit/", views.edit, name="edit"),
     path("applications/<str:token>/withdraw/", views.withdraw, name="withdraw"),

@@ -25,7 +25,7 @@ from presessions.models import Session
 from . import domain
 from .forms import ApplicationForm, CallAlertForm, OrganisationForm
 from .models import Application, CallAlert
-from .tokens import ALERT_SALT, UNSUBSCRIBE_SALT, key_from_token
+from .tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, key_from_token
 
 
 def _rate(group, request):
@@ -173,8 +173,12 @@ def edit(request, token):
         return render(request, "applications/too_many.html", {"session": session}, status=429)
     org_form, app_form, draft = _forms(request, session, instance=application)
     if request.method == "POST" and org_form.is_valid() & app_form.is_valid():
-        if domain.email_taken(email=org_form.cleaned_data["email"], review=app_form.cleaned_data["review"], exclude=application):
-            org_form.add_error("email", _("This email has already applied for this State. Use the link we sent to that address."))
+        new_email = org_form.cleaned_data["email"].strip().lower()
+        # Only the application's own address is checked here: a new address waits for its owner's confirmation.
+        if domain.email_taken(email=application.email, review=app_form.cleaned_data["review"], exclude=application):
+            app_form.add_error(
+                "review", _("Your organisation has already applied for this State with this email. Use the link we sent you.")
+            )
         else:
             try:
                 domain.update_application(application, org_form=org_form, app_form=app_form, submit=not draft)
@@ -183,9 +187,35 @@ def edit(request, token):
                     request, _("The call has closed: your changes were not saved, and your application stays as it was.")
                 )
                 return redirect(application.get_private_url())
-            messages.success(request, _("Your changes are saved."))
+            if new_email != application.email:
+                domain.request_email_change(application, new_email)
+                messages.success(
+                    request,
+                    _(
+                        "Your changes are saved. To use %(email)s for this application, open the link we have just sent "
+                        "to that address within three days. Until then, we keep writing to %(old)s."
+                    )
+                    % {"email": new_email, "old": application.email},
+                )
+            else:
+                messages.success(request, _("Your changes are saved."))
             return redirect(application.get_private_url())
     return _render_form(request, session, org_form, app_form, application=application)
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, token):
+    """The owner of a new organisation email confirms it (the link was sent to that address)."""
+    key = key_from_token(token, EMAIL_CHANGE_SALT)
+    application = get_object_or_404(Application.objects.with_related(), pending_email_key=key)
+    if request.method == "POST":
+        try:
+            changed = domain.confirm_email_change(application)
+        except domain.EmailChangeExpired:
+            return render(request, "applications/email_change_expired.html", status=410)
+        return render(request, "applications/email_changed.html", {"application": application, "changed": changed})
+    return render(request, "applications/email_change_confirm.html", {"application": application})
 
 
 @private_page

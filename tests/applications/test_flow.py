@@ -270,3 +270,72 @@ def test_a_form_with_errors_is_never_served_to_the_next_visitor(client, kenya):
     page = client.post("/sessions/60/apply/", bad).content.decode()
     assert "not an email" in page  # what they typed is kept
     assert "not an email" not in client.get("/sessions/60/apply/").content.decode()
+
+
+def test_editing_the_email_tells_nothing_about_the_other_address(client, kenya, django_capture_on_commit_callbacks):
+    """An applicant who types someone else's address learns nothing: the same answer, and only that address is told."""
+    client.post("/sessions/60/apply/", application_post(kenya, email="other@example.org"))
+    client.post("/sessions/60/apply/", application_post(kenya, email="mine@example.org"))
+    mine = Application.objects.get(email="mine@example.org")
+    edit = mine.get_private_url() + "edit/"
+    answers = []
+    for target in ["other@example.org", "free@example.org"]:
+        response = client.post(edit, application_post(kenya, email=target), follow=True)
+        text = response.content.decode().replace(target, "ADDRESS")
+        answers.append((response.status_code, re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", text)))
+    assert answers[0] == answers[1]
+    mine.refresh_from_db()
+    assert (mine.email, mine.pending_email) == ("mine@example.org", "free@example.org")
+    assert Email.objects.filter(kind="email-change-confirm", to="other@example.org").count() == 1
+
+
+def test_a_new_email_takes_effect_once_its_owner_confirms(client, kenya, django_capture_on_commit_callbacks):
+    client.post("/sessions/60/apply/", application_post(kenya, email="old@example.org"))
+    application = Application.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(application.get_private_url() + "edit/", application_post(kenya, email="New@Example.org"))
+    application.refresh_from_db()
+    assert (application.email, application.organisation.email) == ("old@example.org", "old@example.org")
+    confirm = next(m for m in mail.outbox if m.to == ["new@example.org"])
+    link = re.search(r"https?://\S+/applications/confirm-email/\S+?/", confirm.body).group(0).split("127.0.0.1:8000")[-1]
+    assert application.get_private_url() not in confirm.body  # the new address gets no access before confirming
+    assert "Use new@example.org" in client.get(link).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "Email address changed" in client.post(link).content.decode()
+    application.refresh_from_db()
+    assert (application.email, application.organisation.email, application.pending_email) == (
+        "new@example.org",
+        "new@example.org",
+        "",
+    )
+    assert mail.outbox[-1].to == ["old@example.org"]  # the old address is told
+    assert client.post(link).status_code == 404  # a link works once
+
+
+def test_confirming_an_address_that_has_applied_changes_nothing_and_sends_it_its_link(client, kenya):
+    client.post("/sessions/60/apply/", application_post(kenya, email="other@example.org"))
+    client.post("/sessions/60/apply/", application_post(kenya, email="mine@example.org"))
+    mine = Application.objects.get(email="mine@example.org")
+    client.post(mine.get_private_url() + "edit/", application_post(kenya, email="other@example.org"))
+    mine.refresh_from_db()
+    from applications.tokens import EMAIL_CHANGE_SALT, sign
+
+    body = client.post(f"/applications/confirm-email/{sign(mine.pending_email_key, EMAIL_CHANGE_SALT)}/").content.decode()
+    assert "This address has already applied" in body
+    mine.refresh_from_db()
+    assert (mine.email, mine.pending_email) == ("mine@example.org", "")
+    assert Email.objects.filter(kind="application-link", to="other@example.org").count() == 1
+
+
+def test_an_email_change_link_expires_after_three_days(client, kenya):
+    client.post("/sessions/60/apply/", application_post(kenya, email="mine@example.org"))
+    mine = Application.objects.get()
+    client.post(mine.get_private_url() + "edit/", application_post(kenya, email="new@example.org"))
+    Application.objects.filter(pk=mine.pk).update(pending_email_at=timezone.now() - dt.timedelta(days=3, minutes=1))
+    mine.refresh_from_db()
+    from applications.tokens import EMAIL_CHANGE_SALT, sign
+
+    response = client.post(f"/applications/confirm-email/{sign(mine.pending_email_key, EMAIL_CHANGE_SALT)}/")
+    assert response.status_code == 410
+    mine.refresh_from_db()
+    assert mine.email == "mine@example.org"
