@@ -78,6 +78,16 @@ class ApplicationStatus(models.TextChoices):
     def editable_states(cls):
         return [cls.DRAFT, cls.SUBMITTED]
 
+    @classmethod
+    def told_states(cls):
+        """The decisions an applicant learns from an email that a coordinator approves and sends."""
+        return [cls.SELECTED, cls.RESERVE, cls.NOT_SELECTED]
+
+
+def decision_email_kind(status: str) -> str:
+    """The outbox kind of the email that tells an applicant a decision, e.g. "decision-not-selected"."""
+    return "decision-" + status.replace("_", "-")
+
 
 class Screening(models.TextChoices):
     PENDING = "pending", _("Not screened yet")

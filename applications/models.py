@@ -19,11 +19,13 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from presessions.models import Call, StateReview, Theme
+from presessions.enums import EmailStatus
+from presessions.models import Call, Email, StateReview, Theme
 
 from .enums import (
     ApplicationStatus,
@@ -38,8 +40,19 @@ from .enums import (
     Scope,
     Screening,
     WorkingLanguage,
+    decision_email_kind,
 )
 from .scoring import Facts, pre_assess
+
+
+def told_decisions():
+    """Decision emails that have left the outbox, one row per applicant told (object_id is the application)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    return Email.objects.filter(
+        content_type=ContentType.objects.get_for_model(Application), kind__startswith="decision-", status=EmailStatus.SENT
+    )
+
 
 AIM_MAX_WORDS = 200
 STATEMENT_MAX_CHARS = 2000
@@ -221,6 +234,21 @@ class Application(models.Model):
 
     def can_withdraw(self) -> bool:
         return self.status in ApplicationStatus.editable_states()
+
+    @cached_property
+    def told(self) -> bool:
+        """Whether the applicant has been sent the decision their status holds (always true before a decision)."""
+        if self.status not in ApplicationStatus.told_states():
+            return True
+        return told_decisions().filter(object_id=self.pk, kind=decision_email_kind(self.status)).exists()
+
+    @property
+    def status_for_applicant(self) -> str:
+        """The status the applicant may see: a decision shows only once its email has been sent."""
+        return self.status if self.told else ApplicationStatus.SUBMITTED
+
+    def get_status_for_applicant_display(self) -> str:
+        return ApplicationStatus(self.status_for_applicant).label
 
     @property
     def facts(self) -> Facts:

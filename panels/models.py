@@ -158,6 +158,8 @@ class PanelMember(models.Model):
     statement_uploaded_at = models.DateTimeField(_("statement received at"), null=True, blank=True)
     video_url = models.URLField(_("pre-recorded video"), blank=True)
     statement_public = models.BooleanField(_("statement published"), default=False)
+    # The public address of the statement, /statements/<key>.pdf: random, so that statements cannot be listed.
+    statement_key = models.CharField(max_length=64, unique=True, default=new_key, editable=False)
 
     class Meta:
         ordering = ["panel", "role", "position"]

@@ -30,7 +30,7 @@ from presessions.decorators import private_page
 from presessions.models import Session
 
 from . import publishing
-from .models import PanelMember, ScheduleRelease, ScheduleSubscription
+from .models import ScheduleRelease, ScheduleSubscription
 
 CACHE_SECONDS = 24 * 3600
 AGENDA_LABELS = {
@@ -80,7 +80,14 @@ def _speaker_label(speaker: dict) -> str:
     return describe_anonymously(speaker["kind"], speaker["scope"])
 
 
-def _view_meeting(meeting: dict) -> dict:
+def _public_meeting(meeting: dict, meta: dict) -> dict:
+    """A release's meeting with only the speakers who are public now (publishing.visible_speaker)."""
+    speakers = [v for s in meeting["speakers"] if (v := publishing.visible_speaker(s, meta)) is not None]
+    return {**meeting, "speakers": speakers}
+
+
+def _view_meeting(meeting: dict, meta: dict) -> dict:
+    meeting = _public_meeting(meeting, meta)
     speakers = {s["position"]: s for s in meeting["speakers"]}
     agenda = []
     for item in meeting["agenda"]:
@@ -99,9 +106,9 @@ def _view_meeting(meeting: dict) -> dict:
     }
 
 
-def _days(release: ScheduleRelease) -> list[dict]:
+def _days(release: ScheduleRelease, meta: dict) -> list[dict]:
     return [
-        {"date": dt.date.fromisoformat(day["date"]), "meetings": [_view_meeting(m) for m in day["meetings"]]}
+        {"date": dt.date.fromisoformat(day["date"]), "meetings": [_view_meeting(m, meta) for m in day["meetings"]]}
         for day in release.payload["days"]
     ]
 
@@ -116,7 +123,7 @@ def schedule(request, number):
 
     def build():
         release = _release(request, number)
-        context = {"release": release, "session": release.session, "days": _days(release)}
+        context = {"release": release, "session": release.session, "days": _days(release, latest)}
         return render(request, "panels/schedule.html", context).content
 
     return HttpResponse(_cached(f"schedule:{latest['etag']}:{translation.get_language()}:week", build))
@@ -135,7 +142,7 @@ def meeting(request, number, iso2):
         found = next((m for day in days for m in day["meetings"] if m["iso2"].lower() == iso2.lower()), None)
         if found is None:
             raise Http404("No meeting for this State")
-        context = {"release": release, "session": release.session, "meeting": _view_meeting(found)}
+        context = {"release": release, "session": release.session, "meeting": _view_meeting(found, latest)}
         return render(request, "panels/meeting.html", context).content
 
     return HttpResponse(_cached(f"schedule:{latest['etag']}:{translation.get_language()}:{iso2.lower()}", build))
@@ -155,7 +162,7 @@ def _aware(text: str) -> dt.datetime:
 
 
 def _build_ics(request, number) -> bytes:
-    release = _release(request, number)
+    release, latest = _release(request, number), _latest(request, number)
     calendar = Calendar()
     calendar.add("prodid", "-//UPR Info//Pre-session Manager//EN")
     calendar.add("version", "2.0")
@@ -165,7 +172,7 @@ def _build_ics(request, number) -> bytes:
     with translation.override("en"):
         for day in release.payload["days"]:
             for item in day["meetings"]:
-                view = _view_meeting(item)
+                view = _view_meeting(item, latest)
                 event = Event()
                 # Stable across releases, so an update replaces the event instead of adding one.
                 event.add("uid", f"presession-{number}-{item['iso2'].lower()}@upr-info.org")
@@ -204,12 +211,15 @@ def ics(request, number):
     etag_func=lambda r, number: _etag(r, number, kind="json"), last_modified_func=lambda r, number: _last_modified(r, number)
 )
 def schedule_json(request, number):
-    release = _release(request, number)
+    release, latest = _release(request, number), _latest(request, number)
     if release is None:
         raise Http404("No published schedule")
     with translation.override("en"):
         days = [
-            {"date": day["date"], "meetings": [{**m, "state_name": display_name(m["iso2"])} for m in day["meetings"]]}
+            {
+                "date": day["date"],
+                "meetings": [{**_public_meeting(m, latest), "state_name": display_name(m["iso2"])} for m in day["meetings"]],
+            }
             for day in release.payload["days"]
         ]
     data = {
@@ -223,12 +233,12 @@ def schedule_json(request, number):
 
 
 @require_safe
-def statement(request, member_id):
-    """A speaker's written statement, once staff mark it public."""
-    member = get_object_or_404(PanelMember, pk=member_id, statement_public=True)
+def statement(request, key):
+    """A speaker's written statement, while staff keep it public and the speaker is public."""
+    member = get_object_or_404(publishing.public_speakers(), statement_key=key, statement_public=True)
     if not member.statement_file:
         raise Http404
-    return FileResponse(member.statement_file.open("rb"), content_type="application/pdf", filename=f"statement-{member.pk}.pdf")
+    return FileResponse(member.statement_file.open("rb"), content_type="application/pdf", filename="statement.pdf")
 
 
 class SubscribeForm(forms.Form):

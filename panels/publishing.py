@@ -16,15 +16,17 @@ import json
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
-from applications.enums import Publication
+from applications.enums import ApplicationStatus, Publication, decision_email_kind
+from applications.models import told_decisions
+from presessions import caching
 from presessions.emails import queue_email
 from presessions.models import Session, StateReview
 
 from . import scheduling
-from .enums import MemberRole, PanelStatus
+from .enums import MemberRole
 from .models import MeetingPlacement, PanelMember, PanelRules, ScheduleDay, ScheduleRelease, ScheduleSubscription
 
 TUESDAY_TO_FRIDAY = 4
@@ -49,16 +51,30 @@ def ensure_days(session: Session) -> list[ScheduleDay]:
     return list(session.schedule_days.all())
 
 
-def _reviews(session: Session):
-    speakers = PanelMember.objects.filter(role=MemberRole.SPEAKER, declined_at__isnull=True).select_related(
-        "application__organisation"
-    )
+def public_speakers() -> QuerySet[PanelMember]:
+    """
+    The speakers the public may know of: told (their selection email has left the outbox), confirmed,
+    and neither declined nor removed since. Each is shown only as their consent allows.
+    """
+    told = told_decisions().filter(kind=decision_email_kind(ApplicationStatus.SELECTED), object_id=OuterRef("application_id"))
+    return PanelMember.objects.filter(
+        role=MemberRole.SPEAKER,
+        confirmed_at__isnull=False,
+        declined_at__isnull=True,
+        application__status=ApplicationStatus.SELECTED,
+    ).filter(Exists(told))
+
+
+def _reviews(session: Session, *, public: bool = False):
+    """The meetings of a session; each panel's speakers as `speakers` (all of them, or only the public ones)."""
+    speakers = public_speakers() if public else PanelMember.objects.filter(role=MemberRole.SPEAKER, declined_at__isnull=True)
+    speakers = speakers.select_related("application__organisation").order_by("position")
     return list(
         session.reviews.taking_place()
         .filter(meeting_not_held=False)
         .order_by("order")
         .select_related("panel", "placement")
-        .prefetch_related(Prefetch("panel__members", queryset=speakers.order_by("position"), to_attr="speakers"))
+        .prefetch_related(Prefetch("panel__members", queryset=speakers, to_attr="speakers"))
     )
 
 
@@ -109,17 +125,37 @@ def move_meeting(review: StateReview, *, starts_at: dt.datetime, room: str = "")
 
 
 def _public_speaker(member: PanelMember) -> dict:
+    """
+    A speaker as a release stores them. `member` and `statement_key` are internal: serving checks
+    them against who is public now (see visible_speaker) and never shows them.
+    """
     application = member.application
     organisation = application.organisation
     shown = application.publication
     return {
+        "member": member.pk,
         "position": member.position,
         "organisation": organisation.name if shown in (Publication.ORGANISATION, Publication.NAME_AND_ORGANISATION) else None,
         "name": application.speaker_name if shown == Publication.NAME_AND_ORGANISATION else None,
         "kind": organisation.kind,
         "scope": organisation.scope,
-        "statement": f"/statements/{member.pk}.pdf" if member.statement_public and member.statement_file else None,
+        "statement_key": member.statement_key if member.statement_file else None,
     }
+
+
+def visible_speaker(speaker: dict, meta: dict) -> dict | None:
+    """
+    A release's speaker as the public may see them now, or None.
+
+    Someone who declined, withdrew or was removed after the release is published disappears at
+    once, without a new release; a statement shows only while staff keep it public.
+    """
+    if speaker.get("member") not in meta["speakers"]:
+        return None
+    public = {k: v for k, v in speaker.items() if k not in ("member", "statement_key")}
+    key = speaker.get("statement_key")
+    public["statement"] = f"/statements/{key}.pdf" if key and speaker["member"] in meta["statements"] else None
+    return public
 
 
 def snapshot(session: Session) -> dict:
@@ -127,14 +163,12 @@ def snapshot(session: Session) -> dict:
     rules = PanelRules.for_session(session)
     tz = timezone.get_default_timezone()
     days: dict[str, list] = {}
-    for review in _reviews(session):
+    for review in _reviews(session, public=True):
         placement = getattr(review, "placement", None)
         if not placement or not placement.starts_at:
             continue
         panel = getattr(review, "panel", None)
-        speakers = (
-            [_public_speaker(m) for m in panel.speakers] if panel is not None and panel.status == PanelStatus.FINALISED else []
-        )
+        speakers = [_public_speaker(m) for m in panel.speakers] if panel is not None else []
         # The NHRI speaks first by default: panels put it first in the speaking order.
         start = timezone.localtime(placement.starts_at, tz).replace(tzinfo=None)
         total = rules.meeting_minutes(len(speakers) if speakers else _speaker_count(review, rules))
@@ -198,16 +232,9 @@ def diff(old: dict | None, new: dict) -> list[dict]:
                 changes.append({"iso2": code, "what": "time", "before": a["start"], "after": b["start"]})
             if a["room"] != b["room"]:
                 changes.append({"iso2": code, "what": "room", "before": a["room"], "after": b["room"]})
-            label = lambda s: s["organisation"] or f"{s['kind']}:{s['scope']}"  # noqa: E731
-            if [label(s) for s in a["speakers"]] != [label(s) for s in b["speakers"]]:
-                changes.append(
-                    {
-                        "iso2": code,
-                        "what": "speakers",
-                        "before": [label(s) for s in a["speakers"]],
-                        "after": [label(s) for s in b["speakers"]],
-                    }
-                )
+            # Counts only: a change record outlives the release, and must not keep naming someone who left.
+            if [s.get("member") for s in a["speakers"]] != [s.get("member") for s in b["speakers"]]:
+                changes.append({"iso2": code, "what": "speakers", "before": len(a["speakers"]), "after": len(b["speakers"])})
     return changes
 
 
@@ -219,7 +246,8 @@ def publish(session: Session, *, name: str = "", now: dt.datetime | None = None)
     Side effects, in order: the release (payload, changes since the last
     one, ETag); each meeting's date, time and room on its State's review;
     then, from the second release on, a "schedule updated" email to every
-    confirmed subscriber and every selected speaker.
+    confirmed subscriber and to the public speakers of the meetings that
+    changed; the cached public pages are refreshed once it commits.
     """
     now = now or timezone.now()
     previous = ScheduleRelease.objects.filter(session=session).order_by("-number").first()
@@ -248,6 +276,7 @@ def publish(session: Session, *, name: str = "", now: dt.datetime | None = None)
     # Clear now (this transaction sees the new release) and again on commit (others may have re-read the old one meanwhile).
     cache.delete(_latest_key(session.number))
     transaction.on_commit(lambda: cache.delete(_latest_key(session.number)))
+    transaction.on_commit(caching.bump)
     return release
 
 
@@ -258,9 +287,10 @@ def _notify(release: ScheduleRelease) -> None:
     for sub in subscriptions.values():
         if sub.confirmed_at and not sub.unsubscribed_at:
             recipients[sub.email] = sub.language
-    for member in PanelMember.objects.filter(
-        panel__review__session=session, role=MemberRole.SPEAKER, declined_at__isnull=True
-    ).select_related("application"):
+    changed = {change["iso2"] for change in release.changes}
+    for member in (
+        public_speakers().filter(panel__review__session=session, panel__review__country__in=changed).select_related("application")
+    ):
         recipients.setdefault(member.application.email, member.application.language)
     for email, language in sorted(recipients.items()):
         sub = subscriptions.get(email)
@@ -312,20 +342,35 @@ def subscribe(session: Session, *, email: str, language: str) -> ScheduleSubscri
 
 
 def _latest_key(number: int) -> str:
-    return f"schedule-latest:{number}"
+    return f"schedule-latest:{caching.data_version()}:{number}"
 
 
 def latest_meta(number: int) -> dict | None:
     """
-    The latest release's id, ETag and publication time, cached: the public
-    schedule is served without touching the database. Publishing clears the
-    entry; with a per-process cache (no Redis) it also expires after a few
-    seconds, so other processes see a new release shortly after it is published.
+    The latest release's id, ETag and publication time, and who of its speakers is public now,
+    cached: the public schedule is served without touching the database.
+
+    Publishing, and any change to a panel member (a confirmation, a decline, a statement made
+    public or withdrawn), bump the data version in the key once committed, so the next request
+    reads afresh; with a per-process cache (no Redis) the entry also expires after a few seconds.
+    The ETag covers who is public, so a browser's copy is not reused after someone leaves.
     """
     cached = cache.get(_latest_key(number))
     if cached is not None:
         return cached or None
-    meta = ScheduleRelease.objects.filter(session__number=number).order_by("-number").values("pk", "etag", "published_at").first()
+    meta = (
+        ScheduleRelease.objects.filter(session__number=number)
+        .order_by("-number")
+        .values("pk", "etag", "published_at", "session_id")
+        .first()
+    )
+    if meta:
+        rows = public_speakers().filter(panel__review__session_id=meta["session_id"]).order_by("pk")
+        rows = list(rows.values_list("pk", "statement_public", "statement_file"))
+        meta["speakers"] = frozenset(pk for pk, _public, _file in rows)
+        meta["statements"] = frozenset(pk for pk, public, file in rows if public and file)
+        roster = hashlib.sha256(repr((sorted(meta["speakers"]), sorted(meta["statements"]))).encode()).hexdigest()[:8]
+        meta["etag"] = f"{meta['etag']}-{roster}"
     shared = "redis" in settings.CACHES["default"]["BACKEND"].lower()
     cache.set(_latest_key(number), meta or {}, 24 * 3600 if shared else 5)
     return meta

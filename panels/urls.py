@@ -15,7 +15,7 @@ urlpatterns = [
     path("sessions/<int:number>/schedule/<str:iso2>/", public_views.meeting, name="meeting"),
     path("sessions/<int:number>/schedule.ics", public_views.ics, name="ics"),
     path("sessions/<int:number>/schedule.json", public_views.schedule_json, name="json"),
-    path("statements/<int:member_id>.pdf", public_views.statement, name="statement"),
+    path("statements/<str:key>.pdf", public_views.statement, name="statement"),
     path("schedule-alerts/<str:token>/confirm/", public_views.subscription_confirm, name="subscription_confirm"),
     path("schedule-alerts/<str:token>/unsubscribe/", public_views.subscription_unsubscribe, name="subscription_unsubscribe"),
 ]

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -202,8 +203,11 @@ class StatementForm(forms.Form):
 
 
 def _member_for_token(token) -> PanelMember:
+    """The panel member behind a private link; 404 until the applicant has been sent their decision."""
     key = key_from_token(token)
     application = get_object_or_404(Application, link_key=key)
+    if not application.told:
+        raise Http404("No decision sent yet")
     return get_object_or_404(
         PanelMember.objects.select_related("panel__review__session", "application__organisation"), application=application
     )

@@ -158,6 +158,24 @@ def sign_in(client, username: str, password: str, code: str | None = None):
     if response.status_code != 200 or b'name="token-otp_token"' not in response.content:
         return response
     user = get_user_model().objects.get(username=username)
-    return client.post(
-        "/account/login/", {"login_view-current_step": "token", "token-otp_token": code or current_code(user)}
-    )
+    return client.post("/account/login/", {"login_view-current_step": "token", "token-otp_token": code or current_code(user)})
+
+
+def send_decisions():
+    """Approve and send every drafted decision email, as a coordinator does from the outbox."""
+    from presessions.emails import approve_drafts, send_approved, sweep_outbox
+    from presessions.models import Email
+
+    approve_drafts(Email.objects.filter(status="draft", kind__startswith="decision-"))
+    send_approved(Email.objects.filter(status="approved"))
+    sweep_outbox()
+
+
+def confirm_speakers(*panels):
+    """Send the decisions, then have every speaker of `panels` confirm: they are then public."""
+    from panels import domain
+
+    send_decisions()
+    for panel in panels:
+        for member in panel.members.filter(role="speaker", declined_at__isnull=True, confirmed_at__isnull=True):
+            domain.confirm_participation(member, attends_training=True)

@@ -6,7 +6,7 @@ from panels import domain
 from panels.models import Panel, PanelRules
 from presessions.emails import approve_drafts, send_approved, sweep_outbox
 from presessions.models import Email, Theme
-from tests.factories import make_application, login_staff
+from tests.factories import login_staff, make_application, send_decisions
 
 pytestmark = pytest.mark.django_db
 
@@ -125,6 +125,9 @@ def test_the_speaker_confirms_and_declines_through_the_private_link(client, keny
     panel = domain.compose_panel(kenya)
     domain.finalise_panel(panel)
     token = pool[0].get_private_url().split("/")[2]
+    assert client.get(f"/applications/{token}/participation/").status_code == 404  # not told yet
+    send_decisions()
+    token = pool[0].get_private_url().split("/")[2]
     url = f"/applications/{token}/participation/"
     page = client.get(url)
     assert page.status_code == 200 and "Confirm your participation" in page.content.decode()
@@ -190,6 +193,7 @@ def test_a_statement_is_uploaded_through_the_private_link(client, kenya, pool):
 
     panel = domain.compose_panel(kenya)
     domain.finalise_panel(panel)
+    send_decisions()
     token = pool[0].get_private_url().split("/")[2]
     url = f"/applications/{token}/participation/"
     bad = client.post(
