@@ -199,6 +199,13 @@ class ApplicationResource(resources.ModelResource):
         ]
         export_order = fields
 
+    def export_field(self, field, instance, **kwargs):
+        # django-import-export strips one leading "=" only: "==HYPERLINK(...)", "+", "-" and "@" survive.
+        value = super().export_field(field, instance, **kwargs)
+        if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+            return "'" + value  # shown as text by every spreadsheet (OWASP's advice on CSV injection)
+        return value
+
     def dehydrate_state(self, application):
         return application.review.name
 

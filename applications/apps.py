@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -16,6 +16,23 @@ def add_demo_applications(sender, session, seed, stdout=None, **kwargs):
             f"Second factor: run `.venv/bin/python manage.py totp {username}` for the current code, "
             f"or add the secret {secret} to an authenticator app."
         )
+
+
+def sync_coordinator_permissions(sender, **kwargs):
+    """
+    Give the Coordinator group every permission of the project's apps, after each migrate.
+
+    The group was created by a data migration with the permissions that existed then; models
+    added later (email templates, schedules, histories) would otherwise be closed to coordinators.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.filter(name="Coordinator").first()
+    if group is not None:
+        group.permissions.add(*Permission.objects.filter(content_type__app_label__in=COORDINATOR_APPS))
+
+
+COORDINATOR_APPS = ["applications", "presessions", "panels"]
 
 
 def give_call_a_rubric(sender, instance, created, raw=False, **kwargs):
@@ -35,4 +52,6 @@ class ApplicationsConfig(AppConfig):
         from presessions.models import Call
 
         demo_loaded.connect(add_demo_applications, dispatch_uid="applications.demo")
+        # After every app's own post_migrate (which creates the permissions): connected without a sender.
+        post_migrate.connect(sync_coordinator_permissions, dispatch_uid="applications.coordinator-permissions")
         post_save.connect(give_call_a_rubric, sender=Call, dispatch_uid="applications.rubric")

@@ -151,7 +151,12 @@ def request_email_change(application: Application, new_email: str, *, now: dt.da
     queue_email(
         to=application.pending_email,
         name="email-change-confirm",
-        context={**_email_context(application), "confirm_link": email_change_link(application), "days": EMAIL_CHANGE_DAYS},
+        # Not the private link: the new address has not been confirmed yet.
+        context={
+            **{k: v for k, v in _email_context(application).items() if k != "link"},
+            "confirm_link": email_change_link(application),
+            "days": EMAIL_CHANGE_DAYS,
+        },
         language=application.language,
         dedupe_key=f"email-change-confirm:{application.pk}:{application.pending_email_key}",
         related=application,

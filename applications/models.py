@@ -113,6 +113,8 @@ class Organisation(models.Model):
     aim = models.TextField(_("aim and work"), blank=True, validators=[validate_max_words])
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("organisation")

@@ -104,6 +104,9 @@ class ScheduleReleaseAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # a published release never changes
 
+    def has_add_permission(self, request):
+        return False  # releases are made by "Publish" on the schedule page
+
 
 @admin.register(ScheduleSubscription)
 class ScheduleSubscriptionAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):

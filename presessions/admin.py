@@ -1,12 +1,24 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.db.models.constants import LOOKUP_SEP
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .countries import find_countries
-from .emails import approve_drafts, render_override, requeue, sample_context, send_approved
+from .emails import (
+    FILTERS,
+    PLACEHOLDERS,
+    RESENDABLE,
+    approve_drafts,
+    render_override,
+    requeue,
+    sample_context,
+    send_approved,
+)
 from .enums import EmailStatus
+from .logging import mask_private_links
 from .models import Call, Cycle, Email, EmailTemplate, Session, StateReview, Theme
 
 
@@ -166,16 +178,63 @@ class ThemeAdmin(admin.ModelAdmin):
 
 @admin.register(Email)
 class EmailAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "to", "subject", "language", "status", "attempts", "sent_at"]
+    """
+    The outbox. An email's subject, bodies, headers and error are shown through
+    mask_private_links, never as stored: they hold applicants' private links, and whoever has
+    one can act as the applicant.
+    """
+
+    list_display = ["created_at", "kind", "to", "masked_subject", "language", "status", "attempts", "sent_at"]
     list_filter = ["status", "kind", "language", ("created_at", admin.DateFieldListFilter)]
+    # dedupe_key holds only a kind, row ids, an hour or a recipient's address: no secret.
     search_fields = ["to", "subject", "dedupe_key"]
     date_hierarchy = "created_at"
     actions = ["approve", "send", "resend"]
-    readonly_fields = [f.name for f in Email._meta.fields if f.name not in ("id",)]
-    exclude = ["content_type", "object_id"]
+    fields = readonly_fields = [
+        "to",
+        "kind",
+        "masked_subject",
+        "language",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+        "dedupe_key",
+        "masked_last_error",
+        "masked_body_text",
+        "masked_body_html",
+        "masked_headers",
+    ]
+    # URL filters allowed on the list: those of list_filter and date_hierarchy. Any other, such as
+    # ?body_text__contains=…, would let staff guess a private link one character at a time.
+    filterable = {"status", "kind", "language", "created_at"}
 
     def has_add_permission(self, request):
         return False
+
+    def lookup_allowed(self, lookup, value, request):
+        return lookup.split(LOOKUP_SEP)[0] in self.filterable and super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description=Email._meta.get_field("subject").verbose_name, ordering="subject")
+    def masked_subject(self, obj):
+        return mask_private_links(obj.subject)
+
+    @admin.display(description=Email._meta.get_field("body_text").verbose_name)
+    def masked_body_text(self, obj):
+        return mask_private_links(obj.body_text)
+
+    @admin.display(description=Email._meta.get_field("body_html").verbose_name)
+    def masked_body_html(self, obj):
+        return mask_private_links(obj.body_html)  # shown as source: escaped, never rendered
+
+    @admin.display(description=Email._meta.get_field("headers").verbose_name)
+    def masked_headers(self, obj):
+        return mask_private_links("\n".join(f"{name}: {value}" for name, value in obj.headers.items()))
+
+    @admin.display(description=Email._meta.get_field("last_error").verbose_name)
+    def masked_last_error(self, obj):
+        return mask_private_links(obj.last_error)
 
     @admin.action(description=_("Approve the selected drafts"), permissions=["change"])
     def approve(self, request, queryset):
@@ -188,27 +247,56 @@ class EmailAdmin(admin.ModelAdmin):
     def send(self, request, queryset):
         approved = queryset.filter(status=EmailStatus.APPROVED).order_by("kind", "to")
         if request.POST.get("confirm") != "yes":
-            # A confirmation step: how many messages will go out, and to whom.
-            context = {
-                **self.admin_site.each_context(request),
-                "title": _("Send these emails?"),
-                "emails": approved,
-                "count": approved.count(),
-                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-                "opts": self.model._meta,
-            }
-            return TemplateResponse(request, "admin/presessions/email/confirm_send.html", context)
+            return self._confirm(request, approved, action="send", title=_("Send these emails?"), button=_("Yes, send them"))
         count = send_approved(approved)
         self.message_user(request, _("%(count)d email(s) handed to the mail queue.") % {"count": count}, messages.SUCCESS)
         return None
 
     @admin.action(description=_("Send the selected emails again"), permissions=["change"])
     def resend(self, request, queryset):
-        count = 0
-        for email in queryset:
-            requeue(email)
-            count += 1
+        resendable = queryset.filter(status__in=RESENDABLE).order_by("kind", "to")
+        skipped = queryset.exclude(status__in=RESENDABLE).count()
+        if skipped:
+            self.message_user(
+                request,
+                _(
+                    "%(count)d email(s) skipped: only sent or failed emails can be sent again. A draft is approved, "
+                    "then sent with “Send the selected approved emails”; a queued email leaves on its own."
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+        if not resendable.exists():
+            return None
+        if request.POST.get("confirm") != "yes":
+            return self._confirm(
+                request, resendable, action="resend", title=_("Send these emails again?"), button=_("Yes, send them again")
+            )
+        seen = {}
+        for item in request.POST.getlist("seen"):
+            email_id, _sep, attempts = item.partition(":")
+            if email_id.isdigit() and attempts.isdigit():
+                seen[int(email_id)] = int(attempts)
+        count = requeue(resendable, seen=seen)
         self.message_user(request, _("%(count)d email(s) queued again.") % {"count": count}, messages.SUCCESS)
+        return None
+
+    def _confirm(self, request, emails, *, action, title, button):
+        """A confirmation step: how many messages will go out, and to whom. Confirming covers exactly the emails listed."""
+        rows = [
+            {"pk": e.pk, "to": e.to, "subject": mask_private_links(e.subject), "language": e.language, "attempts": e.attempts}
+            for e in emails
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "emails": rows,
+            "count": len(rows),
+            "action": action,
+            "button": button,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/presessions/email/confirm_send.html", context)
 
 
 @admin.register(EmailTemplate)
@@ -221,7 +309,18 @@ class EmailTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("placeholders"))
     def placeholders(self, obj):
-        return '{{ organisation.name }}, {{ review.name }}, {{ session.number }}, {{ link }}, {{ member.confirmation_deadline|date:"j F Y, H:i" }}, {{ application.speaker_name }}, {{ contact_email }}'
+        """The sandbox's own lists (presessions.emails): what this help says is what saving allows."""
+        return format_html(
+            "<p>{}</p><p>{} {}</p><p>{}</p>",
+            format_html_join(", ", "<code>{}</code>", ((f"{{{{ {name} }}}}",) for name in PLACEHOLDERS)),
+            _("Filters:"),
+            format_html_join(", ", "<code>{}</code>", ((name,) for name in FILTERS)),
+            format_html(
+                "{} <code>{}</code>",
+                _("For example:"),
+                '{{ member.confirmation_deadline|date:"j F Y, H:i" }}',
+            ),
+        )
 
     @admin.display(description=_("preview (with example values)"))
     def preview(self, obj):
@@ -229,6 +328,12 @@ class EmailTemplateAdmin(admin.ModelAdmin):
             return _("Save to see a preview.")
         try:
             subject, text, _html = render_override(obj, sample_context())
+        except ValidationError as error:
+            return format_html(
+                "<strong>{}</strong> {}",
+                _("This template has an error:"),
+                format_html_join(" ", "<span>{}</span>", ((m,) for m in error.messages)),
+            )
         except Exception as error:  # noqa: BLE001 -- a broken template shows its error here instead of failing later
             return format_html("<strong>{}</strong> {}", _("This template has an error:"), error)
         return format_html('<p><strong>{}</strong></p><pre style="white-space: pre-wrap">{}</pre>', subject, text)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-
 from base64 import b32encode
 from binascii import unhexlify
 

@@ -7,6 +7,8 @@ The outbox: render, queue and send every email the product sends.
   hands it to Celery once that transaction commits.
 - `send_email(pk)` claims one row and sends it; `sweep_outbox()` sends every
   row that is due, and runs every minute under Celery beat.
+- A template edited by staff (EmailTemplate) renders in a sandbox: see
+  `PLACEHOLDERS`, `template_errors` and `sandbox_context`.
 
 If Redis or the mail server is down, the row stays queued and a later sweep
 sends it. A row is claimed (status "sending") before the SMTP conversation
@@ -19,22 +21,28 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import re
 import smtplib
 import threading
 import time
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model
-from django.template import Context, Template, TemplateDoesNotExist
+from django.template import Context, Engine, Library, TemplateDoesNotExist, TemplateSyntaxError, defaultfilters
+from django.template.base import FilterExpression, Lexer, Parser, TokenType
 from django.template.defaultfilters import linebreaks, urlize
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.html import escape
+from django.utils.translation import gettext_lazy as _
 
 from .enums import EmailStatus
 from .models import Email, EmailTemplate
@@ -51,12 +59,20 @@ def render_message(name: str, context: dict, language: str) -> tuple[str, str, s
     """
     Render an email's subject, text body and (optional) HTML body in `language`.
 
-    A template edited by staff in the admin (EmailTemplate) wins over the file templates.
+    A template edited by staff in the admin (EmailTemplate) wins over the file templates. One
+    the sandbox refuses (a row saved without the admin's checks, or from before them) is
+    logged and skipped: the file template is used instead, so the email still leaves and shows
+    nothing but its own recipient's values.
     """
     context = {"contact_email": settings.CONTACT_EMAIL, "site_url": settings.SITE_URL, **context}
     override = EmailTemplate.objects.filter(name=name, language=language, active=True).first()
     if override is not None:
-        return render_override(override, context)
+        try:
+            return render_override(override, context)
+        except (ValidationError, TemplateSyntaxError):
+            logger.warning(
+                "Email template %s (%s) is not allowed in the sandbox; the file template is used.", override.pk, override
+            )
     with translation.override(language):
         subject = render_to_string(f"emails/{name}-subject.txt", context)
         text = render_to_string(f"emails/{name}-body.txt", context)
@@ -69,12 +85,164 @@ def render_message(name: str, context: dict, language: str) -> tuple[str, str, s
     return subject, text.strip() + "\n", html
 
 
+# ------------------------------------------------------------- staff-edited templates
+#
+# Staff write templates in the admin, so a template must not be able to reach more than the
+# one recipient's own values: a loop over `review.applications.all` would put every applicant's
+# address, name and gender in one message. A staff-edited template is therefore text and
+# `{{ placeholder }}` variables only, each placeholder a plain value (text, a number, a date)
+# copied out of the email's context, with a few formatting filters. It is checked when saved
+# (EmailTemplate.clean) and again before every rendering, and it renders on an engine that
+# knows no tag and no other filter, with a context that holds no object.
+
+# Every placeholder a staff-edited template may use. The code that drafts each email decides
+# which of them have a value (a decision email has `member.confirmation_deadline`, an alert
+# does not); a placeholder without one renders as nothing, or as its `default:"…"`.
+PLACEHOLDERS = (
+    "organisation.name",
+    "organisation.acronym",
+    "review.name",
+    "session.number",
+    "call.closes_at",
+    "member.confirmation_deadline",
+    "deadline",
+    "days",
+    "application.speaker_name",
+    "alert.country.name",
+    "release.name",
+    "subject",
+    "body",
+    "new_email",
+    "link",
+    "confirm_link",
+    "apply_url",
+    "schedule_url",
+    "unsubscribe_url",
+    "contact_email",
+    "site_url",
+)
+# Signed private links: never in a subject, which the outbox lists and searches.
+PRIVATE_PLACEHOLDERS = ("link", "confirm_link", "unsubscribe_url")
+FILTERS = ("date", "time", "default", "upper", "lower", "capfirst", "title")
+PLAIN_TYPES = (str, int, float, Decimal, dt.date, dt.time)
+
+TAG_NOT_ALLOWED = _("%(tag)s: template tags are not allowed. Write only text and placeholders.")
+NOT_A_PLACEHOLDER = _("%(placeholder)s is not a placeholder you can use.")
+FILTER_NOT_ALLOWED = _("%(placeholder)s: the filter “%(filter)s” is not allowed.")
+FILTER_ARGUMENT = _("%(placeholder)s: write the filter's argument in quotes; it cannot be a placeholder.")
+LINK_IN_SUBJECT = _("%(placeholder)s cannot be used in the subject: put links in the text.")
+USE_ONLY = _("Use only: %(placeholders)s. Filters: %(filters)s.")
+
+
+def template_errors(source: str, *, subject: bool = False) -> list[ValidationError]:
+    """
+    Return what the sandbox refuses in a staff-edited template's `source`, one error per problem.
+
+    Allowed: text, and `{{ placeholder }}` or `{{ placeholder|filter:"argument" }}` with a
+    placeholder of PLACEHOLDERS and filters of FILTERS whose arguments are quoted constants.
+    Anything else is refused: every tag (`{% … %}`, whatever it is) and comment (`{# … #}`), any
+    other variable, filter, or a filter's argument that is itself a variable. With `subject`,
+    the private links are refused too.
+    """
+    parser = Parser([], builtins=[defaultfilters.register])
+    errors = []
+    for token in Lexer(source or "").tokenize():
+        if token.token_type == TokenType.TEXT:
+            continue
+        if token.token_type != TokenType.VAR:
+            tag = "{# … #}" if token.token_type == TokenType.COMMENT else f"{{% {(token.split_contents() or [''])[0]} %}}"
+            errors.append(ValidationError(TAG_NOT_ALLOWED, code="tag", params={"tag": tag}))
+            continue
+        written = f"{{{{ {token.contents} }}}}"
+        try:
+            expression = FilterExpression(token.contents, parser)
+        except TemplateSyntaxError:
+            errors.append(ValidationError(NOT_A_PLACEHOLDER, code="placeholder", params={"placeholder": written}))
+            continue
+        lookups = getattr(expression.var, "lookups", None)
+        name = ".".join(lookups) if lookups else None
+        if name not in PLACEHOLDERS:
+            errors.append(ValidationError(NOT_A_PLACEHOLDER, code="placeholder", params={"placeholder": written}))
+        elif subject and name in PRIVATE_PLACEHOLDERS:
+            errors.append(ValidationError(LINK_IN_SUBJECT, code="link", params={"placeholder": written}))
+        for function, arguments in expression.filters:
+            filter_name = getattr(function, "_filter_name", function.__name__)
+            if filter_name not in FILTERS:
+                errors.append(
+                    ValidationError(FILTER_NOT_ALLOWED, code="filter", params={"placeholder": written, "filter": filter_name})
+                )
+            elif any(is_variable for is_variable, _value in arguments):
+                errors.append(ValidationError(FILTER_ARGUMENT, code="argument", params={"placeholder": written}))
+    if errors:
+        errors.append(ValidationError(USE_ONLY, code="allowed", params=allowed_params()))
+    return errors
+
+
+def allowed_params() -> dict:
+    """The placeholders and filters a staff-edited template may use, as text for a message."""
+    return {
+        "placeholders": ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS),
+        "filters": ", ".join(FILTERS),
+    }
+
+
+def sandbox_context(context: dict) -> dict:
+    """
+    Copy each placeholder's plain value out of an email's `context`, as nested dictionaries.
+
+    A value is looked up by its dotted name through dictionary keys and attributes, and nothing
+    found on the way is called. It is kept only if it is text, a number or a date; a lazy
+    translation becomes text in the current language. A queryset, a model instance or a method
+    never reaches a staff-edited template, whatever the template says.
+    """
+    plain: dict = {}
+    for name in PLACEHOLDERS:
+        value = _lookup(context, name.split("."))
+        if isinstance(value, Promise):
+            value = str(value)
+        if not isinstance(value, PLAIN_TYPES):
+            continue
+        if isinstance(value, str):
+            value = str(value)  # a plain str, not a subclass with methods of its own
+        *parents, last = name.split(".")
+        node = plain
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return plain
+
+
+def _lookup(value, parts: list[str]):
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else getattr(value, part, None)
+        if value is None or callable(value):
+            return None
+    return value
+
+
+@functools.cache
+def _sandbox() -> Engine:
+    """A template engine that knows no tag, no library and no template file: only the filters of FILTERS."""
+    engine = Engine(loaders=[], libraries={})
+    filters = Library()
+    filters.filters = {name: defaultfilters.register.filters[name] for name in FILTERS}
+    engine.template_builtins = [filters]
+    return engine
+
+
 def render_override(template: EmailTemplate, context: dict) -> tuple[str, str, str]:
-    """Render a staff-edited template: its text as written (no HTML escaping), and an HTML version made from it."""
+    """
+    Render a staff-edited template in the sandbox: its text as written (no HTML escaping), and an HTML version made from it.
+
+    Raise ValidationError if the template uses anything the sandbox refuses.
+    """
+    errors = template_errors(template.subject, subject=True) + template_errors(template.body)
+    if errors:
+        raise ValidationError(errors)
     with translation.override(template.language):
-        ctx = Context(context, autoescape=False)
-        subject = Template(template.subject).render(ctx)
-        text = Template(template.body).render(ctx)
+        values = Context(sandbox_context(context), autoescape=False)
+        subject = _sandbox().from_string(template.subject).render(values)
+        text = _sandbox().from_string(template.body).render(values)
     subject = re.sub(r"\s+", " ", subject).strip()
     html = render_to_string("emails/base.html", {**context, "body_html": linebreaks(urlize(escape(text)))})
     return subject, text.strip() + "\n", html
@@ -144,10 +312,30 @@ def enqueue_send(email_id: int) -> None:
         logger.warning("Could not hand email %s to Celery; the outbox sweep will send it.", email_id, exc_info=True)
 
 
-def requeue(email: Email) -> None:
-    """Queue a row again now (the admin's "resend"), whatever its status."""
-    Email.objects.filter(pk=email.pk).update(status=EmailStatus.QUEUED, next_attempt_at=timezone.now(), last_error="")
-    transaction.on_commit(lambda: enqueue_send(email.pk))
+# What "send again" applies to. A draft or an approved email leaves only through approve, then send.
+RESENDABLE = (EmailStatus.SENT, EmailStatus.FAILED)
+
+
+def requeue(queryset, *, seen: dict[int, int]) -> int:
+    """
+    Queue sent or failed emails of `queryset` again, now (the admin's "resend"); return how many.
+
+    `seen` maps the id of each email that staff confirmed to its number of attempts as the
+    confirmation page showed it. An email is queued only if it is still sent or failed with that
+    many attempts: a draft or an approved email never leaves this way, and a second click on the
+    confirmation does not send an email a second time.
+    """
+    now = timezone.now()
+    ids = [
+        email_id
+        for email_id, attempts in seen.items()
+        if queryset.filter(pk=email_id, status__in=RESENDABLE, attempts=attempts).update(
+            status=EmailStatus.QUEUED, next_attempt_at=now, last_error=""
+        )
+    ]
+    for email_id in ids:
+        transaction.on_commit(lambda email_id=email_id: enqueue_send(email_id))
+    return len(ids)
 
 
 def _claim(email_id: int) -> Email | None:
@@ -283,19 +471,27 @@ def send_approved(queryset) -> int:
 
 
 def sample_context() -> dict:
-    """Example values for previewing a staff-edited template in the admin."""
-    from types import SimpleNamespace
-
+    """Example values for every placeholder, for previewing a staff-edited template in the admin."""
     deadline = timezone.now() + dt.timedelta(days=7)
-    organisation = SimpleNamespace(name="Example Human Rights Forum", acronym="EHRF")
-    review = SimpleNamespace(name="Kenya")
-    session = SimpleNamespace(number=54)
     return {
-        "organisation": organisation,
-        "review": review,
-        "session": session,
-        "application": SimpleNamespace(organisation=organisation, review=review, speaker_name="Wanjiru Kamau"),
-        "member": SimpleNamespace(confirmation_deadline=deadline),
+        "organisation": {"name": "Example Human Rights Forum", "acronym": "EHRF"},
+        "review": {"name": "Kenya"},
+        "session": {"number": 54},
+        "call": {"closes_at": deadline},
+        "member": {"confirmation_deadline": deadline},
+        "deadline": deadline,
+        "days": 7,
+        "application": {"speaker_name": "Wanjiru Kamau"},
+        "alert": {"country": {"name": "Kenya"}},
+        "release": {"name": "2"},
+        "subject": "Example subject",
+        "body": "Example message.",
+        "new_email": "new-address@example.org",
         "link": f"{settings.SITE_URL}/applications/EXAMPLE/",
+        "confirm_link": f"{settings.SITE_URL}/applications/confirm-email/EXAMPLE/",
+        "apply_url": f"{settings.SITE_URL}/sessions/54/apply/?state=KE",
+        "schedule_url": f"{settings.SITE_URL}/sessions/54/schedule/changes/",
+        "unsubscribe_url": f"{settings.SITE_URL}/applications/EXAMPLE/reminders-off/",
         "contact_email": settings.CONTACT_EMAIL,
+        "site_url": settings.SITE_URL,
     }

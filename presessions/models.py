@@ -406,10 +406,11 @@ class EmailTemplate(models.Model):
     """
     A staff-edited version of one email, in one language, used instead of the file template.
 
-    Subject and body are Django templates: placeholders such as
-    {{ organisation.name }}, {{ review.name }}, {{ session.number }} and
-    {{ link }} are filled in when the email is drafted. The HTML version is
-    made from the text.
+    Subject and body are text with placeholders such as {{ organisation.name }},
+    {{ review.name }}, {{ session.number }} and {{ link }}, filled in when the
+    email is drafted. They render in a sandbox (presessions.emails.PLACEHOLDERS
+    lists what they may use), and `clean` refuses anything else. The HTML
+    version is made from the text.
     """
 
     name = models.CharField(
@@ -429,3 +430,15 @@ class EmailTemplate(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.language})"
+
+    def clean(self):
+        """Refuse a subject or body that uses anything but text, the placeholders and the filters the sandbox allows."""
+        from .emails import template_errors  # the mail module owns the sandbox, and imports this one
+
+        errors = {}
+        for field in ("subject", "body"):
+            problems = template_errors(getattr(self, field), subject=field == "subject")
+            if problems:
+                errors[field] = problems
+        if errors:
+            raise ValidationError(errors)

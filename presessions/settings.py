@@ -117,6 +117,7 @@ LOGIN_REDIRECT_URL = "admin:index"
 TWO_FACTOR_PATCH_ADMIN = False  # the admin site's own login() sends staff to the two-step login
 TWO_FACTOR_LOGIN_TIMEOUT = 600
 OTP_TOTP_ISSUER = "UPR Info Pre-sessions"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # nobody reads another person's authenticator secret in the admin
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -166,7 +167,8 @@ STORAGES = {
 
 # The audit history is read-only: reverting would write status fields past the rules that change them.
 SIMPLE_HISTORY_REVERT_DISABLED = True
-# A cell that starts with =, +, - or @ is exported as text, never as a formula.
+# Strip a leading "=" from exported cells; applications.admin.ApplicationResource also quotes
+# any cell that starts with =, +, - or @, so that no cell is ever read as a formula.
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

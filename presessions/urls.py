@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from two_factor import views as two_factor_views
 from django.utils.translation import gettext_lazy as _
+from two_factor import views as two_factor_views
 
 from . import views
 

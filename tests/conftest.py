@@ -6,6 +6,16 @@ import pytest
 
 from presessions.celery import app as celery_app
 
+# Lines for the end of the run ("security" section): sizes of generated matrices and the like.
+REPORT: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REPORT:
+        terminalreporter.section("security")
+        for line in REPORT:
+            terminalreporter.write_line(line)
+
 
 def service_unavailable(reason: str):
     """Skip a test whose service is missing; under REQUIRE_SERVICES=1 (CI), fail it instead."""

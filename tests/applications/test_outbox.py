@@ -1,6 +1,7 @@
 """The email outbox, against a real SMTP server on loopback (aiosmtpd)."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
@@ -12,7 +13,7 @@ from presessions.emails import MAX_ATTEMPTS, queue_email, send_email, sweep_outb
 from presessions.enums import EmailStatus
 from presessions.models import Email
 from presessions.tasks import task_send_email
-from tests.factories import application_post
+from tests.factories import application_post, login_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def test_with_redis_down_the_application_is_saved_and_the_sweep_sends_one_email(
     finally:
         conf.broker_url, conf.task_always_eager = saved
     assert response.status_code == 200
-    assert "Your application has been submitted." in response.content.decode()
+    assert "Check your email" in response.content.decode()
     assert Application.objects.count() == 1
     assert Email.objects.get().status == EmailStatus.QUEUED
     assert mail.outbox == []
@@ -90,15 +91,70 @@ def test_a_claimed_email_is_not_sent_by_a_second_worker(kenya):
     assert mail.outbox == []
 
 
+def _confirm(client, page):
+    """Submit a confirmation page's form as a browser would: with its hidden fields."""
+    data = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.content.decode()):
+        data.setdefault(name, []).append(value)
+    return client.post("/admin/presessions/email/", data, follow=True)
+
+
 def test_admin_can_filter_and_resend(admin_client, kenya, django_capture_on_commit_callbacks):
     email = queue_email(to="a@b.org", name="application-link", context={"review": kenya}, language="en", dedupe_key="k5")
     Email.objects.filter(pk=email.pk).update(status=EmailStatus.FAILED)
     assert admin_client.get("/admin/presessions/email/?status__exact=failed").context["cl"].result_count == 1
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post("/admin/presessions/email/", {"action": "resend", "_selected_action": [email.pk]})
+        page = admin_client.post("/admin/presessions/email/", {"action": "resend", "_selected_action": [email.pk]})
+        _confirm(admin_client, page)
     email.refresh_from_db()
     assert email.status == EmailStatus.SENT
     assert len(mail.outbox) == 1
+
+
+def test_resend_leaves_drafts_and_approved_emails_alone(client, cast, kenya, smtp_sink, django_capture_on_commit_callbacks):
+    draft = queue_email(
+        to="a@b.org", name="application-link", context={"review": kenya}, language="en", dedupe_key="d1", draft=True
+    )
+    approved = queue_email(
+        to="c@d.org", name="application-link", context={"review": kenya}, language="en", dedupe_key="d2", draft=True
+    )
+    Email.objects.filter(pk=approved.pk).update(status=EmailStatus.APPROVED)
+    login_staff(client, cast.coordinator)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/presessions/email/", {"action": "resend", "_selected_action": [draft.pk, approved.pk]}, follow=True
+        )
+
+    assert smtp_sink.messages == []
+    assert sorted(Email.objects.values_list("status", flat=True)) == [EmailStatus.APPROVED, EmailStatus.DRAFT]
+    assert [str(message) for message in response.context["messages"]] == [
+        "2 email(s) skipped: only sent or failed emails can be sent again. A draft is approved, then sent with "
+        "“Send the selected approved emails”; a queued email leaves on its own."
+    ]
+
+
+def test_resending_a_sent_email_asks_first_then_sends_it_once(client, cast, kenya, smtp_sink, django_capture_on_commit_callbacks):
+    from presessions.emails import drop_mail_connection
+
+    email = queue_email(to="a@b.org", name="application-link", context={"review": kenya}, language="en", dedupe_key="r1")
+    assert send_email(email.pk)
+    login_staff(client, cast.coordinator)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/admin/presessions/email/", {"action": "resend", "_selected_action": [email.pk]})
+    assert page.status_code == 200
+    assert page.templates[0].name == "admin/presessions/email/confirm_send.html"
+    assert [row["to"] for row in page.context["emails"]] == ["a@b.org"]
+    assert len(smtp_sink.messages) == 1  # only the first sending
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _confirm(client, page)
+        _confirm(client, page)  # a second click on the same confirmation
+    assert [m.rcpt_tos for m in smtp_sink.messages] == [["a@b.org"], ["a@b.org"]]
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (EmailStatus.SENT, 2)
+    drop_mail_connection()
 
 
 def test_plain_text_emails_are_not_html_escaped(client, kenya, django_capture_on_commit_callbacks):

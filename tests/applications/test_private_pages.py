@@ -43,7 +43,7 @@ def test_no_page_puts_its_own_address_in_a_link(client, application):
     token = make_token(application)
     body = client.get(f"/applications/{token}/").content.decode()
     assert "?next=" not in body
-    assert body.count(token) == body.count(f'/applications/{token}/') > 0  # only in the page's own links and form
+    assert body.count(token) == body.count(f"/applications/{token}/") > 0  # only in the page's own links and form
 
 
 def test_the_language_switcher_returns_to_the_private_page_without_a_url_carrying_it(client, application):

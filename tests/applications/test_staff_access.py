@@ -8,7 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from applications import review as rules
-from tests.factories import PDF_BYTES, make_application, login_staff
+from tests.factories import PDF_BYTES, login_staff, make_application
 
 pytestmark = pytest.mark.django_db
 

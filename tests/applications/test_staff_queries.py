@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from applications.models import Application, Organisation
 from presessions.models import Theme
-from tests.factories import make_application, login_staff
+from tests.factories import login_staff, make_application
 
 pytestmark = pytest.mark.django_db
 
