@@ -252,7 +252,9 @@ def world(cast, kenya, turkiye, open_session, settings):
     tr1 = app(turkiye, "Ankara TR1 Voice", email="tr1-secret@example.org", speaker_name="Deniz TR1-Speaker")
     tr1.report_file.save("r.pdf", ContentFile(PDF_BYTES))
     ke3.report_file.save("r.pdf", ContentFile(PDF_BYTES))
-    review_rules.save_review(application=ke3, reviewer=dave, marks=GOOD, reasons={}, comment="DAVE-KE3-COMMENT")
+    poor = {**GOOD, "quality": 1}
+    daves = review_rules.save_review(application=ke3, reviewer=dave, marks=poor, reasons={}, comment="DAVE-KE3-COMMENT")
+    daves_total = f"{daves.total:.2f}"  # also KE3's mean: no other review counts
     review_rules.save_review(application=ke2, reviewer=cast.alice, marks=GOOD, reasons={}, comment="ALICE-KE2-COMMENT")
     bob_review = review_rules.save_review(application=tr1, reviewer=cast.bob, marks=GOOD, reasons={}, comment="BOB-COMMENT")
     review_rules.save_review(application=tr1, reviewer=cast.coordinator, marks=GOOD, reasons={}, comment="CARLA-COMMENT")
@@ -293,7 +295,7 @@ def world(cast, kenya, turkiye, open_session, settings):
             *comments,
         ],
         # alice reviews Kenya: she saved her review of KE2, not of KE3 (dave's comment stays hidden).
-        "alice": [*never, *markers["tr1"], "DAVE-KE3-COMMENT", "BOB-COMMENT", "CARLA-COMMENT"],
+        "alice": [*never, *markers["tr1"], "DAVE-KE3-COMMENT", daves_total, "BOB-COMMENT", "CARLA-COMMENT"],
         "bob": [*never, *markers["ke1"], *markers["ke2"], *markers["ke3"], "DAVE-KE3-COMMENT", "ALICE-KE2-COMMENT"],
         "carla": never,
     }
