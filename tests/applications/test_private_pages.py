@@ -61,3 +61,18 @@ def test_a_withdrawn_application_shows_only_that_it_was_withdrawn(client, applic
     for held in ["Wanjiru Kamau", "Woman", "contact@kenya-hr.example.org", "wanjiru@", "+254", "Kenya Human Rights Forum"]:
         assert held not in body, held
     assert "Apply again with this application" in body  # the call is still open
+
+
+@pytest.mark.parametrize(
+    ("language", "check_email", "withdrawn"),
+    [
+        ("fr", "Nous avons envoyé un courriel", "Cette candidature a été retirée"),
+        ("es", "Hemos enviado un correo", "Esta solicitud fue retirada"),
+    ],
+)
+def test_the_new_pages_read_in_french_and_spanish(client, application, settings, language, check_email, withdrawn):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    assert check_email in client.get("/sessions/60/apply/sent/").content.decode()
+    domain.withdraw_application(application)
+    body = client.get(f"/applications/{make_token(application)}/").content.decode()
+    assert withdrawn in body and f'<html lang="{language}">' in body

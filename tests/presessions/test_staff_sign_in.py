@@ -86,3 +86,11 @@ def test_every_page_sends_a_content_security_policy_without_inline_scripts(clien
     assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
     assert "frame-ancestors 'none'" in policy
     assert "camera=()" in response["Permissions-Policy"] and "geolocation=()" in response["Permissions-Policy"]
+
+
+@pytest.mark.parametrize(("language", "text"), [("fr", "Connexion bloquée"), ("es", "Acceso bloqueado")])
+def test_the_lockout_page_reads_in_french_and_spanish(client, carla, settings, language, text):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    for _ in range(6):
+        response = sign_in(client, "carla", "wrong-password")
+    assert response.status_code == 429 and text in response.content.decode()
