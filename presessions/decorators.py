@@ -10,7 +10,9 @@ def private_page(view):
     Mark a page reached through a private link (an application, a confirmation, an unsubscribe link).
 
     No cache, shared or in the browser, keeps it; search engines do not index it; and a link on it
-    sends no Referer, so the private address never reaches another site or its logs.
+    sends a Referer only to this site (whose logs mask it), so the private address never reaches
+    another site. "no-referrer" would make browsers send "Origin: null" with the page's own forms,
+    which Django's CSRF check rightly refuses.
     """
 
     @functools.wraps(view)
@@ -19,7 +21,7 @@ def private_page(view):
         add_never_cache_headers(response)
         patch_cache_control(response, private=True, no_store=True)
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"
         return response
 
     return wrapped

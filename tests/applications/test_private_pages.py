@@ -35,7 +35,7 @@ def test_every_private_page_is_neither_cached_nor_indexed(client, application):
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"], url
         assert response["X-Robots-Tag"] == "noindex, nofollow", url
-        assert response["Referrer-Policy"] == "no-referrer", url
+        assert response["Referrer-Policy"] == "same-origin", url
         assert '<meta name="robots" content="noindex">' in response.content.decode(), url
 
 
