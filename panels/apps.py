@@ -1,14 +1,19 @@
 from django.apps import AppConfig
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
-def refresh_public_schedule(sender, **kwargs):
-    """A panel member changed (confirmed, declined, removed, statement shown or hidden): serve afresh once committed."""
-    from presessions.caching import bump
+def refresh_public_schedule(sender, instance, **kwargs):
+    """
+    A speaker who is or may be public changed (confirmed, declined, removed, statement shown or
+    hidden): serve the public schedule afresh once committed. Members nobody outside can see
+    (reserves, speakers who have not confirmed) change nothing public, so recomposing a panel,
+    which replaces all of them, does not empty every cache.
+    """
+    from presessions.caching import bump_on_commit
 
-    transaction.on_commit(bump)
+    if instance.confirmed_at is not None or instance.statement_public:
+        bump_on_commit()
 
 
 class PanelsConfig(AppConfig):

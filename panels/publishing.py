@@ -276,7 +276,7 @@ def publish(session: Session, *, name: str = "", now: dt.datetime | None = None)
     # Clear now (this transaction sees the new release) and again on commit (others may have re-read the old one meanwhile).
     cache.delete(_latest_key(session.number))
     transaction.on_commit(lambda: cache.delete(_latest_key(session.number)))
-    transaction.on_commit(caching.bump)
+    caching.bump_on_commit()
     return release
 
 

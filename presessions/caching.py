@@ -21,6 +21,7 @@ import uuid
 
 from django.contrib.messages import get_messages
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils import translation
 
@@ -80,6 +81,11 @@ def bump(*args, **kwargs) -> None:
     """Invalidate every cached public page (connected to post_save and post_delete of the calendar's models)."""
     cache.set(VERSION_KEY, uuid.uuid4().hex[:8], None)
     clear_local()
+
+
+def bump_on_commit() -> None:
+    """Bump the version once the current transaction commits (other processes could otherwise cache what it undoes)."""
+    transaction.on_commit(bump)
 
 
 def clear_local() -> None:
