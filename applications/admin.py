@@ -255,6 +255,8 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
     autocomplete_fields = ["organisation"]
     filter_horizontal = ["themes"]
     readonly_fields = [
+        # The status changes only through the rules that change it (the form, panels, decisions).
+        "status",
         "created_at",
         "updated_at",
         "submitted_at",

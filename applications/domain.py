@@ -172,6 +172,8 @@ def confirm_email_change(application: Application, *, now: dt.datetime | None = 
     """
     Make the pending address the application's (and its organisation's) email; return True if it changed.
 
+    Side effects, in order: the new address on the application and its organisation; a new
+    private link (the old one stops working), emailed to the new address; a notice to the old one.
     If that address already has an application for the State, nothing changes: the link to that
     other application is emailed to the address instead (its owner is the one confirming), and
     False is returned. Raise EmailChangeExpired for a stale link.
@@ -188,9 +190,12 @@ def confirm_email_change(application: Application, *, now: dt.datetime | None = 
         return False
     locked.email = new_email
     locked.pending_email, locked.pending_email_key, locked.pending_email_at = "", "", None
-    locked.save(update_fields=["email", "pending_email", "pending_email_key", "pending_email_at", "updated_at"])
+    # A new key: whoever read the old mailbox loses the application with it.
+    locked.link_key = new_link_key()
+    locked.save(update_fields=["email", "link_key", "pending_email", "pending_email_key", "pending_email_at", "updated_at"])
     locked.organisation.email = new_email
     locked.organisation.save(update_fields=["email"])
+    _queue(locked, "new-link", f"new-link:{locked.pk}:{locked.link_key}", new_key=True)
     queue_email(
         to=old_email,
         name="email-changed",

@@ -90,12 +90,17 @@ def with_my_review(queryset: QuerySet[Application], user) -> QuerySet[Applicatio
 
 
 def next_for_reviewer(user, *, skip: list[int] = ()) -> Application | None:
-    """The least-reviewed application the user has not reviewed yet, oldest first; None when the queue is empty."""
+    """
+    The oldest application the user has not reviewed yet; None when the queue is empty.
+
+    The order depends on nothing other reviewers did: ordering by the number of reviews would
+    tell a reviewer which applications others have already scored.
+    """
     return (
         reviewable_applications(user)
         .exclude(reviews__reviewer=user)
         .exclude(pk__in=list(skip))
-        .order_by("score_count", "submitted_at", "pk")
+        .order_by("submitted_at", "pk")
         .first()
     )
 

@@ -42,7 +42,10 @@ def _forms(request, session, *, instance=None, initial_review=None):
     draft = request.method == "POST" and request.POST.get("action") == "draft"
     data = request.POST if request.method == "POST" else None
     files = request.FILES if request.method == "POST" else None
-    org_form = OrganisationForm(data, instance=instance.organisation if instance else None, draft=draft)
+    # An organisation may be shared by several applications (after staff merge duplicates): the
+    # address shown and changed here is always this application's own.
+    org_initial = {"email": instance.email} if instance else None
+    org_form = OrganisationForm(data, instance=instance.organisation if instance else None, initial=org_initial, draft=draft)
     app_initial = {"form_token": uuid.uuid4()}
     if initial_review:
         app_initial["review"] = initial_review

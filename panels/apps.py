@@ -16,12 +16,28 @@ def refresh_public_schedule(sender, instance, **kwargs):
         bump_on_commit()
 
 
+def refresh_after_a_decision(sender, instance, raw=False, **kwargs):
+    """
+    An application past the call changed (its status, or its consent to publication): a speaker's
+    public presence may depend on it. Drafts and submissions, the bulk of deadline day, do not.
+    """
+    from applications.enums import ApplicationStatus
+    from presessions.caching import bump_on_commit
+
+    if not raw and instance.status not in ApplicationStatus.editable_states():
+        bump_on_commit()
+
+
 class PanelsConfig(AppConfig):
     name = "panels"
     verbose_name = _("Panels and schedules")
 
     def ready(self):
+        from applications.models import Application
+
         from .models import PanelMember
 
         post_save.connect(refresh_public_schedule, sender=PanelMember, dispatch_uid="panels.member-saved")
         post_delete.connect(refresh_public_schedule, sender=PanelMember, dispatch_uid="panels.member-deleted")
+        post_save.connect(refresh_after_a_decision, sender=Application, dispatch_uid="panels.application-saved")
+        post_delete.connect(refresh_after_a_decision, sender=Application, dispatch_uid="panels.application-deleted")

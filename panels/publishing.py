@@ -26,7 +26,7 @@ from presessions.emails import queue_email
 from presessions.models import Session, StateReview
 
 from . import scheduling
-from .enums import MemberRole
+from .enums import MemberRole, PanelStatus
 from .models import MeetingPlacement, PanelMember, PanelRules, ScheduleDay, ScheduleRelease, ScheduleSubscription
 
 TUESDAY_TO_FRIDAY = 4
@@ -148,11 +148,18 @@ def visible_speaker(speaker: dict, meta: dict) -> dict | None:
     A release's speaker as the public may see them now, or None.
 
     Someone who declined, withdrew or was removed after the release is published disappears at
-    once, without a new release; a statement shows only while staff keep it public.
+    once, without a new release, and is shown only as far as their consent still allows; a
+    statement shows only while staff keep it public.
     """
-    if speaker.get("member") not in meta["speakers"]:
+    consent = meta["speakers"].get(speaker.get("member"))
+    if consent is None:
         return None
     public = {k: v for k, v in speaker.items() if k not in ("member", "statement_key")}
+    # Consent withdrawn since the release is applied at once; consent widened waits for the next release.
+    if consent not in (Publication.ORGANISATION, Publication.NAME_AND_ORGANISATION):
+        public["organisation"] = None
+    if consent != Publication.NAME_AND_ORGANISATION:
+        public["name"] = None
     key = speaker.get("statement_key")
     public["statement"] = f"/statements/{key}.pdf" if key and speaker["member"] in meta["statements"] else None
     return public
@@ -163,18 +170,23 @@ def snapshot(session: Session) -> dict:
     rules = PanelRules.for_session(session)
     tz = timezone.get_default_timezone()
     days: dict[str, list] = {}
-    for review in _reviews(session, public=True):
+    public = set(public_speakers().filter(panel__review__session=session).values_list("pk", flat=True))
+    for review in _reviews(session):
         placement = getattr(review, "placement", None)
         if not placement or not placement.starts_at:
             continue
         panel = getattr(review, "panel", None)
-        speakers = [_public_speaker(m) for m in panel.speakers] if panel is not None else []
-        # The NHRI speaks first by default: panels put it first in the speaking order.
+        # Every speaker of a decided panel has a slot in the agenda, in speaking order (the NHRI first
+        # by default); only the public ones are named in it, by their slot's number.
+        slots = []
+        if panel is not None and (panel.status == PanelStatus.FINALISED or any(m.pk in public for m in panel.speakers)):
+            slots = list(panel.speakers)
+        speakers = [{**_public_speaker(m), "position": i} for i, m in enumerate(slots, start=1) if m.pk in public]
         start = timezone.localtime(placement.starts_at, tz).replace(tzinfo=None)
-        total = rules.meeting_minutes(len(speakers) if speakers else _speaker_count(review, rules))
+        total = rules.meeting_minutes(len(slots) if slots else _speaker_count(review, rules))
         items = scheduling.agenda(
             start,
-            len(speakers),
+            len(slots),
             opening=rules.opening_minutes,
             state_statement=rules.state_statement_minutes,
             speaker_minutes=rules.speaker_minutes,
@@ -366,10 +378,10 @@ def latest_meta(number: int) -> dict | None:
     )
     if meta:
         rows = public_speakers().filter(panel__review__session_id=meta["session_id"]).order_by("pk")
-        rows = list(rows.values_list("pk", "statement_public", "statement_file"))
-        meta["speakers"] = frozenset(pk for pk, _public, _file in rows)
-        meta["statements"] = frozenset(pk for pk, public, file in rows if public and file)
-        roster = hashlib.sha256(repr((sorted(meta["speakers"]), sorted(meta["statements"]))).encode()).hexdigest()[:8]
+        rows = list(rows.values_list("pk", "statement_public", "statement_file", "application__publication"))
+        meta["speakers"] = {pk: publication for pk, _public, _file, publication in rows}  # member -> consent now
+        meta["statements"] = frozenset(pk for pk, public, file, _publication in rows if public and file)
+        roster = hashlib.sha256(repr((sorted(meta["speakers"].items()), sorted(meta["statements"]))).encode()).hexdigest()[:8]
         meta["etag"] = f"{meta['etag']}-{roster}"
     shared = "redis" in settings.CACHES["default"]["BACKEND"].lower()
     cache.set(_latest_key(number), meta or {}, 24 * 3600 if shared else 5)

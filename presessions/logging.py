@@ -10,6 +10,7 @@ applicants apart when reading a log.
 
 import logging
 import re
+from urllib.parse import unquote
 
 KEEP = 6
 # A signed token in any encoding: a long key, the signer's separator (":" raw, once or twice
@@ -23,10 +24,33 @@ PRIVATE_PREFIX = re.compile(
 MASK = "…"
 
 
-def mask_private_links(text: str) -> str:
-    """Replace every private link's secret part in `text` by its first characters and an ellipsis."""
+# A run of characters that can make up a URL, percent-escapes included.
+URL_RUN = re.compile(r"[A-Za-z0-9_\-%:./]{16,}")
+
+
+def _mask(text: str) -> str:
     text = SIGNED_TOKEN.sub(lambda m: m.group(1) + MASK, text)
     return PRIVATE_PREFIX.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+
+
+def _decoded(run: str) -> str:
+    for _ in range(3):  # "%2561" is "%61" is "a": a client may encode any character, more than once
+        decoded = unquote(run)
+        if decoded == run:
+            break
+        run = decoded
+    return run
+
+
+def mask_private_links(text: str) -> str:
+    """
+    Replace every private link's secret part in `text` by its first characters and an ellipsis.
+
+    A URL-like run is decoded first, so that a link written with percent-escapes ("/%61pplications/",
+    a key with "%7a" inside) is found and masked too; such a run is logged decoded.
+    """
+    text = _mask(text)
+    return URL_RUN.sub(lambda m: _mask(decoded) if (decoded := _decoded(m.group(0))) != m.group(0) else m.group(0), text)
 
 
 class MaskPrivateLinks(logging.Filter):

@@ -137,3 +137,30 @@ def test_the_coordinator_still_sees_the_organisations_whole_history(client, cast
     Application.objects.filter(pk=elsewhere.pk).update(organisation=ke.organisation)
     body = login_staff(client, cast.coordinator).get(f"/admin/applications/application/{ke.pk}/review/").content.decode()
     assert "Türkiye" in body
+
+
+def test_the_next_application_to_review_does_not_depend_on_others_reviews(client, cast, kenya):
+    ReviewerAssignment.objects.create(reviewer=cast.bob, review=kenya)
+    first, second = make_application(kenya, name="First"), make_application(kenya, name="Second")
+    login_staff(client, cast.alice)
+    before = client.get("/admin/applications/application/review/next/")["Location"]
+    rules.save_review(application=first, reviewer=cast.bob, marks=GOOD, reasons={})
+    assert client.get("/admin/applications/application/review/next/")["Location"] == before
+    assert before == f"/admin/applications/application/{first.pk}/review/"
+    assert second.pk  # the other one comes next, after hers
+
+
+def test_after_a_merge_each_applicant_sees_and_keeps_their_own_address(client, kenya, cast):
+    from applications.review import merge_organisations
+    from presessions.models import Email
+    from tests.factories import application_post
+
+    client.post("/sessions/60/apply/", application_post(kenya, email="first@example.org"))
+    client.post("/sessions/60/apply/", application_post(kenya, email="second@example.org"))
+    first, second = Application.objects.get(email="first@example.org"), Application.objects.get(email="second@example.org")
+    merge_organisations(first.organisation, [second.organisation])
+    second.refresh_from_db()
+    page = client.get(second.get_private_url() + "edit/").content.decode()
+    assert 'value="second@example.org"' in page and "first@example.org" not in page
+    client.post(second.get_private_url() + "edit/", application_post(kenya, email="second@example.org"))
+    assert not Email.objects.filter(kind="email-change-confirm").exists()

@@ -292,6 +292,7 @@ def test_editing_the_email_tells_nothing_about_the_other_address(client, kenya, 
 def test_a_new_email_takes_effect_once_its_owner_confirms(client, kenya, django_capture_on_commit_callbacks):
     client.post("/sessions/60/apply/", application_post(kenya, email="old@example.org"))
     application = Application.objects.get()
+    url_before = application.get_private_url()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(application.get_private_url() + "edit/", application_post(kenya, email="New@Example.org"))
     application.refresh_from_db()
@@ -308,8 +309,11 @@ def test_a_new_email_takes_effect_once_its_owner_confirms(client, kenya, django_
         "new@example.org",
         "",
     )
-    assert mail.outbox[-1].to == ["old@example.org"]  # the old address is told
-    assert client.post(link).status_code == 404  # a link works once
+    assert [m.to for m in mail.outbox[-2:]] == [["new@example.org"], ["old@example.org"]]  # a new link; a notice
+    assert client.get(url_before).status_code == 404  # the old private link stops working
+    new_link = re.search(r"https?://\S+/applications/\S+?/", mail.outbox[-2].body).group(0).split("127.0.0.1:8000")[-1]
+    assert client.get(new_link).status_code == 200
+    assert client.post(link).status_code == 404  # a confirmation link works once
 
 
 def test_confirming_an_address_that_has_applied_changes_nothing_and_sends_it_its_link(client, kenya):

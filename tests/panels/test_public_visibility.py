@@ -147,3 +147,47 @@ def test_schedule_updates_go_to_subscribers_and_the_confirmed_speakers_of_change
     assert "Kenya" in body and "- KE:" not in body
     for name in ["Amani", "Baraza", "Comfort", "Ankara"]:
         assert name not in body
+
+
+def test_narrowed_consent_applies_at_once_and_a_changed_status_removes_the_speaker(
+    client, open_session, kenya_panel, django_capture_on_commit_callbacks
+):
+    confirm_speakers(kenya_panel)
+    publishing.publish(open_session)
+    amani, baraza = _member(kenya_panel, "Amani Voice"), _member(kenya_panel, "Baraza Watch")
+    assert "Speaker Amani Voice, Amani Voice" in _public(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        application = amani.application
+        application.publication = "organisation"  # the speaker asked staff to drop their name
+        application.save()
+    text = _public(client)
+    assert "Speaker Amani Voice" not in text and "Amani Voice" in text
+    with django_capture_on_commit_callbacks(execute=True):
+        application = baraza.application
+        application.status = "not_selected"
+        application.save()
+    assert "Baraza Watch" not in _public(client)
+
+
+def test_the_admin_cannot_write_an_applications_status(client, cast, kenya_panel):
+    from tests.factories import login_staff
+
+    application = _member(kenya_panel, "Amani Voice").application
+    login_staff(client, cast.coordinator)
+    page = client.get(f"/admin/applications/application/{application.pk}/change/").content.decode()
+    assert 'name="status"' not in page
+
+
+def test_each_speaker_is_named_in_their_own_agenda_slot(client, open_session, kenya_panel):
+    send_decisions()
+    speakers = list(kenya_panel.members.filter(role="speaker").order_by("position"))
+    second = speakers[1]
+    domain.confirm_participation(second, attends_training=True)  # only the second in the speaking order
+    publishing.publish(open_session)
+    meeting = client.get("/sessions/60/schedule.json").json()["days"][0]["meetings"][0]
+    named = {item["speaker"]: item for item in meeting["agenda"] if item["kind"] == "speaker"}
+    assert sorted(named) == list(range(1, len(speakers) + 1))  # a slot for every speaker
+    assert [s["position"] for s in meeting["speakers"]] == [2]
+    label = f"Speaker {second.application.organisation.name}, {second.application.organisation.name}"
+    ics = client.get("/sessions/60/schedule.ics").content.decode().replace("\r\n ", "").replace("\\,", ",")
+    assert label in ics and label in client.get("/sessions/60/schedule/ke/").content.decode()

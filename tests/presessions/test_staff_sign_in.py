@@ -1,5 +1,6 @@
 """Staff sign in with a password and a second factor; guessing is throttled; sessions end; headers protect every page."""
 
+import re
 import time
 
 import pytest
@@ -94,3 +95,34 @@ def test_the_lockout_page_reads_in_french_and_spanish(client, carla, settings, l
     for _ in range(6):
         response = sign_in(client, "carla", "wrong-password")
     assert response.status_code == 429 and text in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/otp_totp/totpdevice/?key__startswith=1",
+        "/admin/otp_static/staticdevice/?token_set__token__startswith=a",
+        "/admin/auth/user/?password__startswith=pbkdf2",
+        "/admin/applications/application/?link_key__startswith=a",
+        "/admin/applications/application/?pending_email_key__gt=a",
+        "/admin/presessions/email/?body_text__contains=applications",
+        "/admin/panels/panelmember/?statement_key__startswith=a",
+    ],
+)
+def test_no_admin_page_filters_on_a_secret_field_not_even_for_a_superuser(client, url):
+    superuser = get_user_model().objects.create_superuser("root", password=PASSWORD)
+    TOTPDevice.objects.create(user=superuser, name="default", confirmed=True)
+    login_staff(client, superuser)
+    assert client.get(url).status_code == 400
+    assert client.get(url.split("?")[0]).status_code == 200
+
+
+def test_the_totp_command_prints_a_code_on_a_demo_machine_only(carla, settings, capsys):
+    from django.core.management import CommandError, call_command
+
+    settings.DEBUG = True
+    call_command("totp", "carla")
+    assert re.fullmatch(r"\d{6}\n", capsys.readouterr().out)
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("totp", "carla")

@@ -96,6 +96,11 @@ def test_no_private_link_reaches_the_access_or_error_log(served):
     # In query strings, as the old language links carried them, and in a 404's warning.
     paths += [f"/language/?next=%2Fapplications%2F{once}%2F", f"/faq/?next=%252Fapplications%252F{twice}%252F"]
     paths += [f"/applications/{token}x/", f"/no-such-page/{token}/"]
+    # Percent-escapes a client may choose for any character, even where no browser would.
+    key, signature = token.split(":")
+    escape = lambda c: "%" + format(ord(c), "02X")  # noqa: E731
+    paths += [f"/%61pplications/{key[:-2]}{escape(key[-2])}{key[-1]}:{signature}/"]
+    paths += [f"/%61pplications/{key}%3A{escape(signature[0])}{signature[1:]}/"]
     statuses = {path: _request(base, path) for path in paths}
     assert statuses[f"/applications/{token}/"] == 200
     assert statuses[f"/applications/{once}/"] == 200
@@ -108,3 +113,19 @@ def test_no_private_link_reaches_the_access_or_error_log(served):
         assert secret not in text
     print(f"{len(paths) + 1} requests to private routes, {text.count(' /applications/')} masked lines, no link in full")
     assert text.count(key[:6] + "…") >= 8  # the requests were logged, masked
+
+
+def test_no_private_link_reaches_the_console_in_debug_mode():
+    """`make run` serves with DEBUG on, where Django logs 404s and CSRF refusals through a console handler of its own."""
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz012345:Qm3Pz8Wc1Kx5Nv7Rb2Ty4Lh6Js9Df0Ga3Se5Uo8Ii1"
+    code = (
+        "import django, logging; django.setup(); "
+        f"logging.getLogger('django.request').warning('Not Found: %s', '/applications/{token}/'); "
+        f"logging.getLogger('django.security.csrf').warning('Forbidden (%s): %s', 'CSRF cookie not set.', '/applications/{token}/withdraw/'); "
+        f"logging.getLogger('django.server').info('\"GET /applications/{token}/ HTTP/1.1\" 200 5000')"
+    )
+    env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "presessions.settings"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    output = result.stdout + result.stderr
+    assert output.count("AbCdEf…") == 3
+    assert "Qm3Pz8Wc1Kx5Nv7Rb2Ty4Lh6Js9Df0Ga3Se5Uo8Ii1" not in output and "GhIjKlMnOp" not in output
