@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
+from pypdf import PdfReader
 
 from presessions.models import Theme
 
@@ -28,10 +29,17 @@ from .enums import OrganisationKind, ReportSubmission
 from .models import AIM_MAX_WORDS, MAX_THEMES, STATEMENT_MAX_CHARS, Application, Organisation
 
 PDF_MAGIC = b"%PDF-"
+PDF_END = b"%%EOF"
 
 
 def validate_pdf(upload) -> None:
-    """Accept a PDF of at most 10 MB, judged by its content, never by its name."""
+    """
+    Accept a PDF of at most 10 MB, judged by its content, never by its name.
+
+    The file must start like a PDF, end like one (a file cut short by a slow connection lacks its
+    "%%EOF"), and open with pypdf with at least one page: an HTML page renamed ".pdf", or one that
+    merely mentions "%PDF-", is refused.
+    """
     limit = settings.APPLICATION_UPLOAD_MAX_BYTES
     if upload.size > limit:
         raise forms.ValidationError(
@@ -39,9 +47,27 @@ def validate_pdf(upload) -> None:
         )
     upload.seek(0)
     head = upload.read(1024)
-    upload.seek(0)
     if PDF_MAGIC not in head:
+        upload.seek(0)
         raise forms.ValidationError(_("The selected file must be a PDF."), code="not_pdf")
+    upload.seek(max(0, upload.size - 2048))
+    complete = PDF_END in upload.read()
+    upload.seek(0)
+    try:
+        reader = PdfReader(upload, strict=False)
+        pages = len(reader.pages)
+        reader.pages[0].mediabox  # noqa: B018 -- reading the first page is the check
+    except Exception:  # noqa: BLE001 -- pypdf raises many kinds of errors for a damaged file
+        pages = 0
+    finally:
+        upload.seek(0)
+    if not complete or pages < 1:
+        raise forms.ValidationError(
+            _(
+                "The selected file could not be opened as a PDF: it may be damaged or incomplete. Save it again as a PDF and choose it again."
+            ),
+            code="damaged_pdf",
+        )
 
 
 def form_helper(*layout) -> FormHelper:

@@ -1,3 +1,5 @@
+import functools
+import logging
 import re
 import time
 import uuid
@@ -6,10 +8,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError, connection
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
@@ -19,13 +24,18 @@ from presessions import caching
 from presessions.admin_site import staff_required
 from presessions.countries import display_name
 from presessions.decorators import private_page
+from presessions.enums import EmailStatus
 from presessions.forms import error_summary
-from presessions.models import Session
+from presessions.models import Email, Session
 
 from . import domain
+from .answers import as_text, posted_answers
+from .enums import ApplicationStatus
 from .forms import ApplicationForm, CallAlertForm, OrganisationForm
 from .models import Application, CallAlert
 from .tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, key_from_token
+
+logger = logging.getLogger(__name__)
 
 
 def _rate(group, request):
@@ -73,6 +83,71 @@ def _closed(request, session, status=200):
     return render(request, "applications/call_closed.html", {"session": session, "call": session.call_or_none}, status=status)
 
 
+def answers_back(request, *, session=None, closed: bool, status: int = 200):
+    """
+    A page that gives back everything the applicant posted, readable and ready to copy.
+
+    After the close, it says so and whom to write to; when the service could not save the answers,
+    it also offers to send them again as they are (the file must be chosen again).
+    """
+    answers = posted_answers(request.POST, request.FILES, session=session)
+    call = session.call_or_none if session is not None and closed else None
+    if closed:
+        heading = _("The call has closed")
+        explanation = (
+            _("Your answers arrived after the call closed on %(closes)s (Geneva time), so they were not saved.")
+            % {"closes": date_format(timezone.localtime(call.closes_at), "DATETIME_FORMAT")}
+            if call
+            else _("Your answers arrived after the call closed, so they were not saved.")
+        )
+        explanation += " " + _(
+            "Here is everything you wrote, so that nothing is lost. If you think this is a mistake, write to us."
+        )
+    else:
+        heading = _("Your answers were not saved")
+        explanation = _(
+            "Because of a problem on our side, your answers could not be saved. Nothing was saved yet. "
+            "Wait a minute, then send them again with the button below; a file must be attached again."
+        )
+    context = {
+        "heading": heading,
+        "explanation": explanation,
+        "answers": answers,
+        "text": as_text(answers),
+        "resend": None if closed else request.path,
+        "posted": [(key, request.POST.getlist(key)) for key in request.POST if key != "csrfmiddlewaretoken"],
+    }
+    return render(request, "applications/answers_back.html", context, status=status)
+
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def survive_database_blips(view):
+    """
+    Retry a form post once when the database connection dropped (a restart takes a second or two);
+    if the database is still unreachable, give the applicant their answers back instead of an error page.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        for attempt in range(2):
+            try:
+                return view(request, *args, **kwargs)
+            except DATABASE_ERRORS:
+                logger.warning("Database unreachable during %s (attempt %d)", request.path, attempt + 1, exc_info=True)
+                connection.close()
+                for upload in request.FILES.values():
+                    upload.seek(0)
+                if attempt == 0:
+                    time.sleep(settings.DATABASE_RETRY_SECONDS)
+        return answers_back(request, closed=False, status=503)
+
+    return wrapped
+
+
 # The blank form is kept with a slot in place of each visitor's own CSRF and form tokens.
 CSRF_SLOT, FORM_TOKEN_SLOT = "\x00csrf-token\x00", "\x00form-token\x00"
 BLANK_FORM_SECONDS = 60
@@ -115,6 +190,7 @@ def _to_cache(key: str, response, call) -> None:
     caching.set_page(key, content, min(time.time() + BLANK_FORM_SECONDS, call.closes_at.timestamp()))
 
 
+@survive_database_blips
 @ratelimit(key="ip", rate=_rate, method="POST", block=False)
 @require_http_methods(["GET", "POST"])
 def apply(request, number):
@@ -124,7 +200,7 @@ def apply(request, number):
     session = get_object_or_404(Session.objects.with_call(), number=number)
     call = session.call_or_none
     if call is None or not call.is_open:
-        return _closed(request, session)
+        return answers_back(request, session=session, closed=True) if request.method == "POST" else _closed(request, session)
     if getattr(request, "limited", False):
         return render(request, "applications/too_many.html", {"session": session}, status=429)
     code = request.GET.get("state", "").upper()
@@ -136,8 +212,7 @@ def apply(request, number):
                 org_form=org_form, app_form=app_form, draft=draft, language=translation.get_language() or "en"
             )
         except domain.CallNotOpen:
-            messages.error(request, _("The call closed before your application arrived, so it was not saved."))
-            return _closed(request, session)
+            return answers_back(request, session=session, closed=True)
         except domain.DuplicateApplication as duplicate:
             domain.send_link_again(duplicate.existing)
         # One answer whether the email had applied for this State or not: anyone may type any
@@ -164,12 +239,15 @@ def detail(request, token):
 
 
 @private_page
+@survive_database_blips
 @ratelimit(key="ip", rate=_rate, method="POST", block=False)
 @require_http_methods(["GET", "POST"])
 def edit(request, token):
     application = _get_application_for_token(token)
     session = application.review.session
     if not application.can_edit():
+        if request.method == "POST" and application.status in ApplicationStatus.editable_states():
+            return answers_back(request, session=session, closed=True)  # the call closed while they typed
         messages.error(request, _("This application can no longer be changed."))
         return redirect(application.get_private_url())
     if getattr(request, "limited", False):
@@ -186,10 +264,7 @@ def edit(request, token):
             try:
                 domain.update_application(application, org_form=org_form, app_form=app_form, submit=not draft)
             except domain.CallNotOpen:
-                messages.error(
-                    request, _("The call has closed: your changes were not saved, and your application stays as it was.")
-                )
-                return redirect(application.get_private_url())
+                return answers_back(request, session=session, closed=True)
             if new_email != application.email:
                 domain.request_email_change(application, new_email)
                 messages.success(
@@ -332,6 +407,8 @@ def dashboard(request, number):
         raise PermissionDenied
     session = get_object_or_404(Session, number=number)
     sessions = Session.objects.filter(call__isnull=False).order_by("-number").values_list("number", flat=True)
-    return render(
-        request, "admin/applications/dashboard.html", {"session": session, "sessions": sessions, **session_stats(session)}
+    trouble = Email.objects.in_trouble().aggregate(
+        failed=Count("pk", filter=Q(status=EmailStatus.FAILED)), retried=Count("pk", filter=Q(lease_expiries__gt=0))
     )
+    context = {"session": session, "sessions": sessions, "outbox": trouble, **session_stats(session)}
+    return render(request, "admin/applications/dashboard.html", context)

@@ -176,6 +176,21 @@ class ThemeAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["label"]}
 
 
+class TroubleFilter(admin.SimpleListFilter):
+    title = _("needs a look")
+    parameter_name = "trouble"
+
+    def lookups(self, request, model_admin):
+        return [("failed", _("Failed for good")), ("retried", _("Sent again after a worker stopped"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failed":
+            return queryset.filter(status=EmailStatus.FAILED)
+        if self.value() == "retried":
+            return queryset.filter(lease_expiries__gt=0)
+        return queryset
+
+
 @admin.register(Email)
 class EmailAdmin(admin.ModelAdmin):
     """
@@ -185,7 +200,7 @@ class EmailAdmin(admin.ModelAdmin):
     """
 
     list_display = ["created_at", "kind", "to", "masked_subject", "language", "status", "attempts", "sent_at"]
-    list_filter = ["status", "kind", "language", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [TroubleFilter, "status", "kind", "language", ("created_at", admin.DateFieldListFilter)]
     # dedupe_key holds only a kind, row ids, an hour or a recipient's address: no secret.
     search_fields = ["to", "subject", "dedupe_key"]
     date_hierarchy = "created_at"
@@ -197,6 +212,7 @@ class EmailAdmin(admin.ModelAdmin):
         "language",
         "status",
         "attempts",
+        "lease_expiries",
         "next_attempt_at",
         "created_at",
         "sent_at",
@@ -208,7 +224,7 @@ class EmailAdmin(admin.ModelAdmin):
     ]
     # URL filters allowed on the list: those of list_filter and date_hierarchy. Any other, such as
     # ?body_text__contains=…, would let staff guess a private link one character at a time.
-    filterable = {"status", "kind", "language", "created_at"}
+    filterable = {"trouble", "status", "kind", "language", "created_at"}
 
     def has_add_permission(self, request):
         return False

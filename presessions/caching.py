@@ -18,14 +18,19 @@ import functools
 import threading
 import time
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import translation
 
 VERSION_KEY = "public-data-version"
+# Every key in the cache has a time to live, so that Redis's volatile-lru policy can evict any of
+# them and never the Celery queues, which share the instance and have none (see README). A
+# version that expires is simply replaced by a new one.
+VERSION_SECONDS = 7 * 24 * 3600
 SECONDS = 60
 LOCAL_VERSION_SECONDS = 1.0
 LOCAL_PAGES = 128
@@ -72,14 +77,14 @@ def data_version() -> str:
     version = cache.get(VERSION_KEY)
     if version is None:
         version = uuid.uuid4().hex[:8]
-        cache.set(VERSION_KEY, version, None)
+        cache.set(VERSION_KEY, version, VERSION_SECONDS)
     _local_version = (now + LOCAL_VERSION_SECONDS, version)
     return version
 
 
 def bump(*args, **kwargs) -> None:
     """Invalidate every cached public page (connected to post_save and post_delete of the calendar's models)."""
-    cache.set(VERSION_KEY, uuid.uuid4().hex[:8], None)
+    cache.set(VERSION_KEY, uuid.uuid4().hex[:8], VERSION_SECONDS)
     clear_local()
 
 
@@ -114,20 +119,43 @@ def set_page(key: str, value, expires: float) -> None:
         _local_pages.set(key, value, expires)
 
 
-def public_page(view):
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD") or len(get_messages(request)):
-            return view(request, *args, **kwargs)
-        minute = int(time.time() // SECONDS)
-        key = f"page:{data_version()}:{translation.get_language()}:{request.get_full_path()}:{minute}"
-        cached = get_page(key)
-        if cached is not None:
-            status, content_type, content = cached
-            return HttpResponse(content, status=status, content_type=content_type)
-        response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.streaming:
-            set_page(key, (response.status_code, response["Content-Type"], response.content), (minute + 1) * SECONDS)
-        return response
+def public_page(view=None, *, query: dict | None = None):
+    """
+    Serve a public page from the cache, keyed by data version, language, path and minute.
 
-    return wrapped
+    `query` names the query parameters the page reads, each with a function that turns a value
+    into its part of the key, or None for a value not worth keeping (then the page is rendered
+    but not kept). Any other parameter is dropped by a redirect to the page without it, so junk
+    query strings cannot fill the cache with copies of one page.
+    """
+    query = query or {}
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method not in ("GET", "HEAD") or len(get_messages(request)):
+                return view(request, *args, **kwargs)
+            if set(request.GET) - set(query):
+                kept = [(name, value) for name, value in request.GET.items() if name in query]
+                return HttpResponseRedirect(request.path + (f"?{urlencode(kept)}" if kept else ""))
+            parts = []
+            for name, normalise in sorted(query.items()):
+                if name in request.GET:
+                    part = normalise(request.GET[name])
+                    if part is None:
+                        return view(request, *args, **kwargs)
+                    parts.append(f"{name}={part}")
+            minute = int(time.time() // SECONDS)
+            key = f"page:{data_version()}:{translation.get_language()}:{request.path}?{'&'.join(parts)}:{minute}"
+            cached = get_page(key)
+            if cached is not None:
+                status, content_type, content = cached
+                return HttpResponse(content, status=status, content_type=content_type)
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200 and not response.streaming:
+                set_page(key, (response.status_code, response["Content-Type"], response.content), (minute + 1) * SECONDS)
+            return response
+
+        return wrapped
+
+    return decorator(view) if view is not None else decorator

@@ -22,16 +22,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import logging
 import re
 import smtplib
 import threading
 import time
 from decimal import Decimal
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection, mail_admins
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model
@@ -39,19 +41,30 @@ from django.template import Context, Engine, Library, TemplateDoesNotExist, Temp
 from django.template.base import FilterExpression, Lexer, Parser, TokenType
 from django.template.defaultfilters import linebreaks, urlize
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from .enums import EmailStatus
+from .links import absolute_url
 from .models import Email, EmailTemplate
 
 logger = logging.getLogger(__name__)
 
-# Seconds to wait before each retry; after the last one the row is marked failed.
-BACKOFF = [60, 5 * 60, 15 * 60, 60 * 60, 3 * 60 * 60, 6 * 60 * 60]
-MAX_ATTEMPTS = len(BACKOFF) + 1
+# Seconds to wait before each retry (settings.OUTBOX_RETRY_SECONDS); after the last one the row is
+# marked failed.
+
+
+def backoff() -> list[int]:
+    return list(settings.OUTBOX_RETRY_SECONDS)
+
+
+def max_attempts() -> int:
+    return len(backoff()) + 1
+
+
 SWEEP_BATCH = 500
 
 
@@ -302,14 +315,27 @@ def queue_email(
     return email
 
 
+# After the broker failed, leave new emails to the sweep for a few seconds instead of making
+# every request wait for a connection attempt (Redis down, or a bad minute).
+BROKER_RETRY_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
 def enqueue_send(email_id: int) -> None:
     """Hand a row to Celery; if the broker is down, leave it for the sweep."""
+    global _broker_down_until
     from .tasks import task_send_email
 
+    if time.monotonic() < _broker_down_until:
+        return
     try:
         task_send_email.delay(email_id=email_id)
     except Exception:  # noqa: BLE001 -- any broker failure: the sweep sends it later
-        logger.warning("Could not hand email %s to Celery; the outbox sweep will send it.", email_id, exc_info=True)
+        if _broker_down_until == 0.0:
+            logger.warning("Could not hand email %s to Celery; the outbox sweep will send it.", email_id, exc_info=True)
+        _broker_down_until = time.monotonic() + BROKER_RETRY_SECONDS
+    else:
+        _broker_down_until = 0.0
 
 
 # What "send again" applies to. A draft or an approved email leaves only through approve, then send.
@@ -346,8 +372,11 @@ def _claim(email_id: int) -> Email | None:
     the same row, PostgreSQL makes the second wait for the first and then re-check the WHERE
     clause, and SQLite runs one write at a time, so exactly one of them sees "1 row".
     """
-    claimed = Email.objects.filter(pk=email_id, status=EmailStatus.QUEUED, next_attempt_at__lte=timezone.now()).update(
-        status=EmailStatus.SENDING, attempts=F("attempts") + 1
+    now = timezone.now()
+    claimed = Email.objects.filter(pk=email_id, status=EmailStatus.QUEUED, next_attempt_at__lte=now).update(
+        status=EmailStatus.SENDING,
+        attempts=F("attempts") + 1,
+        lease_until=now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS),
     )
     if not claimed:
         return None
@@ -408,7 +437,7 @@ def send_email(email_id: int) -> bool:
         body=email.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
-        headers={**email.headers, "X-Presessions-Email": str(email.pk)},
+        headers={**email.headers, "Message-ID": message_id(email), "X-Presessions-Email": str(email.pk)},
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
@@ -418,8 +447,18 @@ def send_email(email_id: int) -> bool:
         drop_mail_connection()
         _record_failure(email, exc)
         return False
-    Email.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="")
+    Email.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="", lease_until=None)
     return True
+
+
+def message_id(email: Email) -> str:
+    """
+    The row's own Message-ID: the same every time this row is sent, so a message sent again after a
+    crash is recognisably the same message (and mail clients show it once).
+    """
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    digest = hashlib.sha256(f"{email.pk}:{email.dedupe_key}".encode()).hexdigest()[:20]
+    return f"<outbox.{email.pk}.{digest}@{domain}>"
 
 
 def _send(message: EmailMultiAlternatives) -> None:
@@ -437,19 +476,56 @@ def _send(message: EmailMultiAlternatives) -> None:
 
 
 def _record_failure(email: Email, exc: Exception) -> None:
-    if email.attempts >= MAX_ATTEMPTS:
+    retries = backoff()
+    if email.attempts >= len(retries) + 1:
         status, next_attempt = EmailStatus.FAILED, email.next_attempt_at
     else:
         status = EmailStatus.QUEUED
-        next_attempt = timezone.now() + dt.timedelta(seconds=BACKOFF[email.attempts - 1])
+        next_attempt = timezone.now() + dt.timedelta(seconds=retries[email.attempts - 1])
     Email.objects.filter(pk=email.pk).update(
-        status=status, next_attempt_at=next_attempt, last_error=f"{type(exc).__name__}: {exc}"
+        status=status, next_attempt_at=next_attempt, last_error=f"{type(exc).__name__}: {exc}", lease_until=None
     )
     logger.warning("Email %s failed (attempt %s): %s", email.pk, email.attempts, exc)
+    if status == EmailStatus.FAILED:
+        logger.error("Email %s (%s) failed for good after %s attempts.", email.pk, email.kind, email.attempts)
+        tell_admins(
+            "An email failed for good",
+            f"The {email.kind} email {email.pk} to {email.to} could not be sent after {email.attempts} attempts: "
+            f"{type(exc).__name__}. See {absolute_url(reverse('admin:presessions_email_change', args=[email.pk]))}",
+        )
+
+
+def recover_abandoned(moment: dt.datetime | None = None) -> int:
+    """
+    Queue again every row whose worker stopped while holding it (killed, or cut off from the database).
+
+    The message may have left just before the worker stopped; it goes again with the same
+    Message-ID, and the row counts the recovery so that coordinators and ADMINS can see it.
+    """
+    moment = moment or timezone.now()
+    ids = list(Email.objects.abandoned(moment).values_list("pk", flat=True))
+    recovered = Email.objects.filter(pk__in=ids, status=EmailStatus.SENDING, lease_until__lt=moment).update(
+        status=EmailStatus.QUEUED, next_attempt_at=moment, lease_until=None, lease_expiries=F("lease_expiries") + 1
+    )
+    if recovered:
+        logger.error("%d email(s) were held by a worker that stopped; they are sent again.", recovered)
+        tell_admins(
+            "Emails sent again after a worker stopped",
+            f"{recovered} email(s) were held by a worker that stopped before it finished. They are being sent again, "
+            "with the same Message-ID: a recipient may receive one twice. "
+            f"See {absolute_url(reverse('admin:presessions_email_changelist'))}?trouble=retried",
+        )
+    return recovered
+
+
+def tell_admins(subject: str, message: str) -> None:
+    """Email the site's ADMINS directly (not through the outbox, which may be what is in trouble)."""
+    mail_admins(subject, message, fail_silently=True)
 
 
 def sweep_outbox(limit: int = SWEEP_BATCH) -> int:
-    """Send every queued row that is due; return how many left."""
+    """Queue again what stopped workers abandoned, then send every queued row that is due; return how many left."""
+    recover_abandoned()
     ids = list(Email.objects.due().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     return sum(send_email(email_id) for email_id in ids)
 

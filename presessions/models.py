@@ -360,6 +360,14 @@ class EmailQuerySet(models.QuerySet):
     def due(self, moment: dt.datetime | None = None):
         return self.filter(status=EmailStatus.QUEUED, next_attempt_at__lte=moment or timezone.now())
 
+    def abandoned(self, moment: dt.datetime | None = None):
+        """Rows a worker claimed and then stopped holding: it was killed, or lost its database."""
+        return self.filter(status=EmailStatus.SENDING, lease_until__lt=moment or timezone.now())
+
+    def in_trouble(self):
+        """What a coordinator should look at: emails that failed for good, or were sent again after a crash."""
+        return self.filter(models.Q(status=EmailStatus.FAILED) | models.Q(lease_expiries__gt=0))
+
 
 class Email(models.Model):
     """
@@ -389,6 +397,15 @@ class Email(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     dedupe_key = models.CharField(_("deduplication key"), max_length=200, unique=True)
+    # A worker that claims a row holds it until then; if it dies meanwhile, the sweep sends the row again.
+    lease_until = models.DateTimeField(_("held by a worker until"), null=True, blank=True)
+    lease_expiries = models.PositiveSmallIntegerField(
+        _("sent again after a worker stopped"),
+        default=0,
+        help_text=_(
+            "The message may have left before the worker stopped: the recipient may have it twice (with the same Message-ID)."
+        ),
+    )
 
     objects = EmailQuerySet.as_manager()
 

@@ -7,6 +7,7 @@ files in var/mail/. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS,
 DATABASE_URL, REDIS_URL and EMAIL_URL (see README.md).
 """
 
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
@@ -57,12 +58,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it (rate limits, django-axes, logs) sees the client's own address.
+    "presessions.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Compress pages for applicants on slow connections; CSRF tokens are masked per request, which defeats BREACH.
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "presessions.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -103,6 +107,8 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A form post that meets a dropped connection is tried once more after this pause (applications.views).
+DATABASE_RETRY_SECONDS = env.float("DATABASE_RETRY_SECONDS", default=1.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Staff accounts. A password and a second factor (TOTP, with printable backup codes) through
@@ -180,8 +186,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            # Fails soft: while Redis is unreachable, each process uses its own memory (presessions/cache.py).
+            "BACKEND": "presessions.cache.ResilientRedisCache",
+            "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
         }
     }
 else:
@@ -225,6 +232,13 @@ else:
     EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="UPR Info Pre-sessions <presessions@upr-info.org>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who hears of emails that failed for good or went again after a crash: "Name <address>, ...".
+ADMINS = [(name, address) for name, address in getaddresses([env.str("ADMINS", default="")]) if address]
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# A worker holds an email it is sending for this long; if it dies meanwhile, the sweep sends it again.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+# Seconds before each new attempt at an email the mail server refused; after the last, it has failed.
+OUTBOX_RETRY_SECONDS = env.list("OUTBOX_RETRY_SECONDS", cast=int, default=[60, 300, 900, 3600, 10800, 21600])
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="presessions@upr-info.org")
 # The public address of the site, for links in emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -232,6 +246,9 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Applications: uploads and abuse limits.
 APPLICATION_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The largest request body read at all: one upload and the rest of the form. nginx's
+# client_max_body_size should say the same (12m).
+MAX_REQUEST_BYTES = APPLICATION_UPLOAD_MAX_BYTES + 2 * 1024 * 1024
 APPLICATION_RATELIMIT = env.str("APPLICATION_RATELIMIT", default="20/m")
 RATELIMIT_USE_CACHE = "default"
 
@@ -270,6 +287,9 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
     "payment=(), usb=(), interest-cohort=()"
 )
+# The reverse proxies in front of the site (addresses or networks, e.g. "127.0.0.1,10.0.0.0/8").
+# The client's address is then read from X-Forwarded-For; a header from anyone else is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
@@ -286,6 +306,7 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "pypdf": {"level": "ERROR"},  # a damaged upload is refused with a message, not logged
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django_countries import countries
 
 from .caching import public_page
-from .countries import display_name
+from .countries import display_name, find_countries
 from .forms import CountryFinderForm
 from .models import Call, Session, StateReview
 
@@ -65,8 +65,14 @@ def home(request):
     return render(request, "presessions/home.html", {"open_calls": open_calls, "upcoming": upcoming, "now": now})
 
 
+def _finder_key(query: str) -> str | None:
+    """A country finder query worth caching: one that finds a State, in a normal form (else None)."""
+    codes = find_countries(query)
+    return ",".join(sorted(codes)) + ":" + " ".join(query.casefold().split())[:100] if codes else None
+
+
 @require_safe
-@public_page
+@public_page(query={"q": _finder_key})
 def calendar(request):
     sessions = list(_sessions().order_by("number"))
     form = CountryFinderForm(request.GET or None)

@@ -33,7 +33,14 @@ def make_open_call(session, *, days_left=10):
     )
 
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+# A real one-page PDF (made with pypdf's PdfWriter().add_blank_page()).
+PDF_BYTES = (
+    b"%PDF-1.3\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<\n/Producer (pypdf)\n>>\nendobj\n2 0 obj\n<<\n/Type /Pages\n/Count 1\n"
+    b"/Kids [ 4 0 R ]\n>>\nendobj\n3 0 obj\n<<\n/Type /Catalog\n/Pages 2 0 R\n>>\nendobj\n4 0 obj\n<<\n/Type /Page\n"
+    b"/Resources <<\n>>\n/MediaBox [ 0.0 0.0 200 200 ]\n/Parent 2 0 R\n>>\nendobj\nxref\n0 5\n0000000000 65535 f \n"
+    b"0000000015 00000 n \n0000000054 00000 n \n0000000113 00000 n \n0000000162 00000 n \ntrailer\n<<\n/Size 5\n"
+    b"/Root 3 0 R\n/Info 1 0 R\n>>\nstartxref\n256\n%%EOF\n"
+)
 
 
 def application_post(review, *, action="submit", email="contact@kenya-hr.example.org", themes=None, **overrides):

@@ -39,6 +39,12 @@ class Sink:
         session.host_name = hostname
         return responses
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refused@"):
+            return "550 No such mailbox"  # a recipient the server refuses, for tests of failures
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope)
         return "250 Message accepted"

@@ -109,6 +109,31 @@ def test_an_exe_renamed_to_pdf_is_refused_and_the_rest_is_kept(client, kenya):
     assert Application.objects.count() == 0
 
 
+DAMAGED = (
+    "The selected file could not be opened as a PDF: it may be damaged or incomplete. Save it again as a PDF and choose it again."
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"<!doctype html><html><body><p>%PDF-1.7 is the format we use.</p></body></html>", DAMAGED),
+        (PDF_BYTES[: len(PDF_BYTES) // 2], DAMAGED),  # cut short, as by a dropped connection
+        (PDF_BYTES[:-7], DAMAGED),  # everything but its end
+        (b"%PDF-1.4\n%%EOF\n", DAMAGED),  # a header and an end, nothing between
+        (b"<html><body>hello</body></html>", "The selected file must be a PDF."),
+    ],
+)
+def test_a_file_that_is_not_a_whole_pdf_is_refused_next_to_the_field_and_the_rest_is_kept(client, kenya, content, message):
+    upload = SimpleUploadedFile("report.pdf", content, content_type="application/pdf")
+    response = _post(client, kenya, files={"app-report_file": upload})
+    assert _errors(response, "app_form")["report_file"] == [message]
+    body = response.content.decode()
+    assert 'value="Kenya Human Rights Forum"' in body and 'value="Wanjiru Kamau"' in body
+    assert "Police violence and the right to protest" in body
+    assert Application.objects.count() == 0
+
+
 def test_a_file_over_10_mb_is_refused(client, kenya, settings):
     settings.APPLICATION_UPLOAD_MAX_BYTES = 1024 * 1024
     big = SimpleUploadedFile("big.pdf", PDF_BYTES + b"0" * 1024 * 1024, content_type="application/pdf")
@@ -181,16 +206,17 @@ def test_a_new_application_at_the_close_is_refused(kenya, open_session):
     assert Application.objects.count() == 0
 
 
-def test_an_edit_posted_one_second_after_the_close_is_refused_with_a_message(client, submitted):
+def test_an_edit_posted_one_second_after_the_close_gives_the_answers_back(client, submitted):
     call = submitted.call
     call.closes_at = timezone.now() - dt.timedelta(seconds=1)
     call.save()
     response = client.post(
         submitted.get_private_url() + "edit/",
-        application_post(submitted.review, **{"app-statement_summary": "Late"}),
+        application_post(submitted.review, **{"app-statement_summary": "Late but heartfelt"}),
         follow=True,
     )
-    assert "can no longer be changed" in response.content.decode()
+    body = response.content.decode()
+    assert "The call has closed" in body and "Late but heartfelt" in body
     submitted.refresh_from_db()
     assert submitted.statement_summary == "Police violence and the right to protest; three recommendations."
 
@@ -201,3 +227,44 @@ def test_out_of_range_ids_are_refused_not_crashing(client, kenya, value):
     assert response.status_code == 200
     assert "review" in response.context["app_form"].errors
     assert "themes" in response.context["app_form"].errors
+
+
+def test_a_request_larger_than_any_form_needs_is_refused_before_it_is_read(client, kenya, settings):
+    settings.LANGUAGE_CODE = "en"
+    body = b"x" * 1024  # what was actually sent: the refusal must not wait for the declared 60 MB
+    response = client.generic(
+        "POST",
+        "/sessions/60/apply/",
+        body,
+        content_type="multipart/form-data; boundary=xyz",
+        CONTENT_LENGTH=str(60 * 1024 * 1024),
+    )
+    assert response.status_code == 413
+    assert "smaller than 10 MB" in response.content.decode() and "Back" in response.content.decode()
+    assert Application.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "label"),
+    [
+        ("en", "The call has closed", "Summary of the statement"),
+        ("fr", "L'appel est clos", "Résumé de la déclaration"),
+        ("es", "La convocatoria está cerrada", "Resumen de la declaración"),
+    ],
+)
+def test_a_submission_after_the_close_gives_every_answer_back_in_the_applicants_language(
+    client, kenya, settings, language, heading, label
+):
+    call = kenya.session.call
+    call.closes_at = timezone.now() - dt.timedelta(minutes=1)
+    call.save()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    upload = SimpleUploadedFile("our-report.pdf", PDF_BYTES, content_type="application/pdf")
+    response = _post(client, kenya, files={"app-report_file": upload})
+    body = response.content.decode()
+    assert response.status_code == 200 and heading in body
+    assert f'<html lang="{language}">' in body
+    for typed in ["Kenya Human Rights Forum", "Wanjiru Kamau", "+254 700 000000", "Police violence and the right to protest"]:
+        assert body.count(typed) >= 2, typed  # once in the list, once in the text to copy
+    assert label in body and "our-report.pdf" in body and "Kenya" in body
+    assert Application.objects.count() == 0
