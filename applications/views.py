@@ -26,6 +26,7 @@ from presessions.countries import display_name
 from presessions.decorators import private_page
 from presessions.enums import EmailStatus
 from presessions.forms import error_summary
+from presessions.middleware import DatabaseUnavailable
 from presessions.models import Email, Session
 
 from . import domain
@@ -125,27 +126,44 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 def survive_database_blips(view):
     """
-    Retry a form post once when the database connection dropped (a restart takes a second or two);
-    if the database is still unreachable, give the applicant their answers back instead of an error page.
+    Try a request once more when the database connection dropped (a restart takes a second or two):
+    wait for the database to answer again, up to DATABASE_RETRY_SECONDS, then run the view again.
+    If it is still unreachable, a form post gets its answers back, never an error page that claims
+    nothing was lost.
     """
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        if request.method != "POST":
+        try:
             return view(request, *args, **kwargs)
-        for attempt in range(2):
+        except DATABASE_ERRORS:
+            logger.warning("Database unreachable during %s; waiting to try once more", request.path, exc_info=True)
+        if _wait_for_database(settings.DATABASE_RETRY_SECONDS):
+            for upload in request.FILES.values():
+                upload.seek(0)
             try:
                 return view(request, *args, **kwargs)
             except DATABASE_ERRORS:
-                logger.warning("Database unreachable during %s (attempt %d)", request.path, attempt + 1, exc_info=True)
-                connection.close()
-                for upload in request.FILES.values():
-                    upload.seek(0)
-                if attempt == 0:
-                    time.sleep(settings.DATABASE_RETRY_SECONDS)
-        return answers_back(request, closed=False, status=503)
+                logger.error("Database still unreachable during %s", request.path, exc_info=True)
+        connection.close()
+        if request.method == "POST":
+            return answers_back(request, closed=False, status=503)
+        raise DatabaseUnavailable()
 
     return wrapped
+
+
+def _wait_for_database(seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        connection.close()
+        try:
+            connection.ensure_connection()
+            return True
+        except DATABASE_ERRORS:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.25)
 
 
 # The blank form is kept with a slot in place of each visitor's own CSRF and form tokens.

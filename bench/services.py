@@ -11,6 +11,11 @@ import time
 import urllib.request
 
 
+# The memory policy the README asks for: a bound, and evict only keys with a time to live (the
+# cache's), never the Celery queues.
+REDIS_POLICY = ["--maxmemory", "256mb", "--maxmemory-policy", "volatile-lru"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -61,7 +66,7 @@ def redis():
         return
     port = free_port()
     server = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", *REDIS_POLICY],
         stdout=subprocess.DEVNULL,
     )
     try:

@@ -4,6 +4,9 @@ import ipaddress
 import time
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.template.loader import render_to_string
 
 LAST_SEEN_KEY = "_last_seen"
 
@@ -112,3 +115,28 @@ class ClientAddressMiddleware:
                     break
             request.META["PROXY_ADDR"], request.META["REMOTE_ADDR"] = peer, client
         return self.get_response(request)
+
+
+class DatabaseUnavailable(Exception):
+    """The database stayed unreachable after a retry: DatabaseUnavailableMiddleware shows a page that says so."""
+
+
+class DatabaseUnavailableMiddleware:
+    """
+    When the database cannot be reached, answer with a page that says so, in the visitor's
+    language, with status 503 and a Retry-After: not a bare error page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (InterfaceError, OperationalError, DatabaseUnavailable)):
+            return None
+        body = render_to_string("service_unavailable.html", {"contact_email": settings.CONTACT_EMAIL})
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "60"
+        return response

@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "presessions.middleware.SecurityHeadersMiddleware",
+    "presessions.middleware.DatabaseUnavailableMiddleware",
     # Last, so that it sees a locked-out login before any view does.
     "axes.middleware.AxesMiddleware",
 ]
@@ -107,8 +108,9 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# A form post that meets a dropped connection is tried once more after this pause (applications.views).
-DATABASE_RETRY_SECONDS = env.float("DATABASE_RETRY_SECONDS", default=1.0)
+# A form that meets a dropped connection is tried once more when the database answers again, waiting
+# at most this long (applications.views.survive_database_blips).
+DATABASE_RETRY_SECONDS = env.float("DATABASE_RETRY_SECONDS", default=5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Staff accounts. A password and a second factor (TOTP, with printable backup codes) through
