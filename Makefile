@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d" " -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint worker beat messages bench
+.PHONY: install run test lint worker beat messages bench faults
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The fault-injection suite: the whole stack on loopback (its own PostgreSQL, Redis, nginx, gunicorn,
+# Celery worker and beat, an SMTP sink), each part failed in turn during a burst of submissions.
+faults: install
+	FAULTS=1 $(BIN)/python -m pytest tests/faults -p no:cacheprovider -q
 
 lint: install
 	$(BIN)/ruff check .

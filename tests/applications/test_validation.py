@@ -248,7 +248,7 @@ def test_a_request_larger_than_any_form_needs_is_refused_before_it_is_read(clien
     ("language", "heading", "label"),
     [
         ("en", "The call has closed", "Summary of the statement"),
-        ("fr", "L'appel est clos", "Résumé de la déclaration"),
+        ("fr", "appel est clos", "Résumé de la déclaration"),
         ("es", "La convocatoria está cerrada", "Resumen de la declaración"),
     ],
 )
