@@ -10,7 +10,6 @@ import tempfile
 import time
 import urllib.request
 
-
 # The memory policy the README asks for: a bound, and evict only keys with a time to live (the
 # cache's), never the Celery queues.
 REDIS_POLICY = ["--maxmemory", "256mb", "--maxmemory-policy", "volatile-lru"]

@@ -52,7 +52,9 @@ def redis_server(settings):
         service_unavailable("redis-server is not installed")
     server = RedisServer()
     server.start()
-    settings.CACHES = {"default": {"BACKEND": "presessions.cache.ResilientRedisCache", "LOCATION": f"redis://127.0.0.1:{server.port}/1"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "presessions.cache.ResilientRedisCache", "LOCATION": f"redis://127.0.0.1:{server.port}/1"}
+    }
     settings.RATELIMIT_USE_CACHE = "default"
     caching.clear_local()
     yield server
@@ -93,7 +95,9 @@ def test_the_site_keeps_serving_and_saving_while_redis_is_down(client, kenya, re
     assert Application.objects.count() == 3
     assert time.monotonic() - started < 5  # no request waits for Redis
     # The rate limit still holds, per process, while Redis is away.
-    statuses = [client.post("/sessions/60/apply/", application_post(kenya, email=f"more-{i}@example.org")).status_code for i in range(5)]
+    statuses = [
+        client.post("/sessions/60/apply/", application_post(kenya, email=f"more-{i}@example.org")).status_code for i in range(5)
+    ]
     assert 429 in statuses
     outages = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(outages) == 1  # logged once, not per request
