@@ -13,8 +13,10 @@ Redis and nginx (Debian's packages).
 
 from __future__ import annotations
 
+import html
 import itertools
 import os
+import re
 import shutil
 import signal
 import threading
@@ -69,6 +71,7 @@ class Burst:
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
         self.acknowledged, self.server_errors, self.other = [], 0, defaultdict(int)
+        self.given_back = []  # (email, client, the page's hidden form): answers handed back during an outage
 
     def _one(self):
         email = f"{self.label}-{next(self.counter)}@faults.example.org"
@@ -90,6 +93,8 @@ class Burst:
                 self.other[type(error).__name__] += 1
             return
         with self.lock:
+            if status == 503 and "Send my answers again" in _text and email in _text:
+                self.given_back.append((email, client, _resend_form(_text)))
             if status >= 500:
                 self.server_errors += 1
             elif status == 302 and headers.get("location", "").endswith("/apply/sent/"):
@@ -114,12 +119,18 @@ class Burst:
             worker.join(60)
 
 
+def _resend_form(page: str) -> list[tuple[str, str]]:
+    """The hidden fields of the answers-back page's "send again" form, as a browser would post them."""
+    form = page[page.index("<form") : page.index("</form>")]
+    return [(html.unescape(n), html.unescape(v)) for n, v in re.findall(r'name="([^"]+)" value="([^"]*)"', form)]
+
+
 def _log_count(stack: Stack, name: str, text: str) -> int:
     path = stack.logs / f"{name}.log"
     return path.read_text(errors="replace").count(text) if path.exists() else 0
 
 
-def _measure(stack: Stack, burst: Burst, fault: str, wait: float = 120, evidence: str = "") -> dict:
+def _measure(stack: Stack, burst: Burst, fault: str, wait: float = 120, evidence: str = "", outage: bool = False) -> dict:
     started = time.monotonic()
     stored = {
         row[0] for row in stack.query("SELECT email FROM applications_application WHERE email LIKE %s", (f"{burst.label}-%",))
@@ -153,7 +164,7 @@ def _measure(stack: Stack, burst: Burst, fault: str, wait: float = 120, evidence
         and not figures["unacknowledged stored"]
         and figures["lost"] == 0
         and figures["doubled"] == 0
-        and figures["5xx"] == 0
+        and (figures["5xx"] == 0 or outage)  # a real database outage answers 503 while it lasts
         and figures["acknowledged"] > 0
     )
     other = ", ".join(f"{k} {v}" for k, v in sorted(burst.other.items())) or "none"
@@ -223,4 +234,29 @@ def test_postgresql_restarted(stack):
         time.sleep(6)
     retried = _log_count(stack, "web", "waiting to try once more") - waits
     figures = _measure(stack, burst, "PostgreSQL restarted", evidence=f"requests that waited for the database {retried}")
+    assert figures["ok"], ROWS[-1]
+
+
+def test_postgresql_down_for_30_seconds(stack):
+    """A real outage: posts get their answers back (503), and sending them again afterwards stores each once."""
+    with Burst(stack, "outage", threads=2, pause=1.0) as burst:
+        time.sleep(4)
+        stack.stop_postgres()
+        time.sleep(30)
+        stack.start_postgres()
+        time.sleep(4)
+    resent = 0
+    for email, client, form in burst.given_back:
+        status, headers, _text = client.request("POST", f"/sessions/{burst.form['number']}/apply/", form)
+        if status == 302 and headers.get("location", "").endswith("/apply/sent/"):
+            burst.acknowledged.append(email)
+            resent += 1
+    figures = _measure(
+        stack,
+        burst,
+        "PostgreSQL down for 30 s (an outage)",
+        evidence=f"answers given back (503) {len(burst.given_back)}, sent again afterwards and acknowledged {resent}",
+        outage=True,
+    )
+    assert burst.given_back and resent == len(burst.given_back)
     assert figures["ok"], ROWS[-1]

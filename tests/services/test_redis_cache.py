@@ -78,7 +78,9 @@ def test_every_cache_key_expires_and_junk_query_strings_add_none(client, kenya, 
         assert response.status_code == 302 and response["Location"] == "/faq/"
     for i in range(50):
         client.get(f"/calendar/?q=nowhere{i}")  # a finder query that finds nothing is answered, not kept
-    assert len(_keys(redis_server)) == len(keys)
+    after = _keys(redis_server)
+    assert len(after) <= len(keys)  # page copies may have expired meanwhile; none was added
+    assert not [key for key in after if b"utm" in key or b"nowhere" in key]
 
 
 def test_the_site_keeps_serving_and_saving_while_redis_is_down(client, kenya, redis_server, caplog, settings):
