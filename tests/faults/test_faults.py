@@ -121,7 +121,8 @@ class Burst:
 
 def _resend_form(page: str) -> list[tuple[str, str]]:
     """The hidden fields of the answers-back page's "send again" form, as a browser would post them."""
-    form = page[page.index("<form") : page.index("</form>")]
+    button = page.index("Send my answers again")
+    form = page[page.rindex("<form", 0, button) : button]
     return [(html.unescape(n), html.unescape(v)) for n, v in re.findall(r'name="([^"]+)" value="([^"]*)"', form)]
 
 
