@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import FieldDoesNotExist
-from django.db import DatabaseError
+from django.db import DatabaseError, models
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from .forms import ApplicationForm, OrganisationForm
@@ -39,19 +40,28 @@ def _field_answers(form, post) -> list[tuple[str, str]]:
 
 
 def _raw_answers(post) -> list[tuple[str, str]]:
-    """The application's part when its form cannot be built (no database): labels from the model."""
+    """
+    The application's part when its form cannot be built (no database): labels and choices from the
+    model. A State and themes are rows of the database and show as their numbers then.
+    """
     answers = []
     for key in post:
         name = key.removeprefix("app-")
         if not key.startswith("app-") or name == "form_token":
             continue
         values = [v for v in post.getlist(key) if str(v).strip()]
+        if not values:
+            continue
         try:
-            label = str(Application._meta.get_field(name).verbose_name)
+            field = Application._meta.get_field(name)
         except FieldDoesNotExist:
-            label = name
-        if values:
-            answers.append((label, "; ".join(values)))
+            continue  # not a field of ours (the honeypot, say)
+        if isinstance(field, models.BooleanField):
+            shown = [_("Yes")]
+        else:
+            choices = {str(value): str(label) for value, label in field.flatchoices}
+            shown = [choices.get(str(v), str(v)) for v in values]
+        answers.append((capfirst(str(field.verbose_name)), "; ".join(shown)))
     return answers
 
 

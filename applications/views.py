@@ -93,11 +93,17 @@ def answers_back(request, *, session=None, closed: bool, status: int = 200):
     """
     answers = posted_answers(request.POST, request.FILES, session=session)
     call = session.call_or_none if session is not None and closed else None
-    if closed:
+    when = (lambda moment: date_format(timezone.localtime(moment), "j F Y, H:i")) if call else None
+    if closed and call is not None and call.state() == "upcoming":
+        heading = _("The call is not open yet")
+        explanation = _("The call opens on %(opens)s (Geneva time), so your answers were not saved.") % {
+            "opens": when(call.opens_at)
+        }
+    elif closed:
         heading = _("The call has closed")
         explanation = (
             _("Your answers arrived after the call closed on %(closes)s (Geneva time), so they were not saved.")
-            % {"closes": date_format(timezone.localtime(call.closes_at), "DATETIME_FORMAT")}
+            % {"closes": when(call.closes_at)}
             if call
             else _("Your answers arrived after the call closed, so they were not saved.")
         )
@@ -116,12 +122,16 @@ def answers_back(request, *, session=None, closed: bool, status: int = 200):
         "answers": answers,
         "text": as_text(answers),
         "resend": None if closed else request.path,
+        "had_file": bool(request.FILES),
         "posted": [(key, request.POST.getlist(key)) for key in request.POST if key != "csrfmiddlewaretoken"],
     }
     return render(request, "applications/answers_back.html", context, status=status)
 
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+# After a wait for the database came to nothing, this process answers at once for so long.
+DATABASE_AWAY_SECONDS = 15.0
+_database_away_until = 0.0
 
 
 def survive_database_blips(view):
@@ -134,11 +144,18 @@ def survive_database_blips(view):
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
+        global _database_away_until
         try:
             return view(request, *args, **kwargs)
         except DATABASE_ERRORS:
-            logger.warning("Database unreachable during %s; waiting to try once more", request.path, exc_info=True)
-        if _wait_for_database(settings.DATABASE_RETRY_SECONDS):
+            pass
+        # Wait for a restarting database, unless this process found it down a moment ago: then answer
+        # at once, so that an outage cannot hold every worker in turn and leave later visitors waiting.
+        waited = time.monotonic() >= _database_away_until
+        if waited:
+            logger.warning("Database unreachable during %s; waiting to try once more", request.path)
+        if _wait_for_database(settings.DATABASE_RETRY_SECONDS if waited else 0):
+            _database_away_until = 0.0
             for upload in request.FILES.values():
                 upload.seek(0)
             try:
@@ -146,6 +163,7 @@ def survive_database_blips(view):
             except DATABASE_ERRORS:
                 logger.error("Database still unreachable during %s", request.path, exc_info=True)
         connection.close()
+        _database_away_until = time.monotonic() + DATABASE_AWAY_SECONDS
         if request.method == "POST":
             return answers_back(request, closed=False, status=503)
         raise DatabaseUnavailable()
@@ -185,7 +203,19 @@ def _blank_form_key(request, number: int) -> str | None:
         return None
     if len(get_messages(request)):
         return None
-    return f"apply:{caching.data_version()}:{translation.get_language()}:{number}:{code}"
+    version = caching.data_version()
+    # Only the session's own States are worth a copy each: "?state=ZZ" would otherwise fill the cache.
+    if code and code not in (caching.get_page(f"apply-states:{version}:{number}") or ()):
+        return None
+    return f"apply:{version}:{translation.get_language()}:{number}:{code}"
+
+
+def _remember_states(session) -> None:
+    """Keep the session's State codes beside the blank forms, for _blank_form_key."""
+    key = f"apply-states:{caching.data_version()}:{session.number}"
+    if caching.get_page(key) is None:
+        codes = frozenset(code.upper() for code in session.reviews.values_list("country", flat=True))
+        caching.set_page(key, codes, time.time() + BLANK_FORM_SECONDS)
 
 
 def _from_cache(request, key: str) -> HttpResponse | None:
@@ -221,6 +251,7 @@ def apply(request, number):
         return answers_back(request, session=session, closed=True) if request.method == "POST" else _closed(request, session)
     if getattr(request, "limited", False):
         return render(request, "applications/too_many.html", {"session": session}, status=429)
+    _remember_states(session)
     code = request.GET.get("state", "").upper()
     initial_review = session.reviews.filter(country=code).first() if code else None
     org_form, app_form, draft = _forms(request, session, initial_review=initial_review)

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import condition, require_http_methods, require_safe
+from django_ratelimit.decorators import ratelimit
 from icalendar import Calendar, Event
 
 from applications.models import describe_anonymously
@@ -251,10 +252,13 @@ class SubscribeForm(forms.Form):
     )
 
 
+@ratelimit(key="ip", rate=lambda group, request: settings.APPLICATION_RATELIMIT, method="POST", block=False)
 @require_http_methods(["GET", "POST"])
 def subscribe(request, number):
     session = get_object_or_404(Session, number=number)
     form = SubscribeForm(request.POST or None)
+    if request.method == "POST" and getattr(request, "limited", False):
+        return render(request, "applications/too_many.html", {"session": session}, status=429)
     if request.method == "POST" and form.is_valid():
         publishing.subscribe(session, email=form.cleaned_data["email"], language=translation.get_language() or "en")
         return render(request, "panels/subscribe_sent.html", {"session": session})

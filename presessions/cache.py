@@ -20,12 +20,13 @@ import time
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
+# Not only a refused connection: an error reply (out of memory under maxmemory, MISCONF after a failed
+# snapshot, READONLY after a failover) or a garbled one must not break a page either.
+FAILURES = (RedisError, OSError)
 
 
 class ResilientRedisCache(RedisCache):

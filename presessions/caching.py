@@ -23,7 +23,8 @@ from urllib.parse import urlencode
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
 VERSION_KEY = "public-data-version"
@@ -119,14 +120,27 @@ def set_page(key: str, value, expires: float) -> None:
         _local_pages.set(key, value, expires)
 
 
+def _canonical_path(request) -> str:
+    """The page's own address: /sessions/54/ for /sessions/0054/, /countries/ke/ for /countries/KE/."""
+    match = request.resolver_match
+    if match is None:
+        return request.path
+    kwargs = {name: value.lower() if isinstance(value, str) else value for name, value in match.kwargs.items()}
+    try:
+        return reverse(match.view_name, args=match.args, kwargs=kwargs)
+    except NoReverseMatch:
+        return request.path
+
+
 def public_page(view=None, *, query: dict | None = None):
     """
     Serve a public page from the cache, keyed by data version, language, path and minute.
 
     `query` names the query parameters the page reads, each with a function that turns a value
     into its part of the key, or None for a value not worth keeping (then the page is rendered
-    but not kept). Any other parameter is dropped by a redirect to the page without it, so junk
-    query strings cannot fill the cache with copies of one page.
+    but not kept). Any other parameter, or another spelling of the path (/sessions/0054/), is
+    dropped by a redirect to the page's own address, so junk cannot fill the cache with copies of
+    one page.
     """
     query = query or {}
 
@@ -135,9 +149,10 @@ def public_page(view=None, *, query: dict | None = None):
         def wrapped(request, *args, **kwargs):
             if request.method not in ("GET", "HEAD") or len(get_messages(request)):
                 return view(request, *args, **kwargs)
-            if set(request.GET) - set(query):
+            path = _canonical_path(request)
+            if path != request.path or set(request.GET) - set(query):
                 kept = [(name, value) for name, value in request.GET.items() if name in query]
-                return HttpResponseRedirect(request.path + (f"?{urlencode(kept)}" if kept else ""))
+                return HttpResponsePermanentRedirect(path + (f"?{urlencode(kept)}" if kept else ""))
             parts = []
             for name, normalise in sorted(query.items()):
                 if name in request.GET:
@@ -146,7 +161,7 @@ def public_page(view=None, *, query: dict | None = None):
                         return view(request, *args, **kwargs)
                     parts.append(f"{name}={part}")
             minute = int(time.time() // SECONDS)
-            key = f"page:{data_version()}:{translation.get_language()}:{request.path}?{'&'.join(parts)}:{minute}"
+            key = f"page:{data_version()}:{translation.get_language()}:{path}?{'&'.join(parts)}:{minute}"
             cached = get_page(key)
             if cached is not None:
                 status, content_type, content = cached

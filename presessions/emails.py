@@ -11,10 +11,11 @@ The outbox: render, queue and send every email the product sends.
   `PLACEHOLDERS`, `template_errors` and `sandbox_context`.
 
 If Redis or the mail server is down, the row stays queued and a later sweep
-sends it. A row is claimed (status "sending") before the SMTP conversation
-starts, so two workers can never send it twice; a row left in "sending" by a
-crash is not retried automatically, because it may have left already: staff
-see it in the admin and decide.
+sends it. A row is claimed (status "sending", under a lease) before the SMTP
+conversation starts, so two workers never send it at once; a row left in
+"sending" by a worker that died is queued again by the sweep once its lease
+expires, with the same Message-ID (it may have left just before the crash),
+and ADMINS and the coordinator's dashboard are told.
 """
 
 from __future__ import annotations

@@ -11,4 +11,5 @@ urlpatterns = [
     path("sessions/<int:number>/", views.session, name="session"),
     path("faq/", views.faq, name="faq"),
     path("about/", views.about, name="about"),
+    path("request-too-large/", views.request_too_large, name="request_too_large"),
 ]

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django_countries import countries
 
 from .caching import public_page
+from .countries import _fold as fold
 from .countries import display_name, find_countries
 from .forms import CountryFinderForm
 from .models import Call, Session, StateReview
@@ -66,9 +67,9 @@ def home(request):
 
 
 def _finder_key(query: str) -> str | None:
-    """A country finder query worth caching: one that finds a State, in a normal form (else None)."""
+    """A country finder query worth caching (one that finds a State), folded as the finder folds it; else None."""
     codes = find_countries(query)
-    return ",".join(sorted(codes)) + ":" + " ".join(query.casefold().split())[:100] if codes else None
+    return ",".join(sorted(codes)) + ":" + " ".join(fold(query).split())[:100] if codes else None
 
 
 @require_safe
@@ -122,3 +123,10 @@ def faq(request):
 @public_page
 def about(request):
     return render(request, "presessions/about.html")
+
+
+@require_safe
+def request_too_large(request):
+    """What nginx shows (error_page 413) when a body is larger than client_max_body_size: the same page as Django's own."""
+    limit = settings.APPLICATION_UPLOAD_MAX_BYTES // (1024 * 1024)
+    return render(request, "request_too_large.html", {"limit": limit}, status=413)

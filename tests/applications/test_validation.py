@@ -117,7 +117,8 @@ DAMAGED = (
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"<!doctype html><html><body><p>%PDF-1.7 is the format we use.</p></body></html>", DAMAGED),
+        (b"<!doctype html><html><body><p>%PDF-1.7 is the format we use.</p></body></html>", "The selected file must be a PDF."),
+        (b"<html><script>alert(1)</script><!-- %PDF-1.4 -->" + PDF_BYTES, "The selected file must be a PDF."),  # a polyglot
         (PDF_BYTES[: len(PDF_BYTES) // 2], DAMAGED),  # cut short, as by a dropped connection
         (PDF_BYTES[:-7], DAMAGED),  # everything but its end
         (b"%PDF-1.4\n%%EOF\n", DAMAGED),  # a header and an end, nothing between
@@ -268,3 +269,38 @@ def test_a_submission_after_the_close_gives_every_answer_back_in_the_applicants_
         assert body.count(typed) >= 2, typed  # once in the list, once in the text to copy
     assert label in body and "our-report.pdf" in body and "Kenya" in body
     assert Application.objects.count() == 0
+
+
+def test_a_pdf_of_too_many_pages_is_refused_quickly(client, kenya):
+    import io
+    import time
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(2001):
+        writer.add_blank_page(width=10, height=10)
+    content = io.BytesIO()
+    writer.write(content)
+    upload = SimpleUploadedFile("long.pdf", content.getvalue(), content_type="application/pdf")
+    started = time.monotonic()
+    response = _post(client, kenya, files={"app-report_file": upload})
+    assert time.monotonic() - started < 2  # the page tree is not walked
+    assert _errors(response, "app_form")["report_file"] == ["The PDF has more than 2000 pages. Send a shorter document."]
+
+
+def test_answers_given_back_without_the_database_are_still_readable(kenya):
+    """When the database is away, the State and themes cannot be named, but every other answer reads as on the form."""
+    from django.http import QueryDict
+
+    from applications.answers import posted_answers
+
+    data = QueryDict(mutable=True)
+    for key, value in application_post(kenya).items():
+        data.setlist(key, value if isinstance(value, list) else [value])
+    answers = dict(posted_answers(data, {}, session=None))
+    assert answers["Speaker's gender"] == "Woman"
+    assert answers["Attendance"] == "In person, in Geneva"
+    assert answers["Consents to the processing of this data"] == "Yes"
+    assert answers["Summary of the statement"].startswith("Police violence")
+    assert "contact_time" not in str(answers)  # the honeypot is not an answer

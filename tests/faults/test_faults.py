@@ -72,11 +72,13 @@ class Burst:
         self.counter = itertools.count(1)
         self.acknowledged, self.server_errors, self.other = [], 0, defaultdict(int)
         self.given_back = []  # (email, client, the page's hidden form): answers handed back during an outage
+        self.slowest = 0.0  # seconds, the longest a submission (GET and POST) took
 
     def _one(self):
         email = f"{self.label}-{next(self.counter)}@faults.example.org"
         client = Client(self.stack.ports["nginx"], source=_next_address())
         path = f"/sessions/{self.form['number']}/apply/"
+        started = time.monotonic()
         try:
             status, tokens = client.form_tokens(f"{path}?state={self.form['country']}")
             if status >= 500:
@@ -93,6 +95,7 @@ class Burst:
                 self.other[type(error).__name__] += 1
             return
         with self.lock:
+            self.slowest = max(self.slowest, time.monotonic() - started)
             if status == 503 and "Send my answers again" in _text and email in _text:
                 self.given_back.append((email, client, _resend_form(_text)))
             if status >= 500:
@@ -195,6 +198,19 @@ def test_redis_stopped_for_20_seconds(stack):
     assert figures["ok"], ROWS[-1]
 
 
+def test_redis_frozen_for_15_seconds(stack):
+    """A Redis that hangs (SIGSTOP) instead of refusing: nobody waits for it longer than a few seconds."""
+    with Burst(stack, "frozen") as burst:
+        time.sleep(3)
+        stack.processes["redis"].send_signal(signal.SIGSTOP)
+        time.sleep(15)
+        stack.processes["redis"].send_signal(signal.SIGCONT)
+        time.sleep(5)
+    figures = _measure(stack, burst, "Redis frozen (SIGSTOP) for 15 s", evidence=f"slowest submission {burst.slowest:.1f} s")
+    assert figures["ok"], ROWS[-1]
+    assert burst.slowest < 10, ROWS[-1]
+
+
 def test_the_worker_killed_mid_send_and_restarted(stack):
     stack.kill("smtp")
     stack.start_sink(delay=0.3)  # each message takes a while to accept: the worker is caught sending
@@ -256,8 +272,10 @@ def test_postgresql_down_for_30_seconds(stack):
         stack,
         burst,
         "PostgreSQL down for 30 s (an outage)",
-        evidence=f"answers given back (503) {len(burst.given_back)}, sent again afterwards and acknowledged {resent}",
+        evidence=f"answers given back (503) {len(burst.given_back)}, sent again afterwards and acknowledged {resent}, "
+        f"slowest submission {burst.slowest:.0f} s",
         outage=True,
     )
     assert burst.given_back and resent == len(burst.given_back)
+    assert burst.slowest < 30  # nobody waits for the database longer than one retry (no gateway time-outs)
     assert figures["ok"], ROWS[-1]

@@ -176,3 +176,12 @@ def test_the_staff_schedule_page_builds_moves_and_publishes(client, cast, week, 
     assert "Room XVII" in client.get("/sessions/60/schedule/").content.decode()
     login_staff(client, cast.alice)
     assert client.get("/staff/sessions/60/schedule/").status_code == 403
+
+
+def test_subscribing_is_rate_limited_like_the_other_forms(client, open_session, settings):
+    settings.APPLICATION_RATELIMIT = "3/m"
+    statuses = [
+        client.post("/sessions/60/schedule/subscribe/", {"email": f"victim+{i}@example.org"}).status_code for i in range(5)
+    ]
+    assert statuses == [200, 200, 200, 429, 429]
+    assert ScheduleSubscription.objects.count() == 3

@@ -68,6 +68,7 @@ ROUTE_RULES = {
     "presessions:session": PUBLIC_GET,
     "presessions:faq": PUBLIC_GET,
     "presessions:about": PUBLIC_GET,
+    "presessions:request_too_large": {"GET": "any", "POST": "nobody"},
     "applications:apply": FORM,
     "applications:sent": PUBLIC_GET,
     "applications:alert_subscribe": FORM,

@@ -5,6 +5,7 @@ while 25 clients through the same proxy all get through; a forged X-Forwarded-Fo
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ def proxied(tmp_path_factory):
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "TRUSTED_PROXIES": "127.0.0.1",
         "APPLICATION_RATELIMIT": "20/m",
+        "GUNICORN_TIMEOUT": "5",  # a worker held longer than this by a slow client would be killed
     }
     run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True, "text": True}
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], **run)
@@ -163,3 +165,69 @@ def test_private_links_are_masked_in_nginxs_access_log(proxied):
     log = (proxied["folder"] / "access.log").read_text()
     assert key[6:] not in log and signature not in log
     assert log.count("/applications/AbCdEf...") == 1 and log.count("/applications/...") == 1 and "/faq/?..." in log
+
+
+def test_a_slow_upload_does_not_hold_the_only_worker(proxied):
+    """nginx takes in a slow body before gunicorn sees it: meanwhile the site answers, and the upload succeeds."""
+    import http.client
+    import threading
+
+    from tests.factories import PDF_BYTES
+
+    client = Client(proxied["proxy"], source="127.0.7.1")
+    status, tokens = client.form_tokens("/sessions/60/apply/")
+    fields = application_data(proxied["form"], "slow@example.org", tokens)
+    boundary = "slowboundary"
+    parts = []
+    for name, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{item}\r\n'.encode())
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="app-report_file"; filename="r.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n".encode()
+        + PDF_BYTES
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    body = b"".join(parts)
+    result = {}
+
+    def trickle():  # the whole body over about 8 s: longer than gunicorn's 5 s timeout
+        connection = http.client.HTTPConnection("127.0.0.1", proxied["proxy"], timeout=60, source_address=("127.0.7.1", 0))
+        connection.putrequest("POST", "/sessions/60/apply/")
+        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.putheader("Cookie", "; ".join(f"{k}={v}" for k, v in client.cookies.items()))
+        connection.endheaders()
+        step = len(body) // 40 + 1
+        for start in range(0, len(body), step):
+            connection.send(body[start : start + step])
+            time.sleep(0.2)
+        response = connection.getresponse()
+        result["status"], result["location"] = response.status, response.getheader("Location", "")
+        result["body"] = response.read().decode()
+
+    thread = threading.Thread(target=trickle)
+    thread.start()
+    time.sleep(2)
+    started = time.monotonic()
+    assert Client(proxied["proxy"], source="127.0.7.2").request("GET", "/healthz")[0] == 200
+    assert time.monotonic() - started < 1  # the worker was not waiting for the slow body
+    thread.join(60)
+    assert (result["status"], result["location"]) == (302, "/sessions/60/apply/sent/"), re.findall(
+        r"invalid-feedback[^>]*>\s*(?:<[^>]+>)*([^<]+)", result.get("body", "")
+    )
+
+
+@pytest.mark.parametrize(("language", "heading"), [("en", "The file is too large"), ("fr", "Le fichier est trop volumineux")])
+def test_a_body_larger_than_nginx_takes_gets_the_sites_own_page(proxied, language, heading):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", proxied["proxy"], timeout=10)
+    connection.putrequest("POST", "/sessions/60/apply/")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.putheader("Content-Length", str(60 * 1024 * 1024))
+    connection.putheader("Cookie", f"django_language={language}")
+    connection.endheaders()
+    response = connection.getresponse()
+    page = response.read().decode()
+    assert response.status == 413 and heading in page
