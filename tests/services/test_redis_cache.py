@@ -75,11 +75,15 @@ def test_every_cache_key_expires_and_junk_query_strings_add_none(client, kenya, 
     assert keys and all(ttl > 0 for ttl in keys.values()), keys
     for i in range(600):
         response = client.get(f"/faq/?utm_source=x{i}")
-        assert response.status_code == 302 and response["Location"] == "/faq/"
+        assert response.status_code == 301 and response["Location"] == "/faq/"
     for i in range(50):
         client.get(f"/calendar/?q=nowhere{i}")  # a finder query that finds nothing is answered, not kept
+        client.get("/calendar/?q=k" + "\u0301" * (i % 7 + 1) + "enya")  # accents the finder ignores: one copy
+        assert client.get(f"/sessions/{'0' * (i % 5 + 1)}60/")["Location"] == "/sessions/60/"
+        client.get(f"/sessions/60/apply/?state={chr(65 + i % 26)}{chr(65 + i // 26)}")  # not States of the session
+    assert client.get("/countries/KE/")["Location"] == "/countries/ke/"
     after = _keys(redis_server)
-    assert len(after) <= len(keys)  # page copies may have expired meanwhile; none was added
+    assert len(after) <= len(keys) + 2  # at most the folded Kenya query and its day's copy; expired copies go
     assert not [key for key in after if b"utm" in key or b"nowhere" in key]
 
 
@@ -108,3 +112,12 @@ def test_the_site_keeps_serving_and_saving_while_redis_is_down(client, kenya, re
     time.sleep(5.1)  # the fallback's retry period
     assert client.get("/faq/").status_code == 200
     assert cache.available and any("reachable again" in r.getMessage() for r in caplog.records)
+
+
+def test_an_error_reply_from_redis_is_a_fault_like_any_other(client, kenya, redis_server):
+    """Under maxmemory, a full Redis answers writes with an error: pages and the form keep working."""
+    redis.Redis(port=redis_server.port).config_set("maxmemory", 1)
+    for url in ["/", "/calendar/", "/faq/", "/sessions/60/apply/"]:
+        assert client.get(url).status_code == 200, url
+    assert client.post("/sessions/60/apply/", application_post(kenya)).status_code == 302
+    assert not cache.available  # serving from this process's memory meanwhile
