@@ -134,13 +134,15 @@ DATABASE_AWAY_SECONDS = 15.0
 _database_away_until = 0.0
 
 
-def survive_database_blips(view):
+def survive_database_blips(view=None, *, fallback=None):
     """
     Try a request once more when the database connection dropped (a restart takes a second or two):
     wait for the database to answer again, up to DATABASE_RETRY_SECONDS, then run the view again.
     If it is still unreachable, a form post gets its answers back, never an error page that claims
-    nothing was lost.
+    nothing was lost; a GET gets `fallback(request, ...)` if it has one to give, else a 503 page.
     """
+    if view is None:
+        return functools.partial(survive_database_blips, fallback=fallback)
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
@@ -166,6 +168,8 @@ def survive_database_blips(view):
         _database_away_until = time.monotonic() + DATABASE_AWAY_SECONDS
         if request.method == "POST":
             return answers_back(request, closed=False, status=503)
+        if fallback is not None and (response := fallback(request, *args, **kwargs)) is not None:
+            return response
         raise DatabaseUnavailable()
 
     return wrapped
@@ -236,9 +240,26 @@ def _to_cache(key: str, response, call) -> None:
         return
     content = content.replace(csrf.group(1), CSRF_SLOT).replace(token.group(1), FORM_TOKEN_SLOT)
     caching.set_page(key, content, min(time.time() + BLANK_FORM_SECONDS, call.closes_at.timestamp()))
+    # A copy that outlives the data version, for when the database is away (see _form_without_database).
+    caching.set_page(_spare_key(key), content, call.closes_at.timestamp())
 
 
-@survive_database_blips
+def _spare_key(key: str) -> str:
+    """apply:<version>:<language>:<number>:<state> -> apply-spare:<language>:<number>:<state>."""
+    _prefix, _version, rest = key.split(":", 2)
+    return f"apply-spare:{rest}"
+
+
+def _form_without_database(request, number) -> HttpResponse | None:
+    """
+    The blank form as last served, while the database is away: applicants can still fill it in, and
+    a post then gets its answers back to send again. None if no copy was kept.
+    """
+    key = _blank_form_key(request, number)
+    return _from_cache(request, _spare_key(key)) if key else None
+
+
+@survive_database_blips(fallback=lambda request, number: _form_without_database(request, number))
 @ratelimit(key="ip", rate=_rate, method="POST", block=False)
 @require_http_methods(["GET", "POST"])
 def apply(request, number):
