@@ -47,6 +47,34 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def write_nginx_conf(folder: Path, listen: int, upstream: int, access_log: Path) -> Path:
+    """A whole nginx.conf around deploy/nginx-site.conf, for nginx run in the foreground on loopback."""
+    site = (ROOT / "deploy" / "nginx-site.conf").read_text()
+    for name, value in {
+        "LISTEN": f"127.0.0.1:{listen}",
+        "UPSTREAM": f"127.0.0.1:{upstream}",
+        "STATIC_ROOT": str(ROOT / "static"),
+        "ACCESS_LOG": str(access_log),
+    }.items():
+        site = site.replace("${" + name + "}", value)
+    temp = folder / "nginx-temp"
+    temp.mkdir(exist_ok=True)
+    temp.chmod(0o777)
+    conf = folder / "nginx.conf"
+    conf.write_text(
+        f"daemon off;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'nginx-error.log'} warn;\n"
+        + ("user root;\n" if os.geteuid() == 0 else "")
+        + "worker_processes 1;\nevents { worker_connections 512; }\nhttp {\n  include /etc/nginx/mime.types;\n"
+        + "".join(f"  {kind}_temp_path {temp}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        + site
+        + "\n}\n"
+    )
+    return conf
+
+
 def wait_for(check, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -245,28 +273,8 @@ class Stack:
         wait_for(lambda: _port_open(self.ports["web"]), 30, "gunicorn")
 
     def start_nginx(self):
-        site = (ROOT / "deploy" / "nginx-site.conf").read_text()
-        for name, value in {
-            "LISTEN": f"127.0.0.1:{self.ports['nginx']}",
-            "UPSTREAM": f"127.0.0.1:{self.ports['web']}",
-            "STATIC_ROOT": str(ROOT / "static"),
-            "ACCESS_LOG": str(self.logs / "nginx-access.log"),
-        }.items():
-            site = site.replace("${" + name + "}", value)
-        temp = self.folder / "nginx-temp"
-        temp.mkdir(exist_ok=True)
-        temp.chmod(0o777)
-        conf = self.folder / "nginx.conf"
-        conf.write_text(
-            f"daemon off;\npid {self.folder / 'nginx.pid'};\nerror_log {self.logs / 'nginx-error.log'} warn;\n"
-            + ("user root;\n" if os.geteuid() == 0 else "")
-            + "worker_processes 1;\nevents { worker_connections 512; }\nhttp {\n"
-            f"  include /etc/nginx/mime.types;\n  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
-            f"  fastcgi_temp_path {temp}/fastcgi;\n  uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n"
-            f"{site}\n}}\n"
-        )
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self._spawn("nginx", [nginx, "-c", str(conf), "-p", str(self.folder)])
+        conf = write_nginx_conf(self.folder, self.ports["nginx"], self.ports["web"], self.logs / "nginx-access.log")
+        self._spawn("nginx", [NGINX, "-c", str(conf), "-p", str(self.folder)])
         wait_for(lambda: _port_open(self.ports["nginx"]), 10, "nginx")
 
     def start_worker(self):

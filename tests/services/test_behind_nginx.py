@@ -6,7 +6,6 @@ while 25 clients through the same proxy all get through; a forged X-Forwarded-Fo
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -15,10 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import service_unavailable
-from tests.faults.stack import Client, _port_open, application_data, wait_for
+from tests.faults.stack import NGINX, Client, _port_open, application_data, wait_for, write_nginx_conf
 from tests.services.test_private_links_in_logs import ROOT, SETUP
-
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 @pytest.fixture(scope="module")
@@ -68,23 +65,8 @@ def proxied(tmp_path_factory):
         stdout=open(folder / "web.log", "w"),
         stderr=subprocess.STDOUT,
     )
-    site = (ROOT / "deploy" / "nginx-site.conf").read_text()
-    for name, value in {
-        "LISTEN": f"127.0.0.1:{proxy_port}",
-        "UPSTREAM": f"127.0.0.1:{web_port}",
-        "STATIC_ROOT": str(ROOT / "static"),
-        "ACCESS_LOG": str(folder / "access.log"),
-    }.items():
-        site = site.replace("${" + name + "}", value)
-    (folder / "nginx.conf").write_text(
-        f"daemon off;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\n"
-        + ("user root;\n" if os.geteuid() == 0 else "")
-        + "events { worker_connections 64; }\nhttp {\n  include /etc/nginx/mime.types;\n"
-        + "".join(f"  {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        + site
-        + "\n}\n"
-    )
-    proxy = subprocess.Popen([NGINX, "-c", str(folder / "nginx.conf"), "-p", str(folder)], stderr=subprocess.STDOUT)
+    conf = write_nginx_conf(folder, proxy_port, web_port, folder / "access.log")
+    proxy = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(folder)], stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: _port_open(web_port) and _port_open(proxy_port), 30, "gunicorn and nginx")
         yield {
