@@ -53,15 +53,26 @@ def visible_applications(user) -> QuerySet[Application]:
         review__assignments__reviewer=user,
         status=ApplicationStatus.SUBMITTED,
         screening=Screening.ELIGIBLE,
-    ).exclude(reviews__reviewer=user, reviews__conflict_of_interest=True)
+    ).filter(~_conflicted(user))
 
 
 def reviewable_applications(user) -> QuerySet[Application]:
     """What the user can review: eligible, submitted applications on their States (every State for a coordinator)."""
     base = Application.objects.filter(status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE)
     if is_coordinator(user) and not user.assignments.exists():
-        return base.exclude(reviews__reviewer=user, reviews__conflict_of_interest=True)
-    return base.filter(review__assignments__reviewer=user).exclude(reviews__reviewer=user, reviews__conflict_of_interest=True)
+        return base.filter(~_conflicted(user))
+    return base.filter(review__assignments__reviewer=user).filter(~_conflicted(user))
+
+
+def _conflicted(user) -> Exists:
+    """
+    Whether the user declared a conflict on the application.
+
+    One Exists on the user's own review: `.exclude(reviews__reviewer=user, reviews__conflict_of_interest=True)`
+    across the many reviews of an application does not match row by row, and would hide an
+    application from a reviewer as soon as anyone else declared a conflict on it.
+    """
+    return Exists(Review.objects.filter(application=OuterRef("pk"), reviewer=user, conflict_of_interest=True))
 
 
 def get_application_for_reviewer(user, pk: int) -> Application:
@@ -124,6 +135,8 @@ def save_review(
     with its weighted total (no total for a declared conflict), then the
     application's mean, count and spread are recomputed.
     """
+    # Lock the application: two reviews saved at once must each see the other when the mean is recomputed.
+    Application.objects.select_for_update().filter(pk=application.pk).first()
     call = application.review.session.call
     criteria = ensure_rubric(call)
     if conflict:

@@ -132,3 +132,20 @@ def test_review_history_is_kept(cast, ke_app):
     rules.save_review(application=ke_app, reviewer=cast.alice, marks={**GOOD, "quality": 2}, reasons={})
     review = Review.objects.get()
     assert [h.total for h in review.history.order_by("history_date")] == [D("8.20"), D("6.60")]
+
+
+def test_another_reviewers_conflict_does_not_hide_an_application_from_me(cast, kenya):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from applications.models import ReviewerAssignment
+
+    dave = get_user_model().objects.create_user("dave", is_staff=True)
+    dave.groups.add(Group.objects.get(name="Reviewer"))
+    ReviewerAssignment.objects.create(reviewer=dave, review=kenya)
+    app = make_application(kenya, name="Shared")
+    rules.save_review(application=app, reviewer=cast.alice, marks=GOOD, reasons={})
+    rules.save_review(application=app, reviewer=dave, marks={}, reasons={}, conflict=True, conflict_reason="Board member")
+    assert list(rules.visible_applications(cast.alice)) == [app]
+    assert list(rules.visible_applications(dave)) == []
+    assert list(rules.reviewable_applications(cast.alice)) == [app]
