@@ -32,23 +32,37 @@ from .models import MeetingPlacement, PanelMember, PanelRules, ScheduleDay, Sche
 TUESDAY_TO_FRIDAY = 4
 
 
-def ensure_days(session: Session) -> list[ScheduleDay]:
-    """Create the mornings of the Pre-session week from the timeline, if they do not exist yet."""
+def planned_days(session: Session) -> list[ScheduleDay]:
+    """
+    The mornings of the Pre-session week: those saved, or (unsaved) the ones the timeline proposes.
+
+    Reading them writes nothing; ensure_days saves the proposal when staff build the week.
+    """
     days = list(session.schedule_days.all())
     if days or session.timeline is None:
         return days
     rules = PanelRules.for_session(session)
     start = session.timeline.presessions_start
     length = (session.timeline.presessions_end - start).days + 1
-    for offset in range(max(1, min(length, 7))):
-        ScheduleDay.objects.create(
+    return [
+        ScheduleDay(
             session=session,
             date=start + dt.timedelta(days=offset),
             start=rules.day_start,
             end=rules.day_end,
             room=rules.default_room,
         )
-    return list(session.schedule_days.all())
+        for offset in range(max(1, min(length, 7)))
+    ]
+
+
+def ensure_days(session: Session) -> list[ScheduleDay]:
+    """Save the mornings of the Pre-session week from the timeline, if none are saved yet."""
+    days = planned_days(session)
+    for day in days:
+        if day.pk is None:
+            day.save()
+    return days
 
 
 def public_speakers() -> QuerySet[PanelMember]:

@@ -292,7 +292,6 @@ def schedule_staff(request, number):
         if result is not None:
             request.session["schedule-problems"] = {"unplaced": result.unplaced, "conflicts": result.conflicts}
         return redirect("panels:schedule_staff", number=number)
-    publishing.ensure_days(session)
     placements = list(
         MeetingPlacement.objects.filter(review__session=session).select_related("review").order_by("starts_at", "review__order")
     )
@@ -302,7 +301,7 @@ def schedule_staff(request, number):
         request,
         title=_("Schedule"),
         session=session,
-        days=list(session.schedule_days.all()),
+        days=publishing.planned_days(session),
         placements=placements,
         unplaced=[names.get(k, k) for k in problems["unplaced"]],
         conflicts=[(names.get(k, k), what) for k, what in problems["conflicts"]],

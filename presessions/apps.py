@@ -16,6 +16,16 @@ def install_periodic_tasks(sender, **kwargs):
         PeriodicTask.objects.create(name=name, task=task, interval=schedule)
 
 
+def refresh_public_pages(sender, **kwargs):
+    """
+    The calendar changed: serve public pages afresh, once the change is committed. Bumping before the
+    commit would let another process cache the old data under the new version for a minute.
+    """
+    from .caching import bump_on_commit
+
+    bump_on_commit()
+
+
 class PresessionsConfig(AppConfig):
     default = True
     name = "presessions"
@@ -24,13 +34,12 @@ class PresessionsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from .caching import bump
         from .models import Call, Session, StateReview, Theme
 
         post_migrate.connect(install_periodic_tasks, sender=self)
         for model in (Session, StateReview, Call, Theme):
-            post_save.connect(bump, sender=model, dispatch_uid=f"public-pages-{model.__name__}-save")
-            post_delete.connect(bump, sender=model, dispatch_uid=f"public-pages-{model.__name__}-delete")
+            post_save.connect(refresh_public_pages, sender=model, dispatch_uid=f"public-pages-{model.__name__}-save")
+            post_delete.connect(refresh_public_pages, sender=model, dispatch_uid=f"public-pages-{model.__name__}-delete")
 
 
 class StaffAdminConfig(admin_apps.AdminConfig):
