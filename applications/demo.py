@@ -17,6 +17,7 @@ from django.utils import timezone
 from presessions.countries import display_name
 from presessions.models import Session, Theme
 
+from . import identity
 from .enums import (
     ApplicationStatus,
     Attendance,
@@ -127,6 +128,24 @@ def _slug(text: str) -> str:
     return "".join(c for c in text.lower() if c.isalnum())[:20] or "org"
 
 
+def _another_spelling(name: str, index: int, domain: str, draws: random.Random) -> tuple[str, str, str]:
+    """A second application by one organisation: its name spelt another way, from another mailbox."""
+    acronym = "".join(word[0] for word in name.split() if word[0].isupper())
+    spelling = draws.choice(
+        [
+            name.upper(),
+            name.replace("'", "’").replace(" and ", " & "),
+            f"The {name}",
+            f"{name} ({acronym})",
+            name.replace("–", "-").lower().title(),
+        ]
+    )
+    if draws.random() < 0.5:  # the same domain, another person
+        return spelling, f"director{index}@{domain}.example.org", f"http://{domain}.example.org/"
+    # A personal webmail address and no website: only the name can tell.
+    return spelling, f"{_slug(name)}.{index}@gmail.com", ""
+
+
 @transaction.atomic
 def generate_applications(session: Session, *, seed: int = 2012) -> int:
     """Create the demo applications for every State in `session`; return how many were created."""
@@ -138,6 +157,7 @@ def generate_applications(session: Session, *, seed: int = 2012) -> int:
         country = display_name(review.country.code)
         count = rng.randint(5, 14)
         has_nhri = rng.random() < 0.6
+        seen: set[str] = set()
         for index in range(count):
             if index == 0 and has_nhri:
                 kind, scope, form, coalition = OrganisationKind.NHRI, Scope.NATIONAL, "", False
@@ -164,30 +184,40 @@ def generate_applications(session: Session, *, seed: int = 2012) -> int:
                         ],
                     )
                     name = rng.choice(NATIONAL_NAMES).format(country=country)
-            email = f"{_slug(name)}{index}@{review.country.code.lower()}.example.org"
             # One draw per row from the outer generator, whether or not the row exists, so a second run follows the same sequence.
             gender = _weighted(rng, GENDER_WEIGHTS)
             status = _weighted(rng, STATUS_WEIGHTS)
             draws = random.Random(rng.random())
+            # An organisation's own domain: national ones per country, international ones the same everywhere.
+            domain = f"{_slug(name)}-{review.country.code.lower()}" if scope == Scope.NATIONAL else _slug(name)
+            email, website = f"info@{domain}.example.org", f"https://www.{domain}.example.org"
+            homes = ["CH", "GB", "US", "FR", "ZA", "TH"]
+            home = review.country.code if scope == Scope.NATIONAL else homes[sum(map(ord, _slug(name))) % len(homes)]
+            if name in seen:
+                # The same organisation applying again, as people do: another spelling, another mailbox.
+                name, email, website = _another_spelling(name, index, domain, draws)
+            seen.add(name)
             if Application.objects.filter(email=email, review=review).exists():
                 continue
-            organisation = Organisation.objects.create(
+            organisation = Organisation(
                 name=name,
                 kind=kind,
                 cso_form=form,
                 nhri_status=_weighted(draws, [(NHRIStatus.A, 60), (NHRIStatus.B, 30), (NHRIStatus.NONE, 10)])
                 if kind == OrganisationKind.NHRI
                 else "",
-                country=review.country.code if scope == Scope.NATIONAL else draws.choice(["CH", "GB", "US", "FR", "ZA", "TH"]),
+                country=home,
                 scope=scope,
                 is_coalition=coalition,
                 member_count=draws.randint(5, 80) if coalition else None,
-                website=f"https://www.{_slug(name)}.example.org",
+                website=website,
                 email=email,
                 established_year=draws.randint(1975, 2020),
                 ecosoc_status=draws.random() < 0.2,
                 aim=f"{name} works to protect and promote human rights through research, advocacy and support to victims.",
             )
+            organisation.save()
+            identity.attach(organisation)
             application = Application.objects.create(
                 review=review,
                 organisation=organisation,

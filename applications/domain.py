@@ -19,9 +19,11 @@ from django.utils import timezone
 from presessions.emails import queue_email
 from presessions.models import Call, Email
 
+from . import identity
 from .enums import ApplicationStatus
 from .models import Application, CallAlert, new_link_key
 from .tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, make_token, sign
+from .transitions import change_status
 
 
 class CallNotOpen(Exception):
@@ -103,7 +105,7 @@ def create_application(*, org_form, app_form, draft: bool, language: str, now: d
 
 @transaction.atomic
 def _create(org_form, app_form, *, email, token, draft, language, now) -> Application:
-    organisation = org_form.save()
+    organisation = identity.attach(org_form.save())
     application = app_form.save(commit=False)
     application.organisation = organisation
     application.email = email
@@ -231,11 +233,13 @@ def update_application(
     org_form.save()
     application = app_form.save(commit=False)
     application.email = locked.email
-    if submit and application.status == ApplicationStatus.DRAFT:
-        application.status = ApplicationStatus.SUBMITTED
-        application.submitted_at = now
+    # The status is not a form field: it keeps the stored value and changes only through change_status.
+    application.status = locked.status
     application.save()
     app_form.save_m2m()
+    if submit and application.status == ApplicationStatus.DRAFT:
+        application.submitted_at = now
+        change_status(application, ApplicationStatus.SUBMITTED, reason="submitted by the applicant", fields=("submitted_at",))
     if application.status == ApplicationStatus.SUBMITTED:
         _queue(application, "application-received", f"application-received:{application.pk}")
     return application
@@ -247,9 +251,8 @@ def withdraw_application(application: Application, *, now: dt.datetime | None = 
     locked = Application.objects.select_for_update().get(pk=application.pk)
     if locked.status not in ApplicationStatus.editable_states():
         return locked
-    locked.status = ApplicationStatus.WITHDRAWN
     locked.withdrawn_at = now or timezone.now()
-    locked.save(update_fields=["status", "withdrawn_at", "updated_at"])
+    change_status(locked, ApplicationStatus.WITHDRAWN, reason="withdrawn by the applicant", fields=("withdrawn_at",))
     _queue(locked, "application-withdrawn", f"application-withdrawn:{locked.pk}:{locked.withdrawn_at.isoformat()}")
     return locked
 
@@ -261,10 +264,11 @@ def reopen_application(application: Application, *, now: dt.datetime | None = No
     locked = Application.objects.select_for_update().get(pk=application.pk)
     _require_open_call(locked.review, now)
     if locked.status == ApplicationStatus.WITHDRAWN:
-        locked.status = ApplicationStatus.DRAFT
         locked.withdrawn_at = None
         locked.submitted_at = None
-        locked.save(update_fields=["status", "withdrawn_at", "submitted_at", "updated_at"])
+        change_status(
+            locked, ApplicationStatus.DRAFT, reason="reopened by the applicant", fields=("withdrawn_at", "submitted_at")
+        )
     return locked
 
 

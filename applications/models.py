@@ -46,12 +46,17 @@ from .scoring import Facts, pre_assess
 
 
 def told_decisions():
-    """Decision emails that have left the outbox, one row per applicant told (object_id is the application)."""
+    """
+    The decision each applicant was last told: a decision email that has left the outbox and that no later
+    decision (queued, sent or failed) replaces. At most one row per applicant (object_id is the application).
+    """
     from django.contrib.contenttypes.models import ContentType
 
-    return Email.objects.filter(
-        content_type=ContentType.objects.get_for_model(Application), kind__startswith="decision-", status=EmailStatus.SENT
+    decisions = Email.objects.filter(content_type=ContentType.objects.get_for_model(Application), kind__startswith="decision-")
+    later = decisions.filter(object_id=models.OuterRef("object_id"), pk__gt=models.OuterRef("pk")).exclude(
+        status__in=[*EmailStatus.pending_states(), EmailStatus.DISCARDED]
     )
+    return decisions.filter(status=EmailStatus.SENT).exclude(models.Exists(later))
 
 
 AIM_MAX_WORDS = 200
@@ -112,8 +117,22 @@ class Organisation(models.Model):
     ecosoc_status = models.BooleanField(_("has ECOSOC consultative status"), default=False)
     aim = models.TextField(_("aim and work"), blank=True, validators=[validate_max_words])
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The same organisation across applications (see identity.py): the earliest copy, or this one.
+    identity = models.ForeignKey(
+        "self",
+        verbose_name=_("same organisation as"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="copies",
+    )
+    identity_reason = models.CharField(_("matched by"), max_length=20, blank=True, editable=False)
+    name_key = models.CharField(max_length=200, blank=True, db_index=True, editable=False)
+    acronym_key = models.CharField(max_length=30, blank=True, db_index=True, editable=False)
+    domain_key = models.CharField(max_length=200, blank=True, db_index=True, editable=False)
+    web_key = models.CharField(max_length=200, blank=True, db_index=True, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["name_key", "acronym_key", "domain_key", "web_key"])
 
     class Meta:
         ordering = ["name"]

@@ -15,11 +15,16 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from applications import identity
 from applications.domain import private_link
 from applications.enums import ApplicationStatus, OrganisationKind, Screening
 from applications.models import Application
+from applications.transitions import change_status, decision_emails
+from presessions.caching import bump_on_commit
 from presessions.emails import queue_email
+from presessions.enums import EmailStatus
 from presessions.models import Email, Session, StateReview, Theme
 
 from . import composition
@@ -29,6 +34,18 @@ from .models import Panel, PanelMember, PanelRules
 
 class PanelFinalised(Exception):
     """A finalised panel cannot be recomposed."""
+
+
+class PanelNotFinal(Exception):
+    """Only a finalised panel can do this (approve a replacement, for instance)."""
+
+
+class CallStillOpen(Exception):
+    """The call is still open: decisions wait for it to close, unless a coordinator gives a reason."""
+
+
+class ConfirmedSpeaker(Exception):
+    """The speaker has confirmed: taking them off the panel needs an explicit staff action that says so."""
 
 
 def candidate_applications(review: StateReview) -> QuerySet[Application]:
@@ -46,6 +63,12 @@ def candidate_applications(review: StateReview) -> QuerySet[Application]:
     )
 
 
+def identity_of(application: Application) -> int:
+    """The organisation behind an application, the same across its applications (see applications.identity)."""
+    organisation = application.organisation
+    return organisation.identity_id or organisation.pk
+
+
 def to_candidate(application: Application) -> composition.Candidate:
     assessed = application.assessed
     criteria = tuple(key for key in ("national", "report", "coalition") if assessed.get(key))
@@ -53,7 +76,7 @@ def to_candidate(application: Application) -> composition.Candidate:
         criteria += ("nhri_a",)
     return composition.Candidate(
         id=application.pk,
-        organisation_id=application.organisation_id,
+        organisation_id=identity_of(application),
         score=float(application.score_mean or 0),
         themes=frozenset(theme.pk for theme in application.themes.all()),
         gender=application.speaker_gender,
@@ -69,15 +92,24 @@ def _speaking_order(speakers: list[Application], result: composition.Result) -> 
     return sorted(speakers, key=lambda a: (a.organisation.kind != OrganisationKind.NHRI, rank[a.pk]))
 
 
+def confirmed_speakers(panel: Panel) -> set[int]:
+    """The applications whose speaker has confirmed: recomposing never moves them off the panel."""
+    return set(
+        panel.members.filter(role=MemberRole.SPEAKER, confirmed_at__isnull=False, declined_at__isnull=True).values_list(
+            "application_id", flat=True
+        )
+    )
+
+
 @transaction.atomic
 def compose_panel(review: StateReview, *, now: dt.datetime | None = None) -> Panel:
     """
     Compute (or recompute) the suggested panel of one State.
 
-    Side effects, in order: the panel row (created if missing), its members
-    replaced by the new speakers and ranked reserves, and its summary
-    figures. Staff locks and exclusions are kept. Raise PanelFinalised for a
-    finalised panel.
+    Side effects, in order: the panel row (created if missing); its members updated in place
+    (what a member confirmed, declined or sent stays with them), the new speakers and ranked
+    reserves added, those no longer picked removed; its balance. Staff locks and exclusions are
+    kept, and so is every speaker who has confirmed. Raise PanelFinalised for a finalised panel.
     """
     panel, _created = Panel.objects.select_for_update().get_or_create(review=review)
     if panel.is_final:
@@ -85,39 +117,96 @@ def compose_panel(review: StateReview, *, now: dt.datetime | None = None) -> Pan
     rules = PanelRules.for_session(review.session)
     applications = list(candidate_applications(review))
     by_id = {a.pk: a for a in applications}
+    excluded = set(panel.excluded.values_list("pk", flat=True))
     result = composition.compose(
         [to_candidate(a) for a in applications],
         rules.slots,
         theme_weight=float(rules.theme_weight),
-        locked=set(panel.locked.values_list("pk", flat=True)),
-        excluded=set(panel.excluded.values_list("pk", flat=True)),
+        locked=(set(panel.locked.values_list("pk", flat=True)) | confirmed_speakers(panel)) - excluded,
+        excluded=excluded,
         require_nhri_or_coalition=rules.require_nhri_or_coalition,
     )
     theme_labels = dict(Theme.objects.values_list("pk", "label"))
-    panel.members.all().delete()
     speakers = _speaking_order([by_id[cid] for cid in result.panel], result)
-    members = [
-        PanelMember(
-            panel=panel,
-            application=a,
-            role=MemberRole.SPEAKER,
-            position=i,
-            explanation=_explanation(result.picks[a.pk], theme_labels),
-        )
-        for i, a in enumerate(speakers, start=1)
-    ]
-    members += [
-        PanelMember(panel=panel, application=by_id[cid], role=MemberRole.RESERVE, position=i)
-        for i, cid in enumerate(result.reserve, start=1)
-    ]
-    PanelMember.objects.bulk_create(members)
+    wanted = {a.pk: (MemberRole.SPEAKER, i, _explanation(result.picks[a.pk], theme_labels)) for i, a in enumerate(speakers, 1)}
+    wanted |= {cid: (MemberRole.RESERVE, i, {}) for i, cid in enumerate(result.reserve, start=1)}
+    existing = {m.application_id: m for m in panel.members.all()}
+    gone = [m.pk for cid, m in existing.items() if cid not in wanted and m.role != MemberRole.DECLINED]
+    PanelMember.objects.filter(pk__in=gone).delete()
+    changed, created = [], []
+    for cid, (role, position, explanation) in wanted.items():
+        member = existing.get(cid) or PanelMember(panel=panel, application=by_id[cid])
+        member.role, member.position, member.explanation = role, position, explanation
+        (changed if member.pk else created).append(member)
+    PanelMember.objects.bulk_update(changed, ["role", "position", "explanation"])
+    PanelMember.objects.bulk_create(created)
     panel.composed_at = now or timezone.now()
     panel.objective = result.objective
-    panel.women, panel.men = result.women, result.men
-    panel.parity_ok = result.parity_ok
-    panel.nhri_or_coalition_ok = result.nhri_or_coalition_ok
-    panel.themes_covered = len(result.themes_covered)
     panel.save()
+    refresh_balance(panel)
+    return panel
+
+
+def panel_warnings(speakers: list[Application]) -> list[str]:
+    """What staff should check on a panel: speakers who look like one organisation, and picks no one reviewed."""
+    warnings = []
+    for i, a in enumerate(speakers):
+        for b in speakers[i + 1 :]:
+            if identity.look_alike(a.organisation, b.organisation):
+                warnings.append(
+                    _("“%(a)s” and “%(b)s” may be the same organisation: check them, and merge them in the admin if so.")
+                    % {"a": a.organisation.name, "b": b.organisation.name}
+                )
+    for application in speakers:
+        if not application.score_count:
+            warnings.append(
+                _("“%(name)s” is on the panel without any review: its score counts as 0.")
+                % {"name": application.organisation.name}
+            )
+    return warnings
+
+
+def earlier_panels(applications: list[Application]) -> dict[int, list[int]]:
+    """For each application, the sessions in which its organisation (any copy) spoke before: [] for a first-timer."""
+    identities = {identity_of(a): a.pk for a in applications}
+    rows = (
+        PanelMember.objects.filter(
+            role=MemberRole.SPEAKER,
+            application__status=ApplicationStatus.SELECTED,
+            application__organisation__identity_id__in=list(identities),
+        )
+        .exclude(application__in=[a.pk for a in applications])
+        .values_list("application__organisation__identity_id", "panel__review__session_id", "panel__review__session__number")
+        .distinct()
+    )
+    found: dict[int, list[int]] = {a.pk: [] for a in applications}
+    for identity_id, session_id, number in rows:
+        for application in applications:
+            if identity_of(application) == identity_id and application.review.session_id != session_id:
+                found[application.pk].append(number)
+    return {pk: sorted(set(numbers)) for pk, numbers in found.items()}
+
+
+def refresh_balance(panel: Panel) -> Panel:
+    """Recount the panel's balance from the speakers it has now (after a composition, a decline or a replacement)."""
+    rules = PanelRules.for_session(panel.review.session)
+    speakers = [
+        m.application
+        for m in panel.members.filter(role=MemberRole.SPEAKER).select_related("application__organisation", "application__review")
+    ]
+    pool = [a for a in candidate_applications(panel.review) if a.pk not in set(panel.excluded.values_list("pk", flat=True))]
+    genders = [a.speaker_gender for a in speakers]
+    panel.women, panel.men = genders.count(composition.WOMAN), genders.count(composition.MAN)
+    panel.other_genders = len(genders) - panel.women - panel.men
+    panel.parity_ok = abs(panel.women - panel.men) <= 1
+    themes = set()
+    for application in speakers:
+        themes |= set(application.themes.values_list("pk", flat=True))
+    panel.themes_covered = len(themes)
+    has_one = any(a.organisation.kind == OrganisationKind.NHRI or a.assessed.get("coalition") for a in pool)
+    on_panel = any(a.organisation.kind == OrganisationKind.NHRI or a.assessed.get("coalition") for a in speakers)
+    panel.nhri_or_coalition_ok = on_panel or not (has_one and rules.require_nhri_or_coalition)
+    panel.save(update_fields=["women", "men", "other_genders", "parity_ok", "themes_covered", "nhri_or_coalition_ok"])
     return panel
 
 
@@ -139,10 +228,26 @@ def compose_session(session: Session) -> list[Panel]:
 
 
 @transaction.atomic
-def set_choice(panel: Panel, application: Application, *, lock: bool | None = None, exclude: bool | None = None) -> Panel:
-    """Lock a candidate in or rule them out (each undoable), then recompose."""
+def set_choice(
+    panel: Panel,
+    application: Application,
+    *,
+    lock: bool | None = None,
+    exclude: bool | None = None,
+    remove_confirmed: bool = False,
+) -> Panel:
+    """
+    Lock a candidate in or rule them out (each undoable), then recompose.
+
+    Ruling out a speaker who has confirmed raises ConfirmedSpeaker unless `remove_confirmed`
+    says that staff mean it (the page asks first).
+    """
     if application.review_id != panel.review_id:
         raise ValueError("the application is not on this State")
+    if Panel.objects.filter(pk=panel.pk, status=PanelStatus.FINALISED).exists():
+        raise PanelFinalised()
+    if exclude and not remove_confirmed and application.pk in confirmed_speakers(panel):
+        raise ConfirmedSpeaker()
     if lock is not None:
         (panel.locked.add if lock else panel.locked.remove)(application)
         if lock:
@@ -155,8 +260,14 @@ def set_choice(panel: Panel, application: Application, *, lock: bool | None = No
 
 
 @transaction.atomic
-def replace_speaker(panel: Panel, outgoing: Application, incoming: Application) -> Panel:
+def replace_speaker(panel: Panel, outgoing: Application, incoming: Application, *, remove_confirmed: bool = False) -> Panel:
     """Manual replacement: rule the outgoing speaker out and lock the incoming one in."""
+    if outgoing.review_id != panel.review_id or incoming.review_id != panel.review_id:
+        raise ValueError("the application is not on this State")
+    if Panel.objects.filter(pk=panel.pk, status=PanelStatus.FINALISED).exists():
+        raise PanelFinalised()
+    if not remove_confirmed and outgoing.pk in confirmed_speakers(panel):
+        raise ConfirmedSpeaker()
     panel.excluded.add(outgoing)
     panel.locked.remove(outgoing)
     panel.locked.add(incoming)
@@ -166,9 +277,13 @@ def replace_speaker(panel: Panel, outgoing: Application, incoming: Application) 
 
 @transaction.atomic
 def move_speaker(panel: Panel, application: Application, offset: int) -> None:
-    """Move a speaker up (-1) or down (+1) in the speaking order."""
+    """Move a speaker up (-1) or down (+1) in the speaking order; anyone else is left where they are."""
+    if Panel.objects.filter(pk=panel.pk, status=PanelStatus.FINALISED).exists():
+        raise PanelFinalised()
     speakers = list(panel.members.filter(role=MemberRole.SPEAKER).order_by("position"))
-    index = next(i for i, m in enumerate(speakers) if m.application_id == application.pk)
+    index = next((i for i, m in enumerate(speakers) if m.application_id == application.pk), None)
+    if index is None:
+        return
     other = index + offset
     if 0 <= other < len(speakers):
         speakers[index], speakers[other] = speakers[other], speakers[index]
@@ -185,11 +300,26 @@ DECISION_EMAILS = {
 }
 
 
-def _draft_decision(application: Application, decision: str, member: PanelMember | None) -> Email:
-    """Draft a decision email; a decision is drafted (and so sent) at most once per applicant."""
+def decide(application: Application, decision: str, member: PanelMember | None, *, by=None, reason: str = "") -> Email | None:
+    """
+    Give `application` the decision `decision` and make sure one email will tell it, once.
+
+    Side effects, in order: the status changes (transitions.change_status, which discards any
+    unsent email of another decision); unless the applicant already has, or was last sent, an
+    email of this decision, one is drafted for a coordinator to approve. Return the pending
+    email, or None when the last email sent already says it.
+    """
+    change_status(application, decision, by=by, reason=reason)
+    emails = decision_emails(application)
+    kind = DECISION_EMAILS[decision]
+    if pending := emails.filter(status__in=EmailStatus.pending_states(), kind=kind).first():
+        return pending
+    last = emails.exclude(status__in=[*EmailStatus.pending_states(), EmailStatus.DISCARDED]).order_by("-pk").first()
+    if last is not None and last.kind == kind:
+        return None
     return queue_email(
         to=application.email,
-        name=DECISION_EMAILS[decision],
+        name=kind,
         context={
             "application": application,
             "organisation": application.organisation,
@@ -199,60 +329,83 @@ def _draft_decision(application: Application, decision: str, member: PanelMember
             "link": private_link(application),
         },
         language=application.language,
-        dedupe_key=f"decision:{application.pk}:{decision}",
+        # Numbered: a decision that changes back (selected, not selected, selected) is told each time.
+        dedupe_key=f"decision:{application.pk}:{decision}:{emails.count()}",
         related=application,
         draft=True,
+        batch=f"panel-{application.review_id}",
     )
 
 
-@transaction.atomic
-def finalise_panel(panel: Panel, *, now: dt.datetime | None = None) -> list[Email]:
+def decision_drafts(panel: Panel) -> QuerySet[Email]:
+    """The decision emails of one panel that wait for a coordinator's approval."""
+    return Email.objects.filter(batch=f"panel-{panel.review_id}", status__in=EmailStatus.pending_states())
+
+
+def finalise_panel(panel: Panel, *, by=None, early_reason: str = "", now: dt.datetime | None = None) -> list[Email]:
     """
     Turn the suggestion into decisions.
 
-    Side effects, in order: each speaker's application becomes selected, with
-    a confirmation deadline; each reserve's becomes reserve; every other
-    submitted application of the State becomes not selected; one decision
-    email per applicant is drafted (nothing is sent until a coordinator
-    approves it); the panel is marked finalised.
+    Side effects, in order: each speaker's application becomes selected, with a confirmation
+    deadline; each reserve's becomes reserve; every other submitted or earlier-decided
+    application of the State becomes not selected; each applicant whose decision differs from
+    what they were last told gets one decision email, drafted (nothing is sent until a
+    coordinator approves it); the panel is marked finalised, by whom, and why early if so.
+
+    Raise CallStillOpen while the call is open, unless `early_reason` says why not wait;
+    PanelFinalised if it already is.
     """
     now = now or timezone.now()
-    panel = Panel.objects.select_for_update().get(pk=panel.pk)
-    rules = PanelRules.for_session(panel.review.session)
-    drafts = []
-    members = {
-        m.application_id: m for m in panel.members.select_related("application__organisation", "application__review__session")
-    }
-    for member in members.values():
-        decision = ApplicationStatus.SELECTED if member.is_speaker else ApplicationStatus.RESERVE
-        if member.is_speaker and member.confirmation_deadline is None:
-            member.confirmation_deadline = now + dt.timedelta(days=rules.confirmation_days)
-            member.save(update_fields=["confirmation_deadline"])
-        _set_status(member.application, decision)
-        drafts.append(_draft_decision(member.application, decision, member))
-    others = (
-        Application.objects.filter(review=panel.review, status=ApplicationStatus.SUBMITTED)
-        .exclude(pk__in=list(members))
-        .select_related("organisation", "review__session")
-    )
-    for application in others:
-        _set_status(application, ApplicationStatus.NOT_SELECTED)
-        drafts.append(_draft_decision(application, ApplicationStatus.NOT_SELECTED, None))
-    panel.status = PanelStatus.FINALISED
-    panel.finalised_at = now
-    panel.save(update_fields=["status", "finalised_at"])
-    return drafts
-
-
-def _set_status(application: Application, status: str) -> None:
-    application.status = status
-    application.save(update_fields=["status", "updated_at"])
+    with transaction.atomic():
+        panel = Panel.objects.select_for_update().select_related("review__session").get(pk=panel.pk)
+        if panel.is_final:
+            raise PanelFinalised()
+        call = panel.review.session.call_or_none
+        if call is not None and call.state(now) != "closed" and not early_reason.strip():
+            raise CallStillOpen()
+        rules = PanelRules.for_session(panel.review.session)
+        drafts = []
+        members = {
+            m.application_id: m
+            for m in panel.members.exclude(role=MemberRole.DECLINED).select_related(
+                "application__organisation", "application__review__session"
+            )
+        }
+        locked = {a.pk: a for a in Application.objects.select_for_update().filter(pk__in=list(members))}
+        for member in members.values():
+            application = locked[member.application_id]
+            decision = ApplicationStatus.SELECTED if member.is_speaker else ApplicationStatus.RESERVE
+            if member.is_speaker and member.confirmation_deadline is None:
+                member.confirmation_deadline = now + dt.timedelta(days=rules.confirmation_days)
+                member.save(update_fields=["confirmation_deadline"])
+            drafts.append(decide(application, decision, member, by=by, reason="panel finalised"))
+        others = (
+            Application.objects.select_for_update()
+            .filter(
+                review=panel.review,
+                status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.SELECTED, ApplicationStatus.RESERVE],
+            )
+            .exclude(pk__in=list(members))
+        )
+        for application in others:
+            drafts.append(decide(application, ApplicationStatus.NOT_SELECTED, None, by=by, reason="panel finalised"))
+        panel.status = PanelStatus.FINALISED
+        panel.finalised_at = now
+        panel.finalised_by = by
+        panel.early_reason = early_reason.strip()[:300]
+        panel.save(update_fields=["status", "finalised_at", "finalised_by", "early_reason"])
+        bump_on_commit()
+        return [d for d in drafts if d is not None]
 
 
 @transaction.atomic
 def reopen_panel(panel: Panel) -> Panel:
-    """Let staff change a finalised panel again; decisions already sent stay sent."""
-    Panel.objects.filter(pk=panel.pk).update(status=PanelStatus.DRAFT, finalised_at=None)
+    """
+    Let staff change a finalised panel again. Decisions already sent stay sent; those not sent
+    yet are discarded (finalising again drafts what is then true). Confirmed speakers stay on.
+    """
+    Panel.objects.filter(pk=panel.pk).update(status=PanelStatus.DRAFT, finalised_at=None, proposed_replacement=None)
+    decision_drafts(panel).update(status=EmailStatus.DISCARDED)
     panel.refresh_from_db()
     return panel
 
@@ -268,6 +421,7 @@ def confirm_participation(member: PanelMember, *, attends_training: bool, now: d
     member.confirmed_at = now or timezone.now()
     member.attends_training = attends_training
     member.save(update_fields=["confirmed_at", "attends_training"])
+    bump_on_commit()
     return member
 
 
@@ -276,11 +430,11 @@ def decline_participation(member: PanelMember, *, reason: str = "", now: dt.date
     """
     Record a decline (or an expired confirmation) and propose the best reserve.
 
-    Side effects, in order: the member is marked declined and their
-    application too; the panel is solved again with every other speaker
-    locked in and the decliner ruled out, which keeps parity and the other
-    constraints; the newcomer is stored as the proposed replacement, for a
-    coordinator to approve. Return the proposal (None if no reserve fits).
+    Side effects, in order: the member is marked declined (kept for the record, off the panel
+    and off the reserve list for good) and their application too; the panel's balance is
+    recounted; the panel is solved again with every other speaker locked in and the decliner
+    ruled out, which keeps parity and the other constraints; the newcomer is stored as the
+    proposed replacement, for a coordinator to approve. Return the proposal (None if no reserve fits).
     """
     now = now or timezone.now()
     member = (
@@ -292,17 +446,20 @@ def decline_participation(member: PanelMember, *, reason: str = "", now: dt.date
         return member.panel.proposed_replacement
     member.declined_at = now
     member.decline_reason = reason[:300]
-    member.save(update_fields=["declined_at", "decline_reason"])
-    _set_status(member.application, ApplicationStatus.DECLINED)
-    return propose_replacement(member.panel, member.application)
+    member.role = MemberRole.DECLINED
+    member.save(update_fields=["declined_at", "decline_reason", "role"])
+    application = Application.objects.select_for_update().get(pk=member.application_id)
+    change_status(application, ApplicationStatus.DECLINED, reason=reason or "declined")
+    member.panel.excluded.add(application)
+    member.panel.locked.remove(application)
+    refresh_balance(member.panel)
+    return propose_replacement(member.panel, application)
 
 
 def propose_replacement(panel: Panel, outgoing: Application) -> Application | None:
     review = panel.review
     rules = PanelRules.for_session(review.session)
-    staying = list(
-        panel.members.filter(role=MemberRole.SPEAKER, declined_at__isnull=True).values_list("application_id", flat=True)
-    )
+    staying = list(panel.members.filter(role=MemberRole.SPEAKER).values_list("application_id", flat=True))
     reserves = list(panel.members.filter(role=MemberRole.RESERVE).values_list("application_id", flat=True))
     pool = [a for a in candidate_applications(review) if a.pk in set(staying) | set(reserves)]
     result = composition.compose(
@@ -320,32 +477,38 @@ def propose_replacement(panel: Panel, outgoing: Application) -> Application | No
 
 
 @transaction.atomic
-def approve_replacement(panel: Panel, *, now: dt.datetime | None = None) -> PanelMember | None:
-    """Promote the proposed reserve: they become a speaker in the decliner's place, and a selection email is drafted."""
+def approve_replacement(panel: Panel, *, by=None, now: dt.datetime | None = None) -> PanelMember | None:
+    """
+    Promote the proposed reserve: they speak in the decliner's place, and a selection email is
+    drafted. Only on a finalised panel (a draft panel is simply recomposed); raise PanelNotFinal.
+    """
     now = now or timezone.now()
     panel = (
         Panel.objects.select_for_update(of=("self",))
         .select_related("proposed_replacement", "replaces", "review__session")
         .get(pk=panel.pk)
     )
+    if not panel.is_final:
+        raise PanelNotFinal()
     incoming, outgoing = panel.proposed_replacement, panel.replaces
     if incoming is None:
         return None
     rules = PanelRules.for_session(panel.review.session)
     old = PanelMember.objects.filter(panel=panel, application=outgoing).first()
-    member = PanelMember.objects.get(panel=panel, application=incoming)
+    member = PanelMember.objects.filter(panel=panel, application=incoming, role=MemberRole.RESERVE).first()
+    if member is None:  # the reserve left the list meanwhile: propose again
+        Panel.objects.filter(pk=panel.pk).update(proposed_replacement=None)
+        return None
+    taken = set(panel.members.filter(role=MemberRole.SPEAKER).values_list("position", flat=True))
+    position = old.position if old and old.position not in taken else max(taken, default=0) + 1
     member.role = MemberRole.SPEAKER
-    member.position = old.position if old else panel.members.filter(role=MemberRole.SPEAKER).count() + 1
+    member.position = position
     member.confirmation_deadline = now + dt.timedelta(days=rules.confirmation_days)
     member.save(update_fields=["role", "position", "confirmation_deadline"])
-    if old:
-        old.role = MemberRole.RESERVE
-        old.position = 999
-        old.save(update_fields=["role", "position"])
-    panel.excluded.add(outgoing)
-    _set_status(incoming, ApplicationStatus.SELECTED)
-    _draft_decision(incoming, ApplicationStatus.SELECTED, member)
+    incoming = Application.objects.select_for_update().get(pk=incoming.pk)
+    decide(incoming, ApplicationStatus.SELECTED, member, by=by, reason="replacement approved")
     Panel.objects.filter(pk=panel.pk).update(proposed_replacement=None, replaces=None)
+    refresh_balance(panel)
     return member
 
 

@@ -10,6 +10,8 @@ class PanelStatus(models.TextChoices):
 class MemberRole(models.TextChoices):
     SPEAKER = "speaker", _("Speaker")
     RESERVE = "reserve", _("Reserve")
+    # A speaker who declined (or did not confirm in time): kept for the record, never on the panel again.
+    DECLINED = "declined", _("Declined")
 
 
 class StatementLanguage(models.TextChoices):

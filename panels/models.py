@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -116,6 +117,7 @@ class Panel(models.Model):
     objective = models.DecimalField(_("objective"), max_digits=8, decimal_places=2, default=0)
     women = models.PositiveSmallIntegerField(_("women"), default=0)
     men = models.PositiveSmallIntegerField(_("men"), default=0)
+    other_genders = models.PositiveSmallIntegerField(_("non-binary or not said"), default=0)
     parity_ok = models.BooleanField(_("gender parity"), default=True)
     nhri_or_coalition_ok = models.BooleanField(_("NHRI or national coalition included"), default=True)
     themes_covered = models.PositiveSmallIntegerField(_("themes covered"), default=0)
@@ -124,6 +126,20 @@ class Panel(models.Model):
     )
     replaces = models.ForeignKey(
         Application, verbose_name=_("replaces"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finalised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("finalised by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    early_reason = models.CharField(
+        _("reason for deciding before the call closed"),
+        max_length=300,
+        blank=True,
+        help_text=_("Recorded when a coordinator finalises a panel while its call is still open."),
     )
 
     class Meta:

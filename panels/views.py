@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from applications import review as review_rules
+from applications.enums import ApplicationStatus
 from applications.models import Application
 from applications.tokens import key_from_token
 from presessions.admin_site import staff_required
@@ -58,43 +59,89 @@ class MessageForm(forms.Form):
     body = forms.CharField(label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10000)
 
 
+class FinaliseForm(forms.Form):
+    """The confirmation step of "Finalise": what will happen, and a reason when the call is still open."""
+
+    early_reason = forms.CharField(
+        label=gettext_lazy("Why decide before the call closes?"),
+        help_text=gettext_lazy("Recorded with the panel. Applicants may still be writing their applications."),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, call_open: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.call_open = call_open
+        if not call_open:
+            del self.fields["early_reason"]
+
+    def clean_early_reason(self):
+        reason = self.cleaned_data["early_reason"].strip()
+        if self.call_open and not reason:
+            raise forms.ValidationError(_("Enter why the decisions cannot wait for the call to close"))
+        return reason
+
+
+# Actions on one candidate: each needs the candidate, named by the "application" field.
+CANDIDATE_ACTIONS = {"lock", "unlock", "exclude", "include", "up", "down", "replace"}
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def panel_detail(request, review_id):
     """One State's panel: the suggestion, the reserves, every candidate, and the controls to change it. No JavaScript needed."""
     _coordinator(request)
-    review = get_object_or_404(StateReview.objects.select_related("session"), pk=review_id)
+    review = get_object_or_404(StateReview.objects.select_related("session__call"), pk=review_id)
     panel = Panel.objects.filter(review=review).first()
-    message_form = MessageForm(request.POST if request.POST.get("action") == "message" else None)
+    action = request.POST.get("action") if request.method == "POST" else None
+    message_form = MessageForm(request.POST if action == "message" else None)
+    call = review.session.call_or_none
+    call_open = call is not None and call.state() != "closed"
+    confirmed = action == "finalise" and request.POST.get("confirm") == "yes"
+    finalise_form = FinaliseForm(request.POST if confirmed else None, call_open=call_open)
+    confirm_removal = None
     if request.method == "POST":
-        action = request.POST.get("action")
         application = None
-        if request.POST.get("application"):
-            application = get_object_or_404(Application, pk=request.POST["application"], review=review)
+        if action in CANDIDATE_ACTIONS:
+            application = Application.objects.filter(pk=_int(request.POST.get("application")), review=review).first()
+            if application is None:
+                messages.error(request, _("Choose one of this State's candidates."))
+                return redirect("panels:panel", review_id=review.pk)
+        remove_confirmed = request.POST.get("remove_confirmed") == "yes"
         try:
             if action == "compose" or panel is None:
                 panel = domain.compose_panel(review)
             elif action in ("lock", "unlock"):
                 domain.set_choice(panel, application, lock=action == "lock")
             elif action in ("exclude", "include"):
-                domain.set_choice(panel, application, exclude=action == "exclude")
+                domain.set_choice(panel, application, exclude=action == "exclude", remove_confirmed=remove_confirmed)
             elif action in ("up", "down"):
                 domain.move_speaker(panel, application, -1 if action == "up" else 1)
             elif action == "replace":
-                incoming = get_object_or_404(Application, pk=request.POST.get("incoming"), review=review)
-                domain.replace_speaker(panel, application, incoming)
+                incoming = Application.objects.filter(pk=_int(request.POST.get("incoming")), review=review).first()
+                if incoming is None:
+                    messages.error(request, _("Choose the reserve who replaces this speaker."))
+                else:
+                    domain.replace_speaker(panel, application, incoming, remove_confirmed=remove_confirmed)
             elif action == "finalise":
-                drafts = domain.finalise_panel(panel)
-                messages.success(
-                    request,
-                    _("Panel finalised. %(count)d decision emails are drafted and wait for approval in the outbox.")
-                    % {"count": len(drafts)},
-                )
+                if confirmed and finalise_form.is_valid():
+                    drafts = domain.finalise_panel(
+                        panel, by=request.user, early_reason=finalise_form.cleaned_data.get("early_reason", "")
+                    )
+                    messages.success(
+                        request,
+                        _("Panel finalised. %(count)d decision emails are drafted and wait for approval in the outbox.")
+                        % {"count": len(drafts)},
+                    )
+                else:
+                    return _finalise_page(request, review, panel, finalise_form)
             elif action == "reopen":
                 domain.reopen_panel(panel)
+                messages.success(request, _("Panel reopened. Decision emails not sent yet are discarded."))
             elif action == "approve_replacement":
-                domain.approve_replacement(panel)
-                messages.success(request, _("Replacement approved; a selection email is drafted."))
+                if domain.approve_replacement(panel, by=request.user):
+                    messages.success(request, _("Replacement approved; a selection email is drafted."))
             elif action == "message" and message_form.is_valid():
                 count = domain.message_speakers(
                     panel, subject=message_form.cleaned_data["subject"], body=message_form.cleaned_data["body"]
@@ -102,11 +149,60 @@ def panel_detail(request, review_id):
                 messages.success(request, _("Message queued for %(count)d speakers.") % {"count": count})
         except domain.PanelFinalised:
             messages.error(request, _("This panel is finalised. Reopen it to change it."))
-        if action != "message" or message_form.is_valid():
+        except domain.PanelNotFinal:
+            messages.error(request, _("Finalise the panel first: on a draft panel, recompose instead."))
+        except domain.CallStillOpen:
+            return _finalise_page(request, review, panel, finalise_form)
+        except domain.ConfirmedSpeaker:
+            confirm_removal = application
+        if confirm_removal is None and (action != "message" or message_form.is_valid()):
             return redirect("panels:panel", review_id=review.pk)
     context = _panel_context(review, panel)
     return render(
-        request, "admin/panels/panel.html", _admin_context(request, **context, message_form=message_form, title=str(review))
+        request,
+        "admin/panels/panel.html",
+        _admin_context(
+            request,
+            **context,
+            message_form=message_form,
+            confirm_removal=confirm_removal,
+            confirm_action=action,
+            confirm_incoming=request.POST.get("incoming", ""),
+            title=str(review),
+        ),
+    )
+
+
+def _int(value) -> int | None:
+    return int(value) if value and str(value).isdigit() else None
+
+
+def _finalise_page(request, review, panel, form):
+    """Ask before finalising: what the decisions will be, and why early if the call is still open."""
+    speakers = panel.members.filter(role=MemberRole.SPEAKER).count()
+    reserves = panel.members.filter(role=MemberRole.RESERVE).count()
+    others = (
+        Application.objects.filter(
+            review=review, status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.SELECTED, ApplicationStatus.RESERVE]
+        )
+        .exclude(panel_member__panel=panel, panel_member__role__in=[MemberRole.SPEAKER, MemberRole.RESERVE])
+        .count()
+    )
+    return render(
+        request,
+        "admin/panels/finalise.html",
+        _admin_context(
+            request,
+            review=review,
+            panel=panel,
+            form=form,
+            speakers=speakers,
+            reserves=reserves,
+            others=others,
+            call=review.session.call_or_none,
+            title=_("Finalise the panel on %(state)s?") % {"state": review.name},
+        ),
+        status=200 if not form.is_bound or form.is_valid() else 400,
     )
 
 
@@ -140,6 +236,10 @@ def _panel_context(review, panel):
         member.why_criteria = [CRITERIA_LABELS.get(key, key) for key in member.explanation.get("criteria", [])]
         member.why_parity = PARITY_LABELS.get(member.explanation.get("parity", ""), "")
     reserves = sorted((m for m in members.values() if m.role == MemberRole.RESERVE), key=lambda m: m.position)
+    declined = [m for m in members.values() if m.role == MemberRole.DECLINED]
+    earlier = domain.earlier_panels([m.app for m in speakers + reserves])
+    for member in speakers + reserves:
+        member.spoke_before = earlier.get(member.app.pk, [])
     others = [a for a in candidates if a.pk not in members]
     size = max(1, len(speakers))
     return {
@@ -155,7 +255,9 @@ def _panel_context(review, panel):
         "women_pct": round(100 * (panel.women if panel else 0) / size),
         "men_pct": round(100 * (panel.men if panel else 0) / size),
         "meeting_minutes": rules.meeting_minutes(len(speakers)),
-        "too_few": len({a.organisation_id for a in candidates}) < rules.min_speakers,
+        "declined": declined,
+        "warnings": domain.panel_warnings([m.app for m in speakers]),
+        "too_few": len({domain.identity_of(a) for a in candidates}) < rules.min_speakers,
     }
 
 

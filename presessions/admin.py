@@ -224,7 +224,8 @@ class EmailAdmin(admin.ModelAdmin):
     ]
     # URL filters allowed on the list: those of list_filter and date_hierarchy. Any other, such as
     # ?body_text__contains=…, would let staff guess a private link one character at a time.
-    filterable = {"trouble", "status", "kind", "language", "created_at"}
+    # batch: the emails of one action, e.g. ?batch=panel-12 for the decisions of one panel.
+    filterable = {"trouble", "status", "kind", "language", "created_at", "batch"}
 
     def has_add_permission(self, request):
         return False
@@ -270,14 +271,16 @@ class EmailAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send the selected emails again"), permissions=["change"])
     def resend(self, request, queryset):
-        resendable = queryset.filter(status__in=RESENDABLE).order_by("kind", "to")
-        skipped = queryset.exclude(status__in=RESENDABLE).count()
+        # A decision a later one replaced is never sent again: the applicant would read the old decision last.
+        resendable = queryset.filter(status__in=RESENDABLE).exclude(pk__in=Email.objects.superseded()).order_by("kind", "to")
+        skipped = queryset.count() - resendable.count()
         if skipped:
             self.message_user(
                 request,
                 _(
-                    "%(count)d email(s) skipped: only sent or failed emails can be sent again. A draft is approved, "
-                    "then sent with “Send the selected approved emails”; a queued email leaves on its own."
+                    "%(count)d email(s) skipped: only sent or failed emails can be sent again, and never a decision "
+                    "that a later one replaced. A draft is approved, then sent with “Send the selected approved "
+                    "emails”; a queued email leaves on its own."
                 )
                 % {"count": skipped},
                 messages.WARNING,

@@ -273,6 +273,7 @@ def queue_email(
     unsubscribe_url: str = "",
     draft: bool = False,
     new_key: bool = False,
+    batch: str = "",
 ) -> Email:
     """
     Queue one email, at most once per `dedupe_key`.
@@ -301,6 +302,7 @@ def queue_email(
         related=related,
         status=EmailStatus.DRAFT if draft else EmailStatus.QUEUED,
         dedupe_key=dedupe_key,
+        batch=batch,
     )
     if new_key:
         email.save(force_insert=True)
@@ -356,9 +358,9 @@ def requeue(queryset, *, seen: dict[int, int]) -> int:
     ids = [
         email_id
         for email_id, attempts in seen.items()
-        if queryset.filter(pk=email_id, status__in=RESENDABLE, attempts=attempts).update(
-            status=EmailStatus.QUEUED, next_attempt_at=now, last_error=""
-        )
+        if queryset.filter(pk=email_id, status__in=RESENDABLE, attempts=attempts)
+        .exclude(pk__in=Email.objects.superseded())
+        .update(status=EmailStatus.QUEUED, next_attempt_at=now, last_error="")
     ]
     for email_id in ids:
         transaction.on_commit(lambda email_id=email_id: enqueue_send(email_id))
@@ -532,7 +534,7 @@ def sweep_outbox(limit: int = SWEEP_BATCH) -> int:
 
 
 def approve_drafts(queryset) -> int:
-    """Approve draft emails (e.g. selection decisions); they still wait for "send"."""
+    """Approve draft emails (e.g. selection decisions); they still wait for "send". Discarded ones stay discarded."""
     return queryset.filter(status=EmailStatus.DRAFT).update(status=EmailStatus.APPROVED)
 
 

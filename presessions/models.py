@@ -368,6 +368,16 @@ class EmailQuerySet(models.QuerySet):
         """What a coordinator should look at: emails that failed for good, or were sent again after a crash."""
         return self.filter(models.Q(status=EmailStatus.FAILED) | models.Q(lease_expiries__gt=0))
 
+    def superseded(self):
+        """Decision emails that a later decision to the same applicant replaced: never to be sent again."""
+        later = Email.objects.filter(
+            kind__startswith="decision-",
+            content_type=models.OuterRef("content_type"),
+            object_id=models.OuterRef("object_id"),
+            pk__gt=models.OuterRef("pk"),
+        ).exclude(status=EmailStatus.DISCARDED)
+        return self.filter(kind__startswith="decision-").filter(models.Exists(later))
+
 
 class Email(models.Model):
     """
@@ -397,6 +407,8 @@ class Email(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     dedupe_key = models.CharField(_("deduplication key"), max_length=200, unique=True)
+    # Groups the emails of one action, e.g. "panel-12" for the decisions of one State's panel.
+    batch = models.CharField(_("batch"), max_length=50, blank=True, db_index=True)
     # A worker that claims a row holds it until then; if it dies meanwhile, the sweep sends the row again.
     lease_until = models.DateTimeField(_("held by a worker until"), null=True, blank=True)
     lease_expiries = models.PositiveSmallIntegerField(

@@ -96,8 +96,14 @@ def make_application(
     status="submitted",
     screening="eligible",
     themes=(),
+    website="",
+    acronym="",
+    match=False,
 ):
-    """An application row, built directly (no email, no form): for review, panel and query-count tests."""
+    """
+    An application row, built directly (no email, no form): for review, panel and query-count tests.
+    With `match`, the organisation is matched to earlier ones as a real application's is.
+    """
     from applications.models import Application, Organisation
 
     email = email or f"{name.lower().replace(' ', '-')}-{Organisation.objects.count()}@example.org"
@@ -111,7 +117,13 @@ def make_application(
         email=email,
         cso_form="ngo" if kind == "cso" else "",
         nhri_status="a" if kind == "nhri" else "",
+        website=website,
+        acronym=acronym,
     )
+    if match:
+        from applications import identity
+
+        identity.attach(organisation)
     application = Application.objects.create(
         review=review,
         organisation=organisation,
@@ -186,3 +198,16 @@ def confirm_speakers(*panels):
     for panel in panels:
         for member in panel.members.filter(role="speaker", declined_at__isnull=True, confirmed_at__isnull=True):
             domain.confirm_participation(member, attends_training=True)
+
+
+def close_call(session):
+    """End the session's call a minute ago: decisions may then be made."""
+    Call.objects.filter(session=session).update(closes_at=timezone.now() - dt.timedelta(minutes=1))
+
+
+def finalise(panel, **kwargs):
+    """Finalise a panel as staff do, after its call has closed."""
+    from panels import domain
+
+    close_call(panel.review.session)
+    return domain.finalise_panel(panel, **kwargs)

@@ -253,13 +253,14 @@ def test_the_cached_form_is_not_served_after_the_call_closes(client, kenya):
     assert "Submit application" not in page and "closed" in page
 
 
-def test_editing_a_theme_refreshes_the_cached_form(client, kenya):
+def test_editing_a_theme_refreshes_the_cached_form(client, kenya, django_capture_on_commit_callbacks):
     from presessions.models import Theme
 
     client.get("/sessions/60/apply/")
     theme = Theme.objects.order_by("pk").first()
     theme.label = "Rights of people who live in the far north"
-    theme.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        theme.save()
     assert "Rights of people who live in the far north" in client.get("/sessions/60/apply/").content.decode()
 
 

@@ -129,7 +129,7 @@ def test_resend_leaves_drafts_and_approved_emails_alone(client, cast, kenya, smt
     assert smtp_sink.messages == []
     assert sorted(Email.objects.values_list("status", flat=True)) == [EmailStatus.APPROVED, EmailStatus.DRAFT]
     assert [str(message) for message in response.context["messages"]] == [
-        "2 email(s) skipped: only sent or failed emails can be sent again. A draft is approved, then sent with "
+        "2 email(s) skipped: only sent or failed emails can be sent again, and never a decision that a later one replaced. A draft is approved, then sent with "
         "“Send the selected approved emails”; a queued email leaves on its own."
     ]
 

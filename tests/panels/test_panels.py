@@ -6,7 +6,7 @@ from panels import domain
 from panels.models import Panel, PanelRules
 from presessions.emails import approve_drafts, send_approved, sweep_outbox
 from presessions.models import Email, Theme
-from tests.factories import login_staff, make_application, send_decisions
+from tests.factories import finalise, login_staff, make_application, send_decisions
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_lock_and_exclude_then_recompute(kenya, pool):
 
 def test_a_finalised_panel_cannot_be_recomposed(kenya, pool):
     panel = domain.compose_panel(kenya)
-    domain.finalise_panel(panel)
+    finalise(panel)
     with pytest.raises(domain.PanelFinalised):
         domain.compose_panel(kenya)
 
@@ -78,7 +78,7 @@ def test_a_finalised_panel_cannot_be_recomposed(kenya, pool):
 def test_finalise_sets_decisions_and_drafts_one_email_each(kenya, pool):
     other = make_application(kenya, name="Not screened", screening="pending")
     panel = domain.compose_panel(kenya)
-    drafts = domain.finalise_panel(panel)
+    drafts = finalise(panel)
     statuses = dict(Application.objects.values_list("organisation__name", "status"))
     assert statuses["Org 0"] == "selected" and statuses["Org 3"] == "reserve" and statuses["Not screened"] == "not_selected"
     assert len(drafts) == 8 and {e.status for e in drafts} == {"draft"}
@@ -90,14 +90,14 @@ def test_finalise_sets_decisions_and_drafts_one_email_each(kenya, pool):
 
 def test_approve_send_and_send_again_gives_one_decision_email_each(kenya, pool, smtp_sink, django_capture_on_commit_callbacks):
     panel = domain.compose_panel(kenya)
-    domain.finalise_panel(panel)
+    finalise(panel)
     assert approve_drafts(Email.objects.all()) == 7
     with django_capture_on_commit_callbacks(execute=True):
         assert send_approved(Email.objects.all()) == 7
         assert send_approved(Email.objects.all()) == 0
     sweep_outbox()
     domain.reopen_panel(panel)
-    domain.finalise_panel(panel)  # finalising again drafts nothing new
+    finalise(panel)  # finalising again drafts nothing new
     assert Email.objects.filter(status="draft").count() == 0
     recipients = sorted(m.rcpt_tos[0] for m in smtp_sink.messages)
     assert recipients == sorted(a.email for a in pool)
@@ -105,7 +105,7 @@ def test_approve_send_and_send_again_gives_one_decision_email_each(kenya, pool, 
 
 def test_a_decline_proposes_a_reserve_who_keeps_parity_and_approval_promotes_them(kenya, pool, client):
     panel = domain.compose_panel(kenya)
-    domain.finalise_panel(panel)
+    finalise(panel)
     woman = panel.members.get(application=pool[4])
     proposal = domain.decline_participation(woman, reason="Visa refused")
     # The best reserve by score is a man (Org 3), but with a woman gone only a woman keeps |W - M| <= 1.
@@ -123,7 +123,7 @@ def test_a_decline_proposes_a_reserve_who_keeps_parity_and_approval_promotes_the
 
 def test_the_speaker_confirms_and_declines_through_the_private_link(client, kenya, pool):
     panel = domain.compose_panel(kenya)
-    domain.finalise_panel(panel)
+    finalise(panel)
     token = pool[0].get_private_url().split("/")[2]
     assert client.get(f"/applications/{token}/participation/").status_code == 404  # not told yet
     send_decisions()
@@ -146,7 +146,7 @@ def test_unconfirmed_speakers_expire_into_declines(kenya, pool):
     from django.utils import timezone
 
     panel = domain.compose_panel(kenya)
-    domain.finalise_panel(panel)
+    finalise(panel)
     later = timezone.now() + __import__("datetime").timedelta(days=8)
     assert domain.expire_unconfirmed(now=later) == 5
     panel.refresh_from_db()
@@ -168,15 +168,32 @@ def test_panel_pages_are_for_coordinators(client, cast, kenya, pool):
     assert "✓ National organisation" in body and "+ " in body  # each pick explains itself
     client.post(f"/staff/panels/{kenya.pk}/", {"action": "exclude", "application": pool[0].pk})
     assert pool[0].pk in Panel.objects.get(review=kenya).excluded.values_list("pk", flat=True)
-    client.post(f"/staff/panels/{kenya.pk}/", {"action": "finalise"})
-    assert Panel.objects.get(review=kenya).is_final
+    # Finalising asks first; while the call is open it wants a reason, shown next to the field.
+    ask = client.post(f"/staff/panels/{kenya.pk}/", {"action": "finalise"})
+    assert ask.status_code == 200 and "The call is still open" in ask.content.decode()
+    assert not Panel.objects.get(review=kenya).is_final
+    refused = client.post(f"/staff/panels/{kenya.pk}/", {"action": "finalise", "confirm": "yes", "early_reason": " "})
+    assert refused.status_code == 400 and "Enter why the decisions cannot wait" in refused.content.decode()
+    assert not Panel.objects.get(review=kenya).is_final
+    done = client.post(
+        f"/staff/panels/{kenya.pk}/", {"action": "finalise", "confirm": "yes", "early_reason": "The UN moved the session"}
+    )
+    assert done.status_code == 302
+    panel = Panel.objects.get(review=kenya)
+    assert panel.is_final and panel.early_reason == "The UN moved the session" and panel.finalised_by == cast.coordinator
+    # The drafts link shows this panel's decisions only.
+    body = client.get(f"/staff/panels/{kenya.pk}/").content.decode()
+    assert f"?batch=panel-{kenya.pk}" in body
+    listing = client.get(f"/admin/presessions/email/?batch=panel-{kenya.pk}")
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count == Email.objects.filter(batch=f"panel-{kenya.pk}").count() > 0
 
 
 def test_statement_reminders_go_out_7_and_2_days_before_the_deadline_once(kenya, pool):
     import datetime as dt
 
     panel = domain.compose_panel(kenya)
-    domain.finalise_panel(panel)
+    finalise(panel)
     member = panel.members.filter(role="speaker").first()
     deadline = domain.statement_deadline(member)
     assert domain.send_statement_reminders(now=deadline - dt.timedelta(days=10)) == 0
@@ -192,7 +209,7 @@ def test_a_statement_is_uploaded_through_the_private_link(client, kenya, pool):
     from tests.factories import PDF_BYTES
 
     panel = domain.compose_panel(kenya)
-    domain.finalise_panel(panel)
+    finalise(panel)
     send_decisions()
     token = pool[0].get_private_url().split("/")[2]
     url = f"/applications/{token}/participation/"

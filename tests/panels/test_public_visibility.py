@@ -13,7 +13,7 @@ from applications.models import Application
 from panels import domain, publishing
 from panels.models import PanelMember, ScheduleSubscription
 from presessions.models import Email, StateReview
-from tests.factories import PDF_BYTES, confirm_speakers, make_application, send_decisions
+from tests.factories import PDF_BYTES, confirm_speakers, finalise, make_application, send_decisions
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def kenya_panel(open_session, kenya):
             score_mean=9 - i, publication="name_and_organisation", speaker_name=f"Speaker {name}"
         )
     panel = domain.compose_panel(kenya)
-    domain.finalise_panel(panel)
+    finalise(panel)
     publishing.build_schedule(open_session)
     return panel
 
@@ -124,7 +124,7 @@ def test_schedule_updates_go_to_subscribers_and_the_confirmed_speakers_of_change
 ):
     other = make_application(turkiye, name="Ankara Voice")
     turkish = domain.compose_panel(turkiye)
-    domain.finalise_panel(turkish)
+    finalise(turkish)
     confirm_speakers(kenya_panel)  # Türkiye's speaker is told, and confirms below
     domain.confirm_participation(turkish.members.get(application=other), attends_training=False)
     domain.decline_participation(_member(kenya_panel, "Comfort Trust"), reason="")

@@ -12,7 +12,7 @@ from applications.models import Application
 from panels import domain, publishing
 from panels.models import ScheduleRelease, ScheduleSubscription
 from presessions.models import Email, StateReview, Theme
-from tests.factories import confirm_speakers, login_staff, make_application
+from tests.factories import confirm_speakers, finalise, login_staff, make_application
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def week(open_session, kenya, turkiye):
     tr = _pool(turkiye, [("Ankara Voice", "man", "organisation"), ("Izmir Women", "woman", "name_and_organisation")])
     panels = [domain.compose_panel(review) for review in (kenya, turkiye)]
     for panel in panels:
-        domain.finalise_panel(panel)
+        finalise(panel)
     confirm_speakers(*panels)
     publishing.build_schedule(open_session)
     return {"session": open_session, "ke": ke, "tr": tr}

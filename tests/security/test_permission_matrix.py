@@ -37,10 +37,10 @@ from applications import review as review_rules
 from applications.models import Application, CallAlert, ReviewerAssignment
 from applications.tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, make_token, sign
 from panels import domain, publishing
-from panels.models import PanelMember, ScheduleSubscription
+from panels.models import PanelMember, PanelRules, ScheduleSubscription
 from presessions.models import EmailTemplate, Session
 from tests.conftest import REPORT
-from tests.factories import PDF_BYTES, login_staff, make_application, send_decisions
+from tests.factories import PDF_BYTES, finalise, login_staff, make_application, send_decisions
 
 pytestmark = pytest.mark.django_db
 
@@ -239,8 +239,9 @@ def world(cast, kenya, turkiye, open_session, settings):
     )
     ke2 = app(kenya, "Baraza KE2 Trust", email="ke2-secret@example.org", speaker_name="Otieno KE2-Speaker", score_mean=8)
     # Kenya's panel: finalised, decisions sent, KE1 confirmed; the week published.
+    PanelRules.objects.create(session=open_session)  # staff-set rules, so the admin has a row to show
     panel = domain.compose_panel(kenya)
-    domain.finalise_panel(panel)
+    finalise(panel)
     send_decisions()
     ke1.refresh_from_db()
     member = domain.confirm_participation(panel.members.get(application=ke1), attends_training=True)

@@ -1,0 +1,181 @@
+"""
+One identity per organisation, across its applications, States and cycles.
+
+Every application stores the organisation as the applicant described it then (an applicant can
+only ever edit their own copy). The copies of one organisation share an identity: the first copy
+seen, which each later copy points to through `Organisation.identity`. A new copy is matched, in
+order of strength, by
+
+1. the domain of its email (not a webmail domain such as gmail.com),
+2. the host of its website (not a social network or a blog host),
+3. its name, written the same once accents, case, punctuation and "the" are set aside, in the same country,
+4. its acronym, in the same country.
+
+Staff see the match and its reason, and can merge two identities or split a copy off (each kept
+in the organisation's history). The composer's one-speaker-per-organisation rule counts
+identities, not copies.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .models import Organisation
+
+WEBMAIL = frozenset(
+    """
+    gmail.com googlemail.com yahoo.com yahoo.fr yahoo.es yahoo.co.uk ymail.com hotmail.com hotmail.fr hotmail.es
+    outlook.com outlook.fr outlook.es live.com live.fr msn.com aol.com icloud.com me.com mail.com gmx.com gmx.net
+    gmx.de web.de protonmail.com proton.me pm.me yandex.ru yandex.com mail.ru inbox.ru bk.ru list.ru rambler.ru
+    orange.fr wanadoo.fr free.fr laposte.net sfr.fr qq.com 163.com 126.com sina.com naver.com rediffmail.com
+    zoho.com tutanota.com riseup.net hushmail.com fastmail.com
+    example.org example.com example.net
+    """.split()
+)  # webmail, and the domains reserved for examples (RFC 2606): shared by people of many organisations
+SHARED_HOSTS = frozenset(
+    """
+    facebook.com fb.com twitter.com x.com instagram.com linkedin.com youtube.com tiktok.com wordpress.com
+    blogspot.com medium.com wixsite.com sites.google.com linktr.ee github.io weebly.com
+    """.split()
+)
+STOPWORDS = {"the", "la", "le", "les", "el", "los", "las", "l"}
+
+REASONS = {
+    "domain": _("same email domain"),
+    "website": _("same website"),
+    "name": _("same name, same country"),
+    "acronym": _("same acronym, same country"),
+    "merged": _("merged by staff"),
+    "split": _("kept apart by staff"),
+}
+
+
+def fold(text: str) -> str:
+    """Lower case, without accents or punctuation: "L'Ordre  des Avocats!" -> "l ordre des avocats"."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = text.replace("&", " and ").replace("’", "'")
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
+
+
+def name_key(name: str) -> str:
+    """The name as compared: folded, without a trailing "(ACRONYM)" and without articles."""
+    name = re.sub(r"\([^)]*\)\s*$", "", name or "")
+    return " ".join(w for w in fold(name).split() if w not in STOPWORDS)[:200]
+
+
+def acronym_key(acronym: str) -> str:
+    key = re.sub(r"[^0-9A-Z]", "", fold(acronym).upper())
+    return key if len(key) >= 2 else ""
+
+
+def domain_key(email: str) -> str:
+    domain = (email or "").rpartition("@")[2].strip().lower().rstrip(".")
+    return "" if not domain or domain in WEBMAIL else domain[:200]
+
+
+def web_key(url: str) -> str:
+    try:
+        host = (urlsplit(url if "//" in (url or "") else f"//{url}").hostname or "").lower()
+    except ValueError:
+        return ""
+    host = host.removeprefix("www.")
+    if not host or host in SHARED_HOSTS or any(host.endswith("." + shared) for shared in SHARED_HOSTS):
+        return ""
+    return host[:200]
+
+
+def set_keys(organisation: Organisation) -> None:
+    organisation.name_key = name_key(organisation.name)
+    organisation.acronym_key = acronym_key(organisation.acronym)
+    organisation.domain_key = domain_key(organisation.email)
+    organisation.web_key = web_key(organisation.website)
+
+
+def find_match(organisation: Organisation) -> tuple[Organisation | None, str]:
+    """The earliest other copy that matches `organisation` by the strongest rule, and the rule's key."""
+    set_keys(organisation)
+    country = organisation.country.code if organisation.country else ""
+    rules = [
+        ("domain", Q(domain_key=organisation.domain_key) if organisation.domain_key else None),
+        ("website", Q(web_key=organisation.web_key) if organisation.web_key else None),
+        ("name", Q(name_key=organisation.name_key, country=country) if organisation.name_key else None),
+        ("acronym", Q(acronym_key=organisation.acronym_key, country=country) if organisation.acronym_key else None),
+    ]
+    others = Organisation.objects.exclude(pk=organisation.pk)
+    for reason, condition in rules:
+        if condition is not None and (match := others.filter(condition).order_by("pk").first()):
+            return match, reason
+    return None, ""
+
+
+def attach(organisation: Organisation) -> Organisation:
+    """Give a newly saved copy its identity: a matching earlier organisation's, or its own."""
+    match, reason = find_match(organisation)
+    organisation.identity_id = (match.identity_id or match.pk) if match else organisation.pk
+    organisation.identity_reason = reason
+    Organisation.objects.filter(pk=organisation.pk).update(
+        identity_id=organisation.identity_id,
+        identity_reason=reason,
+        name_key=organisation.name_key,
+        acronym_key=organisation.acronym_key,
+        domain_key=organisation.domain_key,
+        web_key=organisation.web_key,
+    )
+    return organisation
+
+
+def copies(identity_id: int):
+    return Organisation.objects.filter(identity_id=identity_id)
+
+
+@transaction.atomic
+def merge(target: Organisation, others: list[Organisation], *, by=None) -> int:
+    """Make every copy of `others`' identities part of `target`'s identity; return how many copies moved."""
+    root = target.identity_id or target.pk
+    moved = 0
+    for organisation in Organisation.objects.filter(identity_id__in={o.identity_id or o.pk for o in others}).exclude(
+        identity_id=root
+    ):
+        organisation.identity_id = root
+        organisation.identity_reason = "merged"
+        organisation._change_reason = "merged"
+        if by is not None:
+            organisation._history_user = by
+        organisation.save(update_fields=["identity", "identity_reason"])
+        moved += 1
+    return moved
+
+
+@transaction.atomic
+def split(organisation: Organisation, *, by=None) -> Organisation:
+    """Treat one copy as an organisation of its own; copies that pointed to it follow the next earliest copy."""
+    old_root = organisation.identity_id
+    if old_root == organisation.pk:
+        rest = list(copies(old_root).exclude(pk=organisation.pk).order_by("pk"))
+        if rest:
+            Organisation.objects.filter(pk__in=[o.pk for o in rest]).update(identity_id=rest[0].pk)
+    organisation.identity_id = organisation.pk
+    organisation.identity_reason = "split"
+    organisation._change_reason = "split"
+    if by is not None:
+        organisation._history_user = by
+    organisation.save(update_fields=["identity", "identity_reason"])
+    return organisation
+
+
+def look_alike(a: Organisation, b: Organisation) -> bool:
+    """Two copies of different identities whose names or acronyms are close enough for staff to check."""
+    if (a.identity_id or a.pk) == (b.identity_id or b.pk):
+        return True
+    if a.acronym_key and a.acronym_key == b.acronym_key:
+        return True
+    ka, kb = a.name_key or name_key(a.name), b.name_key or name_key(b.name)
+    return bool(ka and kb) and difflib.SequenceMatcher(None, ka, kb).ratio() >= 0.85
