@@ -7,9 +7,10 @@ it in get_queryset and in every permission check, so search, filters,
 exports and direct URLs leak nothing.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -411,7 +412,12 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
 
     @admin.display(description=_("history of the organisation"))
     def organisation_history(self, obj):
-        others = obj.organisation.applications.select_related("review__session").order_by("-review__session__number")
+        root = obj.organisation.identity_id or obj.organisation_id
+        others = (
+            Application.objects.filter(Q(organisation__identity_id=root) | Q(organisation_id=obj.organisation_id))
+            .select_related("review__session")
+            .order_by("-review__session__number")
+        )
         return format_html_join(
             "", "<div>{} {} – {}</div>", ((a.review.session.number, a.review.name, a.get_status_display()) for a in others)
         )
@@ -422,8 +428,17 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
     def mark_eligible(self, request, queryset):
         if not review_rules.is_coordinator(request.user):
             raise PermissionDenied
-        count = queryset.update(screening=Screening.ELIGIBLE, screening_reason="")
-        self.message_user(request, _("%(count)d application(s) marked eligible.") % {"count": count}, messages.SUCCESS)
+        screenable = list(queryset.filter(status__in=review_rules.SCREENABLE))
+        for application in screenable:
+            review_rules.screen_application(application, eligible=True, by=request.user)
+        self.message_user(request, _("%(count)d application(s) marked eligible.") % {"count": len(screenable)}, messages.SUCCESS)
+        if skipped := queryset.count() - len(screenable):
+            self.message_user(
+                request,
+                _("%(count)d application(s) left as they were: drafts, withdrawn and declined applications are not screened.")
+                % {"count": skipped},
+                messages.WARNING,
+            )
 
     # The review page ----------------------------------------------------
 
@@ -498,12 +513,46 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
         return render(request, "admin/applications/review.html", context)
 
 
+class ApplicationAdminForm(forms.ModelForm):
+    """Screening checked as screen_application checks it, with the message next to the field."""
+
+    class Meta:
+        model = Application
+        fields = ["screening", "screening_reason"]  # the admin adds the others it shows
+
+    def clean(self):
+        data = super().clean()
+        if {"screening", "screening_reason"} & set(self.changed_data):
+            screening = data.get("screening")
+            if self.instance.status not in review_rules.SCREENABLE and screening != self.instance.screening:
+                self.add_error("screening", _("Only a submitted application can be screened."))
+            if screening == Screening.INELIGIBLE and not (data.get("screening_reason") or "").strip():
+                self.add_error("screening_reason", _("Give the reason it is ineligible."))
+        return data
+
+
+ApplicationAdmin.form = ApplicationAdminForm
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmin):
-    list_display = ["name", "acronym", "kind", "scope", "country", "is_coalition", "email", "application_count", "created_at"]
+    list_display = [
+        "name",
+        "acronym",
+        "kind",
+        "scope",
+        "country",
+        "is_coalition",
+        "email",
+        "application_count",
+        "same_as",
+        "created_at",
+    ]
     list_filter = ["kind", "scope", "is_coalition", "ecosoc_status", "nhri_status", "cso_form"]
     search_fields = ["name", "acronym", "email", "website"]
-    actions = ["merge"]
+    actions = ["merge", "split"]
+    readonly_fields = ["same_as", "copies_and_applications"]
+    list_select_related = ["identity"]
 
     def get_queryset(self, request):
         from django.db.models import Count
@@ -520,11 +569,24 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
     def has_delete_permission(self, request, obj=None):
         return review_rules.is_coordinator(request.user) and super().has_delete_permission(request, obj)
 
+    # Shown to coordinators only: the other records and applications of an organisation may be on
+    # States a reviewer does not review.
+    COORDINATOR_ONLY = ("application_count", "same_as", "copies_and_applications")
+
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
         if not review_rules.is_coordinator(request.user):
-            columns.remove("application_count")  # it counts applications on other States too
+            columns = [c for c in columns if c not in self.COORDINATOR_ONLY]  # it counts applications on other States too
         return columns
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not review_rules.is_coordinator(request.user):
+            fields = [f for f in fields if f not in self.COORDINATOR_ONLY]
+        return fields
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or []), "identity"]
 
     def get_list_filter(self, request):
         return self.list_filter if review_rules.is_coordinator(request.user) else []
@@ -542,14 +604,56 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
             self.message_user(request, _("Select at least two organisations to merge."), messages.WARNING)
             return None
         target = organisations[0]
-        moved = review_rules.merge_organisations(target, organisations[1:])
+        moved = review_rules.merge_organisations(target, organisations[1:], by=request.user)
         self.message_user(
             request,
-            _("Merged %(count)d organisation(s) into “%(name)s”; %(moved)d application(s) moved.")
+            _(
+                "“%(name)s” and %(count)d other record(s) are now one organisation (%(moved)d record(s) joined it). "
+                "Each application keeps what its applicant wrote; panels count them as one."
+            )
             % {"count": len(organisations) - 1, "name": target.name, "moved": moved},
             messages.SUCCESS,
         )
         return None
+
+    @admin.action(description=_("Treat the selected records as separate organisations"))
+    def split(self, request, queryset):
+        if not review_rules.is_coordinator(request.user):
+            raise PermissionDenied
+        from . import identity
+
+        for organisation in queryset:
+            identity.split(organisation, by=request.user)
+        self.message_user(
+            request, _("%(count)d record(s) now stand for organisations of their own.") % {"count": queryset.count()}
+        )
+
+    @admin.display(description=_("same organisation as"))
+    def same_as(self, obj):
+        from .identity import REASONS
+
+        if obj.identity_id in (None, obj.pk):
+            return "–"
+        return format_html(
+            '<a href="{}">{}</a> ({})',
+            reverse("admin:applications_organisation_change", args=[obj.identity_id]),
+            obj.identity.name,
+            REASONS.get(obj.identity_reason, obj.identity_reason),
+        )
+
+    @admin.display(description=_("records and applications of this organisation"))
+    def copies_and_applications(self, obj):
+        root = obj.identity_id or obj.pk
+        applications = (
+            Application.objects.filter(Q(organisation__identity_id=root) | Q(organisation_id=obj.pk))
+            .select_related("organisation", "review__session")
+            .order_by("-review__session__number", "pk")
+        )
+        return format_html_join(
+            "",
+            "<div>{} {} – {} ({})</div>",
+            ((a.review.session.number, a.review.name, a.get_status_display(), a.organisation.name) for a in applications),
+        )
 
 
 @admin.register(Review)

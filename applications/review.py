@@ -17,7 +17,6 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from presessions.models import Call
@@ -203,24 +202,42 @@ def recompute_call(call: Call) -> int:
     return len(touched)
 
 
+# Applications that can be screened: submitted ones, and decided ones while their panel is reworked.
+# A draft is not finished, a withdrawn application is not in the pool, and a decline is final.
+SCREENABLE = [ApplicationStatus.SUBMITTED, ApplicationStatus.SELECTED, ApplicationStatus.RESERVE, ApplicationStatus.NOT_SELECTED]
+
+
 @transaction.atomic
-def screen_application(application: Application, *, eligible: bool, reason: str = "") -> Application:
-    """Mark an application eligible or ineligible for review; ineligibility needs a reason."""
+def screen_application(application: Application, *, eligible: bool, reason: str = "", by=None) -> Application:
+    """
+    Mark an application eligible or ineligible for review; ineligibility needs a reason.
+
+    The one way screening changes (the admin's form and its "mark eligible" action call it); it is
+    recorded in the application's history, with who did it.
+    """
+    if application.status not in SCREENABLE:
+        raise ValidationError({"screening": _("Only a submitted application can be screened.")})
     if not eligible and not reason.strip():
         raise ValidationError({"screening_reason": _("Give the reason it is ineligible.")})
     application.screening = Screening.ELIGIBLE if eligible else Screening.INELIGIBLE
     application.screening_reason = "" if eligible else reason.strip()
+    application._change_reason = "screened"
+    if by is not None:
+        application._history_user = by
     application.save(update_fields=["screening", "screening_reason", "updated_at"])
     return application
 
 
-@transaction.atomic
-def merge_organisations(target: Organisation, duplicates: list[Organisation]) -> int:
-    """Move every application of the duplicates to `target`, then delete them; return how many moved."""
-    others = [org for org in duplicates if org.pk != target.pk]
-    moved = Application.objects.filter(organisation__in=others).update(organisation=target, updated_at=timezone.now())
-    Organisation.objects.filter(pk__in=[org.pk for org in others]).delete()
-    return moved
+def merge_organisations(target: Organisation, duplicates: list[Organisation], *, by=None) -> int:
+    """
+    Treat `duplicates` as the same organisation as `target`; return how many copies joined it.
+
+    Each application keeps its own copy of the organisation (what its applicant wrote, which only
+    they edit); the copies share one identity (see identity.py), which the panel rules count.
+    """
+    from . import identity
+
+    return identity.merge(target, [org for org in duplicates if org.pk != target.pk], by=by)
 
 
 def reviewer_progress(session) -> list[dict]:

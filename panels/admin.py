@@ -35,18 +35,55 @@ class MemberInline(admin.TabularInline):
         "statement_file",
         "statement_public",
     ]
-    readonly_fields = ["application", "confirmed_at", "declined_at"]
+    # Who speaks, in which order, and what they answered change only through the panel page and the
+    # speaker's own link (panels.domain), which keep decisions, emails and public pages in step.
+    readonly_fields = ["role", "position", "application", "confirmed_at", "declined_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Panel)
 class PanelAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
-    list_display = ["review", "status", "women", "men", "parity_ok", "themes_covered", "open_page"]
+    """
+    A read-only record of each panel. It is composed, changed, finalised and reopened on its own page
+    ("panel page"), through panels.domain: never here, where a status or a lock would change without
+    the decisions and emails that must follow.
+    """
+
+    list_display = ["review", "status", "women", "men", "other_genders", "parity_ok", "themes_covered", "open_page"]
     list_filter = ["status", "parity_ok", "review__session"]
     list_select_related = ["review__session"]
     search_fields = ["review__country"]
     inlines = [MemberInline]
-    filter_horizontal = ["locked", "excluded"]
-    readonly_fields = ["proposed_replacement", "replaces"]
+    readonly_fields = [
+        "review",
+        "status",
+        "open_page",
+        "locked",
+        "excluded",
+        "composed_at",
+        "finalised_at",
+        "finalised_by",
+        "early_reason",
+        "objective",
+        "women",
+        "men",
+        "other_genders",
+        "parity_ok",
+        "nhri_or_coalition_ok",
+        "themes_covered",
+        "proposed_replacement",
+        "replaces",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # panels are composed on the session's panels page
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # decisions and emails hang on it: reopen it on its page instead
 
     @admin.display(description=_("panel page"))
     def open_page(self, obj):
@@ -85,7 +122,23 @@ class PanelMemberAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
     list_select_related = ["application__organisation", "application__review", "panel__review__session"]
     list_editable = ["statement_public"]
     search_fields = ["application__organisation__name"]
-    readonly_fields = ["panel", "application", "explanation"]
+    readonly_fields = [
+        "panel",
+        "application",
+        "role",
+        "position",
+        "explanation",
+        "confirmation_deadline",
+        "confirmed_at",
+        "declined_at",
+        "decline_reason",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # members come from composing a panel
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # rule a speaker out on the panel page instead
 
 
 @admin.register(ScheduleDay)

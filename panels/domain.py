@@ -44,6 +44,10 @@ class CallStillOpen(Exception):
     """The call is still open: decisions wait for it to close, unless a coordinator gives a reason."""
 
 
+class PanelInfeasible(Exception):
+    """No panel meets the hard rules with these locks (two locked speakers of one organisation, for instance)."""
+
+
 class ConfirmedSpeaker(Exception):
     """The speaker has confirmed: taking them off the panel needs an explicit staff action that says so."""
 
@@ -109,7 +113,8 @@ def compose_panel(review: StateReview, *, now: dt.datetime | None = None) -> Pan
     Side effects, in order: the panel row (created if missing); its members updated in place
     (what a member confirmed, declined or sent stays with them), the new speakers and ranked
     reserves added, those no longer picked removed; its balance. Staff locks and exclusions are
-    kept, and so is every speaker who has confirmed. Raise PanelFinalised for a finalised panel.
+    kept, and so is every speaker who has confirmed. Raise PanelFinalised for a finalised panel, and
+    PanelInfeasible when the locks rule every panel out.
     """
     panel, _created = Panel.objects.select_for_update().get_or_create(review=review)
     if panel.is_final:
@@ -126,6 +131,8 @@ def compose_panel(review: StateReview, *, now: dt.datetime | None = None) -> Pan
         excluded=excluded,
         require_nhri_or_coalition=rules.require_nhri_or_coalition,
     )
+    if not result.feasible:
+        raise PanelInfeasible()  # the caller's transaction is rolled back: the lock that caused it is undone
     theme_labels = dict(Theme.objects.values_list("pk", "label"))
     speakers = _speaking_order([by_id[cid] for cid in result.panel], result)
     wanted = {a.pk: (MemberRole.SPEAKER, i, _explanation(result.picks[a.pk], theme_labels)) for i, a in enumerate(speakers, 1)}
@@ -223,7 +230,10 @@ def compose_session(session: Session) -> list[Panel]:
     panels = []
     for review in session.reviews.taking_place().filter(meeting_not_held=False).order_by("order"):
         existing = Panel.objects.filter(review=review, status=PanelStatus.FINALISED).first()
-        panels.append(existing or compose_panel(review))
+        try:
+            panels.append(existing or compose_panel(review))
+        except PanelInfeasible:
+            continue  # its page says why; the other States are composed
     return panels
 
 

@@ -27,3 +27,27 @@ def test_demo_is_seeded_and_does_not_duplicate():
     first = list(Application.objects.order_by("email").values_list("email", "speaker_name", "speaker_gender"))
     load_demo(seed=7)
     assert list(Application.objects.order_by("email").values_list("email", "speaker_name", "speaker_gender")) == first
+
+
+def test_composing_every_demo_panel_gives_each_organisation_one_seat():
+    """Issue 14: the demo has repeat organisations spelt differently; each still gets at most one speaker."""
+    from applications.models import Organisation
+    from panels import domain
+    from panels.models import PanelMember
+
+    session = load_demo()["session"]
+    repeats = [o for o in Organisation.objects.all() if o.identity_id != o.pk]
+    assert len(repeats) >= 5
+    spelt_differently = [o for o in repeats if o.name != o.identity.name]
+    assert spelt_differently, "the demo's repeat organisations should not all be spelt the same way"
+    assert {o.identity_reason for o in repeats} >= {"domain", "name"}
+    panels = domain.compose_session(session)
+    assert panels
+    speakers = PanelMember.objects.filter(role="speaker", panel__review__session=session).select_related(
+        "application__organisation", "panel"
+    )
+    seen = set()
+    for member in speakers:
+        key = (member.panel_id, domain.identity_of(member.application))
+        assert key not in seen, f"two speakers of {member.application.organisation} on {member.panel}"
+        seen.add(key)

@@ -117,14 +117,17 @@ def test_screening_needs_a_reason_for_ineligible(ke_app):
     assert (ke_app.screening, ke_app.screening_reason) == ("ineligible", "Not about this State")
 
 
-def test_merging_organisations_moves_their_applications(kenya, turkiye):
-    a = make_application(kenya, name="Same Org")
-    b = make_application(turkiye, name="Same Org (dup)")
-    moved = rules.merge_organisations(a.organisation, [a.organisation, b.organisation])
-    b.refresh_from_db()
+def test_merging_organisations_gives_them_one_identity_and_keeps_each_record(kenya, turkiye, cast):
+    a = make_application(kenya, name="Same Org", match=True)
+    b = make_application(turkiye, name="Same Org (dup)", email="x@other.org", match=True)
+    assert b.organisation.identity_id == b.organisation.pk  # not matched: another country, another domain
+    moved = rules.merge_organisations(a.organisation, [a.organisation, b.organisation], by=cast.coordinator)
+    b.organisation.refresh_from_db()
     assert moved == 1
-    assert b.organisation == a.organisation
-    assert list(a.organisation.applications.order_by("pk")) == [a, b]
+    assert b.organisation.identity_id == a.organisation.pk and b.organisation.identity_reason == "merged"
+    assert b.organisation.name == "Same Org (dup)"  # what its applicant wrote stays theirs
+    last = b.organisation.history.first()
+    assert last.history_user == cast.coordinator and last.history_change_reason == "merged"
 
 
 def test_review_history_is_kept(cast, ke_app):
