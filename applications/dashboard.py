@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from presessions.models import Session
+from presessions.models import Session, Theme
 
 from .enums import ApplicationStatus, Gender, OrganisationKind, ReportSubmission, Scope, Screening
 from .models import Application
@@ -114,16 +114,17 @@ def session_stats(session: Session) -> dict:
         review.bar_width = round(BAR_WIDTH * review.applications_count / most, 1)
 
     themes = defaultdict(list)
+    localized = f"theme__{Theme.label_field()}"
     rows = (
         Application.themes.through.objects.filter(
             application__review__session=session, application__status=ApplicationStatus.SUBMITTED
         )
-        .values("application__review", "theme__label")
+        .values(*dict.fromkeys(["application__review", "theme__label", localized]))
         .annotate(n=Count("pk"))
-        .order_by("application__review", "-n", "theme__label")
+        .order_by("application__review", "-n", localized, "theme__label")
     )
     for row in rows:
-        themes[row["application__review"]].append((row["theme__label"], row["n"]))
+        themes[row["application__review"]].append((row[localized] or row["theme__label"], row["n"]))
     for review in per_state:
         review.themes = themes.get(review.pk, [])
 

@@ -15,6 +15,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Field, Fieldset, Layout
 from django import forms
 from django.conf import settings
+from django.utils.formats import number_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -23,6 +24,7 @@ from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 from pypdf import PdfReader
 
+from presessions.countries import fold
 from presessions.models import Theme
 
 from .enums import OrganisationKind, ReportSubmission
@@ -110,9 +112,21 @@ def _is_pk(value) -> bool:
     return text.isascii() and text.isdigit() and int(text) <= MAX_PK
 
 
+class LocalizedThemeIterator(forms.models.ModelChoiceIterator):
+    """The themes in the alphabetical order of the active language, accents aside."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for theme in sorted(self.queryset, key=lambda theme: fold(theme.localized_label)):
+            yield self.choice(theme)
+
+
 class ThemeChoiceField(forms.ModelMultipleChoiceField):
+    iterator = LocalizedThemeIterator
+
     def label_from_instance(self, obj):
-        return obj.label
+        return obj.localized_label
 
     def _check_values(self, value):
         for item in value:
@@ -196,7 +210,6 @@ class OrganisationForm(forms.ModelForm):
         }
         help_texts = {
             "email": _("We send the confirmation and the private link to your application to this address."),
-            "aim": _("%(words)d words at most.") % {"words": AIM_MAX_WORDS},
             "scope": _("National: your organisation works mainly in the State under Review."),
             "member_count": _("Only for a coalition or network: a whole number."),
             "nhri_status": _("Only for an NHRI."),
@@ -216,6 +229,8 @@ class OrganisationForm(forms.ModelForm):
             field.required = name == "email" or (not draft and name in self.REQUIRED)
         for name in ["kind", "nhri_status", "scope"]:
             _radio_choices(self.fields[name])
+        # Built here, in the request's language: a lazy text formatted with % at import time stays English.
+        self.fields["aim"].help_text = gettext("%(words)d words at most.") % {"words": AIM_MAX_WORDS}
         self.fields["name"].error_messages["required"] = _("Enter the name of your organisation")
         self.fields["email"].error_messages["required"] = _("Enter your organisation's email address")
         self.fields["kind"].error_messages["required"] = _("Select whether your organisation is a CSO or an NHRI")
@@ -309,11 +324,6 @@ class ApplicationForm(forms.ModelForm):
             "review": _("The State your statement is about. Apply once for each State."),
             "report_reference": _("For example the title of the report, or the symbol of the joint submission."),
             "report_file": _("Optional. A PDF of at most 10 MB."),
-            "themes": _("Choose 1 to %(max)d themes.") % {"max": MAX_THEMES},
-            "statement_summary": _(
-                "What you would say in 5 minutes: the main issues and your recommendations. Up to %(max)s characters."
-            )
-            % {"max": f"{STATEMENT_MAX_CHARS:,}"},
             "speaker_phone": _("With the country code, for example +41 22 000 00 00."),
             "accessibility_needs": _("Optional. Tell us anything that would help the speaker take part."),
             "publication": _(
@@ -335,6 +345,11 @@ class ApplicationForm(forms.ModelForm):
                 field.required = name == "review" or (not draft and name in self.REQUIRED)
         for name in ["report_submitted", "speaker_gender", "working_language", "attendance", "publication"]:
             _radio_choices(self.fields[name])
+        # Built here, in the request's language: a lazy text formatted with % at import time stays English.
+        self.fields["themes"].help_text = gettext("Choose 1 to %(max)d themes.") % {"max": MAX_THEMES}
+        self.fields["statement_summary"].help_text = gettext(
+            "What you would say in 5 minutes: the main issues and your recommendations. Up to %(max)s characters."
+        ) % {"max": number_format(STATEMENT_MAX_CHARS, force_grouping=True)}
         messages = {
             "review": _("Choose the State your statement is about"),
             "report_submitted": _("Say whether your organisation submitted a UPR report"),

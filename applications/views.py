@@ -93,7 +93,7 @@ def answers_back(request, *, session=None, closed: bool, status: int = 200):
     """
     answers = posted_answers(request.POST, request.FILES, session=session)
     call = session.call_or_none if session is not None and closed else None
-    when = (lambda moment: date_format(timezone.localtime(moment), "j F Y, H:i")) if call else None
+    when = (lambda moment: date_format(timezone.localtime(moment), "DATETIME_FORMAT")) if call else None
     if closed and call is not None and call.state() == "upcoming":
         heading = _("The call is not open yet")
         explanation = _("The call opens on %(opens)s (Geneva time), so your answers were not saved.") % {

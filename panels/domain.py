@@ -48,6 +48,14 @@ class PanelInfeasible(Exception):
     """No panel meets the hard rules with these locks (two locked speakers of one organisation, for instance)."""
 
 
+class PanelOutOfDate(Exception):
+    """Someone on the suggestion has left the pool (withdrew, or was screened out): recompute first."""
+
+    def __init__(self, applications: list[Application]):
+        super().__init__("the panel is out of date")
+        self.applications = applications
+
+
 class ConfirmedSpeaker(Exception):
     """The speaker has confirmed: taking them off the panel needs an explicit staff action that says so."""
 
@@ -192,6 +200,17 @@ def earlier_panels(applications: list[Application]) -> dict[int, list[int]]:
             if identity_of(application) == identity_id and application.review.session_id != session_id:
                 found[application.pk].append(number)
     return {pk: sorted(set(numbers)) for pk, numbers in found.items()}
+
+
+def out_of_pool(panel: Panel) -> list[Application]:
+    """Speakers and reserves who are no longer candidates (withdrawn, or screened out since the last composition)."""
+    pool = candidate_applications(panel.review).values("pk")
+    return [
+        m.application
+        for m in panel.members.filter(role__in=[MemberRole.SPEAKER, MemberRole.RESERVE])
+        .exclude(application__in=pool)
+        .select_related("application__organisation")
+    ]
 
 
 def refresh_balance(panel: Panel) -> Panel:
@@ -363,7 +382,8 @@ def finalise_panel(panel: Panel, *, by=None, early_reason: str = "", now: dt.dat
     coordinator approves it); the panel is marked finalised, by whom, and why early if so.
 
     Raise CallStillOpen while the call is open, unless `early_reason` says why not wait;
-    PanelFinalised if it already is.
+    PanelOutOfDate when someone on it has left the pool since it was composed (recompute, then
+    look again); PanelFinalised if it already is.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -373,6 +393,8 @@ def finalise_panel(panel: Panel, *, by=None, early_reason: str = "", now: dt.dat
         call = panel.review.session.call_or_none
         if call is not None and call.state(now) != "closed" and not early_reason.strip():
             raise CallStillOpen()
+        if gone := out_of_pool(panel):
+            raise PanelOutOfDate(gone)
         rules = PanelRules.for_session(panel.review.session)
         drafts = []
         members = {
@@ -393,7 +415,13 @@ def finalise_panel(panel: Panel, *, by=None, early_reason: str = "", now: dt.dat
             Application.objects.select_for_update()
             .filter(
                 review=panel.review,
-                status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.SELECTED, ApplicationStatus.RESERVE],
+                # Not selected too: after a reopen, their unsent email was discarded and must be drafted again.
+                status__in=[
+                    ApplicationStatus.SUBMITTED,
+                    ApplicationStatus.SELECTED,
+                    ApplicationStatus.RESERVE,
+                    ApplicationStatus.NOT_SELECTED,
+                ],
             )
             .exclude(pk__in=list(members))
         )

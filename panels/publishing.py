@@ -14,11 +14,18 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from applications import review as review_rules
 from applications.enums import ApplicationStatus, Publication, decision_email_kind
 from applications.models import told_decisions
 from presessions import caching
@@ -31,12 +38,22 @@ from .models import MeetingPlacement, PanelMember, PanelRules, ScheduleDay, Sche
 
 TUESDAY_TO_FRIDAY = 4
 
+# When the mornings as planned cannot hold every State's meeting, building the week first lets the
+# mornings end later, a quarter of an hour at a time, but never after LATEST_END: an hour past the
+# default end (13:00), so that the meetings stay a morning's business for the missions' delegates. Only then
+# does it add mornings (at the usual hours, also lengthened if need be): the Monday of the week
+# first, then the weekdays after the last morning, before the Working Group opens, at most
+# MAX_ADDED_MORNINGS of them. Staff are told in words what changed, and can undo it in the admin.
+LATEST_END = dt.time(14, 0)
+LENGTHEN_STEP_MINUTES = 15
+MAX_ADDED_MORNINGS = 3
+
 
 def planned_days(session: Session) -> list[ScheduleDay]:
     """
     The mornings of the Pre-session week: those saved, or (unsaved) the ones the timeline proposes.
 
-    Reading them writes nothing; ensure_days saves the proposal when staff build the week.
+    Reading them writes nothing; build_schedule saves them (lengthened or with more mornings if need be).
     """
     days = list(session.schedule_days.all())
     if days or session.timeline is None:
@@ -56,13 +73,27 @@ def planned_days(session: Session) -> list[ScheduleDay]:
     ]
 
 
-def ensure_days(session: Session) -> list[ScheduleDay]:
-    """Save the mornings of the Pre-session week from the timeline, if none are saved yet."""
-    days = planned_days(session)
-    for day in days:
-        if day.pk is None:
-            day.save()
-    return days
+def _spare_days(session: Session, days: list[ScheduleDay], rules: PanelRules) -> list[ScheduleDay]:
+    """
+    The mornings the week may gain, in order: the weekdays before the first morning in its week (the
+    Monday of a Tuesday-to-Friday week), then the weekdays after the last morning, before the Working
+    Group opens; at most MAX_ADDED_MORNINGS. Unsaved.
+    """
+    if not days:
+        return []
+    taken = {day.date for day in days}
+    first, last = min(taken), max(taken)
+    before = [first - dt.timedelta(days=n) for n in range(1, first.weekday() + 1)]
+    after = [last + dt.timedelta(days=n) for n in range(1, 3 * MAX_ADDED_MORNINGS)]
+    dates = [
+        date
+        for date in before + after
+        if date not in taken and date.weekday() < 5 and (session.start_date is None or date < session.start_date)
+    ]
+    return [
+        ScheduleDay(session=session, date=date, start=rules.day_start, end=rules.day_end, room=rules.default_room)
+        for date in dates[:MAX_ADDED_MORNINGS]
+    ]
 
 
 def public_speakers() -> QuerySet[PanelMember]:
@@ -97,25 +128,63 @@ def _speaker_count(review: StateReview, rules: PanelRules) -> int:
     return len(panel.speakers) if panel is not None else rules.slots
 
 
-@transaction.atomic
-def build_schedule(session: Session) -> scheduling.Schedule:
-    """Place every meeting of the session (hand-placed ones stay); save the draft placements; return the result."""
-    rules = PanelRules.for_session(session)
-    days = ensure_days(session)
-    reviews = _reviews(session)
+def _placer_meetings(reviews: list[StateReview], rules: PanelRules, *, as_placed: bool = False) -> list[scheduling.Meeting]:
+    """
+    The placer's view of each meeting: its length from the panel rules, and where it stands if placed
+    by hand (or, `as_placed`, wherever the draft has it).
+    """
     tz = timezone.get_default_timezone()
     meetings = []
     for review in reviews:
         placement = getattr(review, "placement", None)
-        fixed = (
-            timezone.localtime(placement.starts_at, tz).replace(tzinfo=None)
-            if placement and placement.fixed and placement.starts_at
-            else None
-        )
-        room = placement.room if fixed and placement else ""
-        meetings.append(scheduling.Meeting(review.pk, rules.meeting_minutes(_speaker_count(review, rules)), fixed, room))
-    windows = [scheduling.Window(d.date, d.start, d.end, d.room) for d in days]
-    result = scheduling.build(meetings, windows, rules.break_minutes)
+        stands = placement is not None and placement.starts_at is not None and (as_placed or placement.fixed)
+        start = timezone.localtime(placement.starts_at, tz).replace(tzinfo=None) if stands else None
+        room = placement.room if stands else ""
+        meetings.append(scheduling.Meeting(review.pk, rules.meeting_minutes(_speaker_count(review, rules)), start, room))
+    return meetings
+
+
+def _windows(days: list[ScheduleDay]) -> list[scheduling.Window]:
+    return [scheduling.Window(d.date, d.start, d.end, d.room) for d in days]
+
+
+def _fit(session: Session, rules: PanelRules, days: list[ScheduleDay], reviews: list[StateReview]) -> scheduling.Schedule:
+    return scheduling.fit(
+        _placer_meetings(reviews, rules),
+        _windows(days),
+        _windows(_spare_days(session, days, rules)),
+        break_minutes=rules.break_minutes,
+        latest_end=LATEST_END,
+        step_minutes=LENGTHEN_STEP_MINUTES,
+    )
+
+
+def plan_week(session: Session) -> scheduling.Schedule:
+    """Where building the week would place every meeting, and what it would add to the week. Writes nothing."""
+    rules = PanelRules.for_session(session)
+    return _fit(session, rules, planned_days(session), _reviews(session))
+
+
+@transaction.atomic
+def build_schedule(session: Session) -> scheduling.Schedule:
+    """
+    Place every meeting of the session (hand-placed ones stay) and return the result.
+
+    Side effects, in order: the mornings are saved, lengthened or added as the week needs to hold
+    every meeting (see LATEST_END); then each meeting's draft placement.
+    """
+    rules = PanelRules.for_session(session)
+    days = planned_days(session)
+    reviews = _reviews(session)
+    result = _fit(session, rules, days, reviews)
+    ends = {window.day: window.end for window, _before in result.lengthened}
+    for day in days:
+        if day.pk is None or day.date in ends:
+            day.end = ends.get(day.date, day.end)
+            day.save()
+    for window in result.added:
+        ScheduleDay.objects.create(session=session, date=window.day, start=window.start, end=window.end, room=window.room)
+    tz = timezone.get_default_timezone()
     placed = {slot.key: slot for slot in result.slots}
     for review in reviews:
         slot = placed.get(review.pk)
@@ -129,6 +198,87 @@ def build_schedule(session: Session) -> scheduling.Schedule:
             },
         )
     return result
+
+
+def _hours(time: dt.time) -> str:
+    return time_format(time, "H:i")
+
+
+def describe_week_changes(result: scheduling.Schedule) -> list[str]:
+    """What `fit` changed in the week, in words for staff: mornings made longer, mornings added."""
+    sentences = []
+    if result.lengthened:
+        sentences.append(
+            _("The mornings end at %(end)s instead of %(before)s.")
+            % {
+                "end": _hours(max(window.end for window, _before in result.lengthened)),
+                "before": ", ".join(_hours(before) for before in sorted({before for _window, before in result.lengthened})),
+            }
+        )
+    if result.added:
+        days = ", ".join(
+            f"{date_format(w.day, 'l j F')} ({_hours(w.start)}–{_hours(w.end)})"
+            for w in sorted(result.added, key=lambda w: w.day)
+        )
+        count = len(result.added)
+        sentences.append(
+            ngettext("One more morning: %(days)s.", "%(count)d more mornings: %(days)s.", count) % {"count": count, "days": days}
+        )
+    if sentences and result.unplaced:
+        count = len(result.unplaced)
+        sentences.append(
+            ngettext(
+                "Even so, %(count)d meeting does not fit: add a morning or shorten the meetings in the panel rules.",
+                "Even so, %(count)d meetings do not fit: add mornings or shorten the meetings in the panel rules.",
+                count,
+            )
+            % {"count": count}
+        )
+    return sentences
+
+
+def describe_problems(result: scheduling.Schedule, names: dict[int, str]) -> list[str]:
+    """
+    The problems of a schedule in words for staff, one sentence each, naming the States: never the
+    placer's codes. An overlap is told once for the two meetings.
+    """
+    slots = {slot.key: slot for slot in result.slots}
+
+    def state(key: int) -> str:
+        return names.get(key) or _("a State no longer in the session")
+
+    def when(key: int) -> str:
+        slot = slots.get(key)
+        return f"{date_format(slot.start, 'l j F')}, {_hours(slot.start.time())}–{_hours(slot.end.time())}" if slot else ""
+
+    problems = [_("The meeting on %(state)s has no time in the week.") % {"state": state(key)} for key in result.unplaced]
+    told = set()
+    for key, code in result.conflicts:
+        kind, _sep, other = code.partition(":")
+        if kind == scheduling.OVERLAP and other.isdigit():
+            pair = frozenset((key, int(other)))
+            if pair not in told:
+                told.add(pair)
+                problems.append(
+                    _("The meetings on %(state)s and %(other)s overlap (%(when)s).")
+                    % {"state": state(key), "other": state(int(other)), "when": when(key)}
+                )
+        elif kind == scheduling.OUTSIDE_WINDOW:
+            problems.append(
+                _("The meeting on %(state)s (%(when)s) is outside the hours of the mornings.")
+                % {"state": state(key), "when": when(key)}
+            )
+        else:
+            problems.append(_("The meeting on %(state)s has a problem in the schedule.") % {"state": state(key)})
+    return problems
+
+
+def draft_problems(session: Session) -> list[str]:
+    """The problems of the draft as it stands, in words: States without a time, meetings outside the mornings or overlapping."""
+    rules = PanelRules.for_session(session)
+    reviews = _reviews(session)
+    result = scheduling.check(_placer_meetings(reviews, rules, as_placed=True), _windows(planned_days(session)))
+    return describe_problems(result, {review.pk: review.name for review in reviews})
 
 
 @transaction.atomic
@@ -264,17 +414,39 @@ def diff(old: dict | None, new: dict) -> list[dict]:
     return changes
 
 
+class ScheduleNotReady(Exception):
+    """The draft has problems, and nobody gave a reason to publish it anyway."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
 @transaction.atomic
-def publish(session: Session, *, name: str = "", now: dt.datetime | None = None) -> ScheduleRelease:
+def publish(
+    session: Session, *, name: str = "", now: dt.datetime | None = None, by=None, override_reason: str = ""
+) -> ScheduleRelease:
     """
     Publish the current draft as a new release.
 
+    A draft with problems (a State without a time, a meeting outside the
+    mornings, two meetings that overlap) is refused with ScheduleNotReady,
+    unless a coordinator (`by`) publishes it anyway with `override_reason`.
+
     Side effects, in order: the release (payload, changes since the last
-    one, ETag); each meeting's date, time and room on its State's review;
-    then, from the second release on, a "schedule updated" email to every
-    confirmed subscriber and to the public speakers of the meetings that
-    changed; the cached public pages are refreshed once it commits.
+    one, ETag); an override, if any, in the admin log of the release (who,
+    when, the problems and the reason); each meeting's date, time and room
+    on its State's review; then, from the second release on, a "schedule
+    updated" email to every confirmed subscriber and to the public speakers
+    of the meetings that changed; the cached public pages are refreshed
+    once it commits.
     """
+    problems = draft_problems(session)
+    reason = override_reason.strip()
+    if problems and not reason:
+        raise ScheduleNotReady(problems)
+    if problems and (by is None or not review_rules.is_coordinator(by)):
+        raise PermissionDenied("Only a coordinator may publish a schedule with problems.")
     now = now or timezone.now()
     previous = ScheduleRelease.objects.filter(session=session).order_by("-number").first()
     payload = snapshot(session)
@@ -289,6 +461,8 @@ def publish(session: Session, *, name: str = "", now: dt.datetime | None = None)
         changes=diff(previous.payload if previous else None, payload),
         etag=hashlib.sha256(f"{number}:{body}".encode()).hexdigest()[:32],
     )
+    if problems:
+        _record_override(release, by=by, problems=problems, reason=reason)
     tz = timezone.get_default_timezone()
     for placement in MeetingPlacement.objects.filter(review__session=session).select_related("review"):
         review = placement.review
@@ -304,6 +478,25 @@ def publish(session: Session, *, name: str = "", now: dt.datetime | None = None)
     transaction.on_commit(lambda: cache.delete(_latest_key(session.number)))
     caching.bump_on_commit()
     return release
+
+
+def _record_override(release: ScheduleRelease, *, by, problems: list[str], reason: str) -> None:
+    """Keep who published `release` despite its problems, and why, in the admin log (the release's history)."""
+    message = _("Published despite these problems: %(problems)s Reason given: %(reason)s") % {
+        "problems": " ".join(problems),
+        "reason": reason,
+    }
+    LogEntry.objects.log_actions(by.pk, [release], ADDITION, change_message=message, single_object=True)
+
+
+def overrides(releases) -> dict[int, LogEntry]:
+    """For each of `releases` published despite problems, its admin log entry: who, when and why."""
+    entries = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(ScheduleRelease),
+        object_id__in=[str(release.pk) for release in releases],
+        action_flag=ADDITION,
+    ).select_related("user")
+    return {int(entry.object_id): entry for entry in entries}
 
 
 def _notify(release: ScheduleRelease) -> None:

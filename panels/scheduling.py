@@ -14,6 +14,12 @@ opening, the State under Review's statement (it may not ask questions),
 each speaker in speaking order, questions from the permanent missions, and
 the closing.
 
+When the mornings as planned cannot hold every meeting, `fit` proposes a
+week that does: first the same mornings ending later (never after the
+latest end the caller gives, 14:00 by default in panels.publishing), then
+one more morning, then two, and so on, each time with the mornings again as
+short as they can be. `check` reports the problems of a draft as it stands.
+
 This module has no Django imports: times are naive wall-clock times in
 Geneva, which is what the schedule shows.
 """
@@ -52,11 +58,21 @@ class Slot:
     fixed: bool = False
 
 
+# The problems `conflicts` can name: a hand-placed meeting outside the hours of the mornings, or two meetings that
+# overlap ("overlap:<the other meeting's key>").
+OUTSIDE_WINDOW = "outside-window"
+OVERLAP = "overlap"
+
+
 @dataclass
 class Schedule:
     slots: list[Slot] = field(default_factory=list)
     unplaced: list[int] = field(default_factory=list)
     conflicts: list[tuple[int, str]] = field(default_factory=list)  # (meeting key, "overlap:<other>" or "outside-window")
+    # What `fit` changed in the week to hold every meeting: the mornings it added, and the mornings it
+    # made end later, each with the end it had before.
+    added: list[Window] = field(default_factory=list)
+    lengthened: list[tuple[Window, dt.time]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -67,22 +83,36 @@ def _at(day: dt.date, time: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, time)
 
 
-def build(meetings: Sequence[Meeting], windows: Sequence[Window], break_minutes: int = 10) -> Schedule:
-    """Place `meetings` (in the order given) into `windows`."""
-    result = Schedule()
-    gap = dt.timedelta(minutes=break_minutes)
-    windows = sorted(windows, key=lambda w: (w.day, w.start))
-    fixed = [m for m in meetings if m.fixed_start is not None]
-    busy: list[tuple[dt.datetime, dt.datetime, int]] = []
-    for meeting in fixed:
+def _pin(meetings: Sequence[Meeting], windows: Sequence[Window], result: Schedule) -> list[tuple[dt.datetime, dt.datetime, int]]:
+    """Put each meeting where it was placed by hand; report those outside the mornings; return the busy times."""
+    busy = []
+    for meeting in meetings:
         start = meeting.fixed_start
         end = start + dt.timedelta(minutes=meeting.minutes)
         window = next((w for w in windows if w.day == start.date()), None)
         room = meeting.room or (window.room if window else "")
         result.slots.append(Slot(meeting.key, start, end, room, fixed=True))
         if window is None or start < _at(window.day, window.start) or end > _at(window.day, window.end):
-            result.conflicts.append((meeting.key, "outside-window"))
+            result.conflicts.append((meeting.key, OUTSIDE_WINDOW))
         busy.append((start, end, meeting.key))
+    return busy
+
+
+def _report_overlaps(meetings: Sequence[Meeting], result: Schedule) -> None:
+    for a in meetings:
+        slot_a = next(s for s in result.slots if s.key == a.key)
+        for slot_b in result.slots:
+            if slot_b.key != a.key and slot_a.start < slot_b.end and slot_b.start < slot_a.end:
+                result.conflicts.append((a.key, f"{OVERLAP}:{slot_b.key}"))
+
+
+def build(meetings: Sequence[Meeting], windows: Sequence[Window], break_minutes: int = 10) -> Schedule:
+    """Place `meetings` (in the order given) into `windows`."""
+    result = Schedule()
+    gap = dt.timedelta(minutes=break_minutes)
+    windows = sorted(windows, key=lambda w: (w.day, w.start))
+    fixed = [m for m in meetings if m.fixed_start is not None]
+    busy = _pin(fixed, windows, result)
 
     index, cursor = 0, _at(windows[0].day, windows[0].start) if windows else None
     for meeting in meetings:
@@ -109,13 +139,69 @@ def build(meetings: Sequence[Meeting], windows: Sequence[Window], break_minutes:
         if not placed:
             result.unplaced.append(meeting.key)
 
-    for a in fixed:
-        slot_a = next(s for s in result.slots if s.key == a.key)
-        for slot_b in result.slots:
-            if slot_b.key != a.key and slot_a.start < slot_b.end and slot_b.start < slot_a.end:
-                result.conflicts.append((a.key, f"overlap:{slot_b.key}"))
+    _report_overlaps(fixed, result)
     result.slots.sort(key=lambda s: (s.start, s.key))
     return result
+
+
+def check(meetings: Sequence[Meeting], windows: Sequence[Window]) -> Schedule:
+    """
+    Report the problems of a draft as it stands, moving nothing: each meeting's `fixed_start` is where
+    the draft has it, and a meeting without one has no time in the week.
+    """
+    result = Schedule()
+    placed = [m for m in meetings if m.fixed_start is not None]
+    _pin(placed, windows, result)
+    result.unplaced = [m.key for m in meetings if m.fixed_start is None]
+    _report_overlaps(placed, result)
+    result.slots.sort(key=lambda s: (s.start, s.key))
+    return result
+
+
+def _later_ends(windows: Sequence[Window], latest_end: dt.time, step_minutes: int) -> list[dt.time]:
+    """The ends to try, a step at a time from the earliest end of `windows` up to `latest_end` (included)."""
+    if not windows:
+        return []
+    day = windows[0].day
+    end, latest = _at(day, min(w.end for w in windows)), _at(day, latest_end)
+    ends = []
+    while end < latest:
+        end = min(latest, end + dt.timedelta(minutes=step_minutes))
+        ends.append(end.time())
+    return ends
+
+
+def fit(
+    meetings: Sequence[Meeting],
+    windows: Sequence[Window],
+    spare: Sequence[Window] = (),
+    *,
+    break_minutes: int = 10,
+    latest_end: dt.time = dt.time(14, 0),
+    step_minutes: int = 15,
+) -> Schedule:
+    """
+    Place `meetings`, changing the week as little as needed for every one to have a place.
+
+    Try the mornings as planned; then each morning ending later, `step_minutes` at a time, up to
+    `latest_end` (a morning already ending later keeps its end); then the first morning of `spare`
+    added (in the order given), again from the planned ends up to `latest_end`; then the first two,
+    and so on. The first week that places every meeting wins: the fewest mornings added, then the
+    earliest end. When none does, return the week that places the most, with the fewest changes.
+    """
+    best = None
+    for count in range(len(spare) + 1):
+        week = [*windows, *spare[:count]]
+        for end in [None, *_later_ends(week, latest_end, step_minutes)]:
+            trial = [Window(w.day, w.start, max(w.end, end), w.room) if end else w for w in week]
+            result = build(meetings, trial, break_minutes)
+            planned, result.added = trial[: len(windows)], trial[len(windows) :]
+            result.lengthened = [(new, old.end) for new, old in zip(planned, windows, strict=True) if new.end != old.end]
+            if not result.unplaced:
+                return result
+            if best is None or len(result.unplaced) < len(best.unplaced):
+                best = result
+    return best
 
 
 @dataclass(frozen=True)

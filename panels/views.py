@@ -149,6 +149,17 @@ def panel_detail(request, review_id):
                 messages.success(request, _("Message queued for %(count)d speakers.") % {"count": count})
         except domain.PanelFinalised:
             messages.error(request, _("This panel is finalised. Reopen it to change it."))
+        except domain.PanelInfeasible:
+            messages.error(
+                request,
+                _("No panel can keep every lock: two locked candidates may be the same organisation. Nothing was changed."),
+            )
+        except domain.PanelOutOfDate as stale:
+            messages.error(
+                request,
+                _("The suggestion is out of date: %(names)s left the pool since it was composed. Recompute it, then finalise.")
+                % {"names": ", ".join(a.organisation.name for a in stale.applications)},
+            )
         except domain.PanelNotFinal:
             messages.error(request, _("Finalise the panel first: on a draft panel, recompose instead."))
         except domain.CallStillOpen:
@@ -256,7 +267,15 @@ def _panel_context(review, panel):
         "men_pct": round(100 * (panel.men if panel else 0) / size),
         "meeting_minutes": rules.meeting_minutes(len(speakers)),
         "declined": declined,
-        "warnings": domain.panel_warnings([m.app for m in speakers]),
+        "warnings": domain.panel_warnings([m.app for m in speakers])
+        + (
+            [
+                _("%(names)s left the pool since the panel was composed: recompute it before finalising.")
+                % {"names": ", ".join(a.organisation.name for a in gone)}
+            ]
+            if panel is not None and not panel.is_final and (gone := domain.out_of_pool(panel))
+            else []
+        ),
         "too_few": len({domain.identity_of(a) for a in candidates}) < rules.min_speakers,
     }
 
@@ -356,6 +375,19 @@ def participation(request, token):
     return render(request, "panels/participation.html", context)
 
 
+class PublishForm(forms.Form):
+    """Publish the draft: a version name and, when the draft has problems, why it is published anyway."""
+
+    name = forms.CharField(label=gettext_lazy("Version name"), max_length=50, required=False)
+    override_reason = forms.CharField(
+        label=gettext_lazy("Publish despite the problems, because"),
+        help_text=gettext_lazy("Only when the problems listed above cannot wait. The reason is recorded with the version."),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+    )
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def schedule_staff(request, number):
@@ -363,7 +395,7 @@ def schedule_staff(request, number):
     import datetime as dt
 
     from . import publishing
-    from .models import MeetingPlacement, ScheduleRelease
+    from .models import MeetingPlacement
 
     _coordinator(request)
     session = get_object_or_404(Session, number=number)
@@ -386,27 +418,57 @@ def schedule_staff(request, number):
             MeetingPlacement.objects.filter(review_id=request.POST.get("review"), review__session=session).update(fixed=False)
             result = publishing.build_schedule(session)
         elif action == "publish":
-            release = publishing.publish(session, name=request.POST.get("name", "").strip()[:50])
-            messages.success(request, _("Version “%(name)s” is published.") % {"name": release.name})
-            return redirect("panels:schedule_staff", number=number)
-        if result is not None and not result.ok:
-            messages.warning(request, _("The week cannot hold every meeting as placed: see the problems listed below."))
+            form = PublishForm(request.POST)
+            if form.is_valid():
+                try:
+                    release = publishing.publish(
+                        session,
+                        name=form.cleaned_data["name"].strip(),
+                        by=request.user,
+                        override_reason=form.cleaned_data["override_reason"],
+                    )
+                except publishing.ScheduleNotReady:
+                    form.add_error(
+                        "override_reason",
+                        _(
+                            "Not published: the draft has the problems listed above. Fix them, or give the reason to publish it as it is."
+                        ),
+                    )
+                else:
+                    messages.success(request, _("Version “%(name)s” is published.") % {"name": release.name})
+                    return redirect("panels:schedule_staff", number=number)
+            return _schedule_page(request, session, form, status=400)
         if result is not None:
-            request.session["schedule-problems"] = {"unplaced": result.unplaced, "conflicts": result.conflicts}
+            changes = publishing.describe_week_changes(result)
+            if changes:
+                messages.info(request, " ".join([_("To hold the meetings, the week changed:"), *changes]))
+            if not result.ok:
+                messages.warning(request, _("The week cannot hold every meeting as placed: see the problems listed below."))
         return redirect("panels:schedule_staff", number=number)
+    return _schedule_page(request, session, PublishForm())
+
+
+def _schedule_page(request, session, publish_form, status=200):
+    """The staff schedule: the mornings, what building the week would add, the draft's problems in words, the releases."""
+    from . import publishing
+    from .models import MeetingPlacement, ScheduleRelease
+
     placements = list(
         MeetingPlacement.objects.filter(review__session=session).select_related("review").order_by("starts_at", "review__order")
     )
-    problems = request.session.pop("schedule-problems", {"unplaced": [], "conflicts": []})
-    names = {p.review_id: p.review.name for p in placements}
+    releases = list(ScheduleRelease.objects.filter(session=session).order_by("-number").only("number", "name", "published_at"))
+    overrides = publishing.overrides(releases)
+    for release in releases:
+        release.override = overrides.get(release.pk)
     context = _admin_context(
         request,
         title=_("Schedule"),
         session=session,
         days=publishing.planned_days(session),
+        proposal=publishing.describe_week_changes(publishing.plan_week(session)),
         placements=placements,
-        unplaced=[names.get(k, k) for k in problems["unplaced"]],
-        conflicts=[(names.get(k, k), what) for k, what in problems["conflicts"]],
-        releases=ScheduleRelease.objects.filter(session=session).order_by("-number").only("number", "name", "published_at"),
+        problems=publishing.draft_problems(session) if placements or publish_form.errors else [],
+        publish_form=publish_form,
+        releases=releases,
     )
-    return render(request, "admin/panels/schedule.html", context)
+    return render(request, "admin/panels/schedule.html", context, status=status)

@@ -19,7 +19,7 @@ from .emails import (
 )
 from .enums import EmailStatus
 from .logging import mask_private_links
-from .models import Call, Cycle, Email, EmailTemplate, Session, StateReview, Theme
+from .models import Call, CouncilSession, Cycle, Email, EmailTemplate, Session, StateReview, Theme
 
 
 class CountryNameSearchMixin:
@@ -40,6 +40,15 @@ class CountryNameSearchMixin:
 class CycleAdmin(admin.ModelAdmin):
     list_display = ["number", "period"]
     search_fields = ["period", "notes"]
+
+
+@admin.register(CouncilSession)
+class CouncilSessionAdmin(admin.ModelAdmin):
+    """One row a year: the Pre-session week of an April/May Working Group moves before these dates."""
+
+    list_display = ["number", "start_date", "end_date"]
+    search_fields = ["=number", "sources"]
+    date_hierarchy = "start_date"
 
 
 class StateReviewInline(admin.TabularInline):
@@ -169,9 +178,9 @@ class CallAdmin(admin.ModelAdmin):
 
 @admin.register(Theme)
 class ThemeAdmin(admin.ModelAdmin):
-    list_display = ["label", "slug", "active"]
+    list_display = ["label", "label_fr", "label_es", "slug", "active"]
     list_filter = ["active"]
-    search_fields = ["label", "slug", "source_label"]
+    search_fields = ["label", "label_fr", "label_es", "slug", "source_label"]
     list_editable = ["active"]
     prepopulated_fields = {"slug": ["label"]}
 
@@ -337,7 +346,7 @@ class EmailTemplateAdmin(admin.ModelAdmin):
             format_html(
                 "{} <code>{}</code>",
                 _("For example:"),
-                '{{ member.confirmation_deadline|date:"j F Y, H:i" }}',
+                '{{ member.confirmation_deadline|date:"DATETIME_FORMAT" }}',
             ),
         )
 

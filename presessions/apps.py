@@ -34,12 +34,14 @@ class PresessionsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from .models import Call, Session, StateReview, Theme
+        from .models import Call, CouncilSession, Session, StateReview, Theme, forget_council_periods
 
         post_migrate.connect(install_periodic_tasks, sender=self)
-        for model in (Session, StateReview, Call, Theme):
+        for model in (Session, StateReview, Call, Theme, CouncilSession):
             post_save.connect(refresh_public_pages, sender=model, dispatch_uid=f"public-pages-{model.__name__}-save")
             post_delete.connect(refresh_public_pages, sender=model, dispatch_uid=f"public-pages-{model.__name__}-delete")
+        post_save.connect(forget_council_periods, sender=CouncilSession, dispatch_uid="council-periods-save")
+        post_delete.connect(forget_council_periods, sender=CouncilSession, dispatch_uid="council-periods-delete")
 
 
 class StaffAdminConfig(admin_apps.AdminConfig):

@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from two_factor.utils import get_otpauth_url
 
 from .enums import CalendarStatus
-from .importers import load_calendar, load_themes
+from .importers import load_calendar, load_geneva_calendar, load_themes
 from .models import Call, Cycle, Session, call_close_moment, call_open_moment
 
 # Sent with session=<the demo session>, seed=<int>, stdout=<writer>.
@@ -71,13 +71,15 @@ def load_demo(*, seed: int = 2012, now: dt.datetime | None = None, stdout=None) 
     """
     Load the demo data and return the staff credentials.
 
-    Side effects, in order: the calendar and themes, estimated dates for the
+    Side effects, in order: the calendar (with the Council's sessions and the
+    dates of past series) and themes, estimated dates for the
     next session if it has none, an open call for it, a staff superuser whose
     password is reset to a new random one, then `demo_loaded` for other apps.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     load_calendar(today=today)
+    load_geneva_calendar()
     load_themes()
     session = next_session(today)
     Call.objects.update_or_create(

@@ -1,8 +1,9 @@
 """
-Load the reference data shipped in presessions/data/: the UPR calendar and the
-human-rights themes.
+Load the reference data shipped in presessions/data/: the UPR calendar, the
+Geneva calendar around it (the Human Rights Council's main sessions and the
+real dates of past Pre-session series) and the human-rights themes.
 
-Both loaders are idempotent. By default they only create what is missing, so
+The loaders are idempotent. By default they only create what is missing, so
 that a second run changes nothing and staff corrections made in the admin are
 never overwritten; with overwrite=True, rows that differ from the file are
 brought back in line with it.
@@ -20,9 +21,10 @@ from django.db import transaction
 
 from .countries import CALENDAR_FILE, DATA_DIR
 from .enums import CalendarStatus, ReviewStatus
-from .models import Cycle, Session, StateReview, Theme
+from .models import Call, CouncilSession, Cycle, Session, StateReview, Theme, call_close_moment, call_open_moment
 
 THEMES_FILE = DATA_DIR / "upr-themes.json"
+GENEVA_FILE = DATA_DIR / "geneva-calendar.json"
 
 MONTHS = {
     name: number
@@ -159,15 +161,76 @@ def load_calendar(path: Path = CALENDAR_FILE, *, overwrite: bool = False, today:
 
 
 @transaction.atomic
+def load_geneva_calendar(path: Path = GENEVA_FILE, *, overwrite: bool = False) -> Counter:
+    """
+    Load the Human Rights Council's main sessions, then the real dates of past Pre-session series.
+
+    Run it after load_calendar: a series is applied to the Working Group session of the same
+    number, and skipped while that session is not in the database. A series' Pre-session week
+    fills the session's empty Pre-session dates (an empty date means "use the rule", so the
+    real one is what is missing); a date staff entered is kept unless overwriting. Its call
+    dates become the session's call, created if the session has none.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    counts: Counter = Counter()
+    for item in data["council_sessions"]:
+        _sync(
+            CouncilSession,
+            {"number": item["number"]},
+            {
+                "start_date": _date(item["start"]),
+                "end_date": _date(item["end"]),
+                "sources": "\n".join(item.get("sources", [])),
+            },
+            overwrite,
+            counts,
+        )
+    sessions = Session.objects.in_bulk([item["series"] for item in data["presession_series"]], field_name="number")
+    for item in data["presession_series"]:
+        session = sessions.get(item["series"])
+        if session is None:
+            counts["series not in the calendar"] += 1
+            continue
+        known = {"presessions_start": _date(item["presessions_start"]), "presessions_end": _date(item["presessions_end"])}
+        changed = [name for name, value in known.items() if getattr(session, name) != value]
+        if changed and (overwrite or all(getattr(session, name) is None for name in changed)):
+            for name in changed:
+                setattr(session, name, known[name])
+            session.save(update_fields=changed)
+            counts["series dates filled"] += 1
+        elif changed:
+            counts["series dates kept (edited)"] += 1
+        else:
+            counts["series dates unchanged"] += 1
+        if item.get("call_opens") and item.get("call_closes"):
+            _sync(
+                Call,
+                {"session": session},
+                {
+                    "opens_at": call_open_moment(_date(item["call_opens"])),
+                    "closes_at": call_close_moment(_date(item["call_closes"])),
+                },
+                overwrite,
+                counts,
+            )
+    return counts
+
+
+@transaction.atomic
 def load_themes(path: Path = THEMES_FILE, *, overwrite: bool = False) -> Counter:
-    """Load UPR Info's human-rights issue list as themes."""
+    """Load UPR Info's human-rights issue list as themes, with their French and Spanish labels."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     counts: Counter = Counter()
     for item in data["issues"]:
         _sync(
             Theme,
             {"slug": item["slug"]},
-            {"label": item["label"], "source_label": item.get("source_label", "")},
+            {
+                "label": item["label"],
+                "label_fr": item.get("label_fr", ""),
+                "label_es": item.get("label_es", ""),
+                "source_label": item.get("source_label", ""),
+            },
             overwrite,
             counts,
         )

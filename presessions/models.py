@@ -21,10 +21,12 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from . import timeline as timeline_rules
+from .caching import data_version
 from .countries import display_name
 from .enums import CalendarStatus, CallState, EmailStatus, PresessionFormat, ReviewStatus
 
@@ -41,6 +43,57 @@ class Cycle(models.Model):
 
     def __str__(self):
         return _("Cycle %(number)s") % {"number": self.number}
+
+
+class CouncilSession(models.Model):
+    """
+    One main session of the Human Rights Council, which fills the Palais des Nations from late
+    February to early April. The Pre-session week keeps clear of it (see presessions/timeline.py).
+    """
+
+    number = models.PositiveSmallIntegerField(_("Human Rights Council session"), unique=True)
+    start_date = models.DateField(
+        _("first day"), help_text=_("The Pre-session week keeps clear of the session and of the week before it.")
+    )
+    end_date = models.DateField(_("last day"))
+    sources = models.TextField(_("sources"), blank=True)
+
+    class Meta:
+        ordering = ["start_date"]
+        verbose_name = _("Human Rights Council main session")
+        verbose_name_plural = _("Human Rights Council main sessions")
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="council_session_ends_after_start"),
+        ]
+
+    def __str__(self):
+        return _("Human Rights Council %(number)s") % {"number": self.number}
+
+    def clean(self):
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": _("The last day must not be before the first day.")})
+
+
+# (data version, periods): every timeline needs the Council's sessions, so each process keeps them
+# while the public data version stands (saving a Council session changes it) instead of asking the
+# database once per Working Group session on a page.
+_council_periods: tuple[str, tuple[timeline_rules.Period, ...]] | None = None
+
+
+def council_periods() -> tuple[timeline_rules.Period, ...]:
+    """Return the first and last day of every Human Rights Council main session on record."""
+    global _council_periods
+    version = data_version()
+    if _council_periods is None or _council_periods[0] != version:
+        periods = tuple(CouncilSession.objects.order_by("start_date").values_list("start_date", "end_date"))
+        _council_periods = (version, periods)
+    return _council_periods[1]
+
+
+def forget_council_periods(**kwargs) -> None:
+    """Drop this process's copy at once (other processes follow the data version, bumped on commit)."""
+    global _council_periods
+    _council_periods = None
 
 
 class SessionQuerySet(models.QuerySet):
@@ -88,7 +141,9 @@ class Session(models.Model):
         _("Pre-sessions start"),
         null=True,
         blank=True,
-        help_text=_("Leave empty to use the Tuesday about 4 weeks before the session."),
+        help_text=_(
+            "Leave empty to use the Tuesday 5 weeks before the session, moved earlier out of the year-end break and the Human Rights Council's main session."
+        ),
     )
     presessions_end = models.DateField(
         _("Pre-sessions end"), null=True, blank=True, help_text=_("Leave empty to use the Friday of the Pre-session week.")
@@ -132,13 +187,19 @@ class Session(models.Model):
     def dates_known(self) -> bool:
         return self.start_date is not None
 
+    @property
+    def has_ended(self) -> bool:
+        """Whether the Working Group's last day is past (in Geneva)."""
+        return self.end_date is not None and self.end_date < timezone.localdate()
+
     @cached_property
     def timeline(self) -> timeline_rules.Timeline | None:
         """
         Return the engagement timeline, or None while the session has no date.
 
         Staff overrides on the session win over the rules, and the dates of an
-        existing call win over the computed call window.
+        existing call win over the computed call window. The computed
+        Pre-session week keeps clear of the Council sessions on record.
         """
         if not self.start_date:
             return None
@@ -148,6 +209,7 @@ class Session(models.Model):
             stakeholder_deadline=self.stakeholder_deadline,
             presessions_start=self.presessions_start,
             presessions_end=self.presessions_end,
+            council_sessions=council_periods(),
             call_opens=call.opens_at.astimezone(timezone.get_default_timezone()).date() if call else None,
             call_closes=call.closes_at.astimezone(timezone.get_default_timezone()).date() if call else None,
             results_from=self.results_from,
@@ -340,10 +402,19 @@ class Call(models.Model):
 
 
 class Theme(models.Model):
-    """A human-rights theme an applicant can speak on (UPR Info's issue list)."""
+    """
+    A human-rights theme an applicant can speak on (UPR Info's issue list).
+
+    The label is kept in the three languages of the site, as rows of data rather than
+    catalogue strings: staff can add a theme or correct a name in the admin.
+    """
+
+    TRANSLATED_LANGUAGES = ("fr", "es")
 
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     label = models.CharField(_("label"), max_length=120)
+    label_fr = models.CharField(_("label in French"), max_length=160, blank=True)
+    label_es = models.CharField(_("label in Spanish"), max_length=160, blank=True)
     source_label = models.CharField(_("label in the source"), max_length=120, blank=True)
     active = models.BooleanField(_("offered to applicants"), default=True)
 
@@ -353,7 +424,18 @@ class Theme(models.Model):
         verbose_name_plural = _("human-rights themes")
 
     def __str__(self):
-        return self.label
+        return self.localized_label
+
+    @classmethod
+    def label_field(cls) -> str:
+        """The name of the label field for the active language: "label_fr", "label_es" or "label"."""
+        language = (get_language() or "en").split("-")[0]
+        return f"label_{language}" if language in cls.TRANSLATED_LANGUAGES else "label"
+
+    @property
+    def localized_label(self) -> str:
+        """The label in the active language, or the English one while no translation is entered."""
+        return getattr(self, self.label_field()) or self.label
 
 
 class EmailQuerySet(models.QuerySet):

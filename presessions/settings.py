@@ -154,6 +154,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Zurich"
 USE_I18N = True
 USE_TZ = True
+# Dates as each language writes them ("14 de diciembre de 2026"), and the names templates use for them.
+FORMAT_MODULE_PATH = ["presessions.formats"]
 
 # Static files: Bootstrap is vendored in static/vendor and served by
 # whitenoise with hashed, compressed names; no CDN is involved.

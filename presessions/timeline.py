@@ -12,11 +12,33 @@ The rules come from UPR Info's own description of the process and from past
 series (see DOMAIN.md in the project's history):
 
 - The Pre-sessions take place about one month before the Working Group, over
-  four mornings from Tuesday to Friday.
-- The call opens three to four months before the Pre-sessions and stays open
-  for about three weeks.
+  four mornings from Tuesday to Friday: the Tuesday five weeks before the
+  Monday of the Working Group's first week. Series 25 (29 March 2016), 29
+  (12 December 2017) and 33 (2 April 2019) started on exactly that Tuesday.
+- The Palais des Nations is busy at two times of the year, so the week moves
+  back, a week at a time, until it is clear of both:
+  - the year-end break, 20 December to 4 January (series 29 and 32 were held
+    in mid-December for January Working Groups);
+  - the main session of the Human Rights Council, from late February to early
+    April, and the week before it opens. Series 46 was held on 13-16 February
+    2024, two weeks before HRC55 (26 February - 5 April 2024), for a Working
+    Group that started on 29 April. The Council's dates change every year, so
+    they are data (presessions.models.CouncilSession), passed in as
+    `council_sessions`; a year with no Council session on record moves nothing.
+  Moving back rather than forward keeps the Pre-sessions at least five weeks
+  before the Working Group's week, as in every in-person series on record;
+  the first week after an early-April Council session would leave three weeks
+  or less. A shorter Council session can end before the computed week, which
+  then stays where it is: series 25 and 33 came within two weeks of the close
+  of HRC31 (24 March 2016) and HRC40 (22 March 2019).
+- The call opens three months before the Pre-sessions and stays open for
+  three weeks (series 46: 17 November to 6 December 2023, for 13 February).
 - Selected speakers are contacted two to three weeks after the call closes.
 - Stakeholder reports are due at OHCHR about seven months before the review.
+
+tests/presessions/test_timeline.py checks these rules against every past
+series on record (presessions/data/geneva-calendar.json) and names each one
+that differs, with the reason.
 
 This module has no Django imports, so the rules can be tested in isolation.
 """
@@ -24,12 +46,13 @@ This module has no Django imports, so the rules can be tested in isolation.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from dateutil.relativedelta import relativedelta
 
-PRESESSIONS_WEEKS_BEFORE = 4
-CALL_OPENS_BEFORE = relativedelta(months=3, weeks=2)
+PRESESSIONS_WEEKS_BEFORE = 5
+CALL_OPENS_BEFORE = relativedelta(months=3)
 CALL_LENGTH = dt.timedelta(weeks=3)
 RESULTS_FROM_AFTER_CLOSE = dt.timedelta(weeks=2)
 RESULTS_BY_AFTER_CLOSE = dt.timedelta(weeks=3)
@@ -40,6 +63,12 @@ STAKEHOLDER_DEADLINE_BEFORE = relativedelta(months=7)
 # (12-15 Dec 2017, 11-14 Dec 2018), so a Pre-session week that would touch this
 # break is moved back a week at a time until it is clear of it.
 YEAR_END_BREAK = ((12, 20), (1, 4))
+# The week before the Council opens is kept clear as well: series 46 was held
+# two weeks before HRC55 opened, not one (probably because the missions are
+# busy preparing the session then).
+COUNCIL_LEAD_TIME = dt.timedelta(weeks=1)
+
+Period = tuple[dt.date, dt.date]
 
 TUESDAY, FRIDAY, SATURDAY = 1, 4, 5
 
@@ -72,18 +101,28 @@ def _in_year_end_break(day: dt.date) -> bool:
     return (day.month, day.day) >= (start_month, start_day) or (day.month, day.day) <= (end_month, end_day)
 
 
-def presession_week(working_group_start: dt.date) -> tuple[dt.date, dt.date]:
+def _blocked(tuesday: dt.date, friday: dt.date, council_sessions: Iterable[Period]) -> bool:
+    """Whether the week touches the year-end break, a Council session or the week before one."""
+    if _in_year_end_break(tuesday) or _in_year_end_break(friday):
+        return True
+    return any(tuesday <= end and friday >= start - COUNCIL_LEAD_TIME for start, end in council_sessions)
+
+
+def presession_week(working_group_start: dt.date, council_sessions: Iterable[Period] = ()) -> Period:
     """
     Return the Tuesday and the Friday of the Pre-session week.
 
-    Count four weeks back from the Monday of the week in which the Working
+    Count five weeks back from the Monday of the week in which the Working
     Group starts (a Working Group that starts mid-week keeps the same
     Pre-session week as one that starts on that week's Monday), then step back
-    a week at a time while the week touches the year-end break.
+    a week at a time while the week touches the year-end break, one of
+    `council_sessions` (first and last days of the Human Rights Council's main
+    sessions) or the week before one of them.
     """
+    council_sessions = list(council_sessions)
     monday = working_group_start - dt.timedelta(days=working_group_start.weekday())
     tuesday = monday - dt.timedelta(weeks=PRESESSIONS_WEEKS_BEFORE) + dt.timedelta(days=TUESDAY)
-    while _in_year_end_break(tuesday) or _in_year_end_break(tuesday + dt.timedelta(days=FRIDAY - TUESDAY)):
+    while _blocked(tuesday, tuesday + dt.timedelta(days=FRIDAY - TUESDAY), council_sessions):
         tuesday -= dt.timedelta(weeks=1)
     return tuesday, tuesday + dt.timedelta(days=FRIDAY - TUESDAY)
 
@@ -95,10 +134,14 @@ def _next_weekday(day: dt.date) -> dt.date:
     return day
 
 
-def compute_timeline(working_group_start: dt.date, **overrides: dt.date | None) -> Timeline:
+def compute_timeline(
+    working_group_start: dt.date, *, council_sessions: Iterable[Period] = (), **overrides: dt.date | None
+) -> Timeline:
     """
     Compute the timeline for a Working Group starting on `working_group_start`.
 
+    `council_sessions` are the first and last days of the Human Rights
+    Council's main sessions, which the Pre-session week keeps clear of.
     Keyword arguments named after Timeline fields override the computed dates;
     None means "not overridden". Dates are computed in dependency order, so a
     later rule always starts from the earlier date as overridden.
@@ -112,7 +155,7 @@ def compute_timeline(working_group_start: dt.date, **overrides: dt.date | None) 
         return computed if value is None else value
 
     wg_start = pick("working_group_start", working_group_start)
-    computed_start, computed_end = presession_week(wg_start)
+    computed_start, computed_end = presession_week(wg_start, council_sessions)
     ps_start = pick("presessions_start", computed_start)
     # An overridden start moves the default end with it (Tuesday -> Friday).
     ps_end = pick("presessions_end", computed_end if ps_start == computed_start else ps_start + dt.timedelta(days=3))

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django import template
 
 from presessions.countries import display_name
@@ -9,3 +11,15 @@ register = template.Library()
 def country_name(code: str) -> str:
     """The name of a country from its ISO code, in the active language ("KE" -> "Kenya", "Kenia")."""
     return display_name(code) if code else ""
+
+
+@register.filter
+def wall_clock(value):
+    """
+    A Geneva wall-clock time kept as text in a schedule release ("2027-02-16T10:00"), as a datetime
+    that the date filter writes in the page's language. Anything else is returned unchanged.
+    """
+    try:
+        return dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return value

@@ -66,8 +66,8 @@ def test_a_withdrawn_application_shows_only_that_it_was_withdrawn(client, applic
 @pytest.mark.parametrize(
     ("language", "check_email", "withdrawn"),
     [
-        ("fr", "Nous avons envoyé un courriel", "Cette candidature a été retirée"),
-        ("es", "Hemos enviado un correo", "Esta solicitud fue retirada"),
+        ("fr", "Un e-mail est en route", "Cette candidature a été retirée"),
+        ("es", "Se está enviando un correo", "Esta candidatura fue retirada"),
     ],
 )
 def test_the_new_pages_read_in_french_and_spanish(client, application, settings, language, check_email, withdrawn):

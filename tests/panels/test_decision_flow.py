@@ -209,3 +209,28 @@ def test_public_pages_follow_the_last_decision_sent(kenya, pool, open_session):
     assert not publishing.public_speakers().filter(application=member.application).exists()
     assert Panel.objects.get(pk=panel.pk).status == "draft"
     close_call(open_session)
+
+
+def test_reopening_before_sending_still_tells_those_not_selected(kenya, pool):
+    """Found by the stateful test: a not-selected applicant's discarded draft was never drafted again."""
+    panel = domain.compose_panel(kenya)
+    finalise(panel)
+    domain.reopen_panel(panel)
+    finalise(panel)
+    for application in Application.objects.filter(status="not_selected"):
+        assert [e.kind for e in pending(application)] == ["decision-not-selected"]
+
+
+def test_finalising_a_panel_with_someone_who_withdrew_asks_to_recompute(kenya, pool):
+    """Found by the stateful test: a withdrawn applicant still on the suggestion made finalising fail."""
+    from applications import domain as application_domain
+
+    panel = domain.compose_panel(kenya)
+    speaker = panel.members.filter(role="speaker").first().application
+    application_domain.withdraw_application(speaker)
+    with pytest.raises(domain.PanelOutOfDate):
+        finalise(panel)
+    domain.compose_panel(kenya)
+    finalise(panel)
+    speaker.refresh_from_db()
+    assert speaker.status == "withdrawn" and not pending(speaker)

@@ -192,7 +192,7 @@ class DecisionFlow(RuleBasedStateMachine):
             return
         try:
             domain.finalise_panel(panel, by=self.users["coordinator"], early_reason="UN dates moved" if early else "")
-        except (domain.PanelFinalised, domain.CallStillOpen):
+        except (domain.PanelFinalised, domain.CallStillOpen, domain.PanelOutOfDate):
             return
         self.record_decisions()
 

@@ -1,9 +1,10 @@
 import datetime as dt
 
-from panels.scheduling import Meeting, Window, agenda, build
+from panels.scheduling import Meeting, Window, agenda, build, check, fit
 
 D = dt.date(2027, 1, 12)  # a Tuesday
 WEEK = [Window(D + dt.timedelta(days=i), dt.time(10), dt.time(13), "Room XXIV") for i in range(4)]
+MONDAY = Window(D - dt.timedelta(days=1), dt.time(10), dt.time(13), "Room XXIV")
 
 
 def t(day, hh, mm=0):
@@ -46,6 +47,45 @@ def test_a_hand_placed_overlap_or_overrun_is_reported():
     assert (1, "overlap:2") in clash.conflicts and (2, "overlap:1") in clash.conflicts
     late = build([Meeting(1, 50, fixed_start=t(0, 12, 30))], WEEK)
     assert late.conflicts == [(1, "outside-window")]
+
+
+def test_fit_changes_nothing_when_the_planned_mornings_hold_every_meeting():
+    meetings = [Meeting(k, 50) for k in range(1, 13)]
+    result = fit(meetings, WEEK, [MONDAY], break_minutes=10)
+    assert result.unplaced == []
+    assert (result.added, result.lengthened) == ([], [])
+    assert result.slots == build(meetings, WEEK, break_minutes=10).slots
+
+
+def test_fit_lets_the_mornings_end_later_before_adding_one():
+    # 13 meetings of 50 minutes: three a morning until 13:00 (one left out), four once the mornings end at 14:00.
+    result = fit([Meeting(k, 50) for k in range(1, 14)], WEEK, [MONDAY], break_minutes=10, latest_end=dt.time(14))
+    assert result.unplaced == []
+    assert result.added == []
+    assert [(w.day, w.end, before) for w, before in result.lengthened] == [(w.day, dt.time(14), dt.time(13)) for w in WEEK]
+    assert [(s.key, s.end) for s in result.slots[3:5]] == [(4, t(0, 13, 50)), (5, t(1, 10, 50))]
+
+
+def test_fit_adds_the_monday_when_longer_mornings_are_not_enough():
+    result = fit([Meeting(k, 50) for k in range(1, 18)], WEEK, [MONDAY], break_minutes=10, latest_end=dt.time(14))
+    assert result.unplaced == []
+    assert result.added == [Window(MONDAY.day, dt.time(10), dt.time(14), "Room XXIV")]
+    assert result.slots[0].start == dt.datetime.combine(MONDAY.day, dt.time(10))
+
+
+def test_fit_never_runs_past_the_latest_end_and_says_what_still_does_not_fit():
+    result = fit([Meeting(k, 50) for k in range(1, 31)], WEEK, [MONDAY], break_minutes=10, latest_end=dt.time(13, 30))
+    assert result.unplaced == list(range(16, 31))  # 3 a morning x 5 mornings
+    assert all(s.end.time() <= dt.time(13, 30) for s in result.slots)
+
+
+def test_check_reports_a_draft_as_it_stands_without_moving_anything():
+    meetings = [Meeting(1, 50, fixed_start=t(0, 10)), Meeting(2, 50, fixed_start=t(0, 10, 30)), Meeting(3, 50)]
+    meetings.append(Meeting(4, 50, fixed_start=t(1, 12, 30)))
+    result = check(meetings, WEEK)
+    assert [(s.key, s.start) for s in result.slots] == [(1, t(0, 10)), (2, t(0, 10, 30)), (4, t(1, 12, 30))]
+    assert result.unplaced == [3]
+    assert result.conflicts == [(4, "outside-window"), (1, "overlap:2"), (2, "overlap:1")]
 
 
 def test_agenda_times_add_up():

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 
 from presessions.enums import CalendarStatus, ReviewStatus
-from presessions.importers import load_calendar, load_themes, parse_expected_month
-from presessions.models import Session, StateReview, Theme
+from presessions.importers import load_calendar, load_geneva_calendar, load_themes, parse_expected_month
+from presessions.models import Call, CouncilSession, Session, StateReview, Theme, call_close_moment, call_open_moment
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 11, 29)
@@ -60,6 +60,63 @@ def test_load_calendar_keeps_the_order_of_review():
     load_calendar(today=TODAY)
     codes = list(StateReview.objects.filter(session__number=41).values_list("country", flat=True)[:3])
     assert codes == ["BH", "EC", "TN"]
+
+
+def test_load_geneva_calendar_gives_series_46_its_real_dates():
+    load_calendar(today=TODAY)
+    counts = load_geneva_calendar()
+    # Series 21-40 belong to earlier cycles, whose sessions are not in the calendar.
+    assert counts == {"councilsession created": 6, "series not in the calendar": 7, "series dates filled": 1, "call created": 1}
+    s46 = Session.objects.get(number=46)
+    assert (s46.presessions_start, s46.presessions_end) == (dt.date(2024, 2, 13), dt.date(2024, 2, 16))
+    call = Call.objects.get(session=s46)
+    assert (call.opens_at, call.closes_at) == (call_open_moment(dt.date(2023, 11, 17)), call_close_moment(dt.date(2023, 12, 6)))
+    assert CouncilSession.objects.get(number=55).end_date == dt.date(2024, 4, 5)
+
+
+def test_load_geneva_calendar_twice_changes_nothing():
+    load_calendar(today=TODAY)
+    load_geneva_calendar()
+    counts = load_geneva_calendar()
+    assert counts == {
+        "councilsession unchanged": 6,
+        "series not in the calendar": 7,
+        "series dates unchanged": 1,
+        "call unchanged": 1,
+    }
+
+
+def test_load_geneva_calendar_keeps_staff_edits_unless_overwriting():
+    load_calendar(today=TODAY)
+    load_geneva_calendar()
+    Session.objects.filter(number=46).update(presessions_start=dt.date(2024, 2, 20), presessions_end=dt.date(2024, 2, 23))
+    CouncilSession.objects.filter(number=61).update(end_date=dt.date(2026, 4, 2))
+    counts = load_geneva_calendar()
+    assert (counts["series dates kept (edited)"], counts["councilsession kept (edited)"]) == (1, 1)
+    assert Session.objects.get(number=46).presessions_start == dt.date(2024, 2, 20)
+    load_geneva_calendar(overwrite=True)
+    assert Session.objects.get(number=46).presessions_start == dt.date(2024, 2, 13)
+    assert CouncilSession.objects.get(number=61).end_date == dt.date(2026, 3, 31)
+
+
+def test_load_geneva_calendar_fills_dates_into_a_calendar_loaded_before_it_existed():
+    load_calendar(today=TODAY)
+    load_geneva_calendar()
+    Session.objects.filter(number=46).update(presessions_start=None, presessions_end=None)
+    Call.objects.filter(session__number=46).delete()
+    counts = load_geneva_calendar()
+    assert (counts["series dates filled"], counts["call created"]) == (1, 1)
+
+
+def test_timelines_keep_clear_of_the_council_sessions_on_record():
+    load_calendar(today=TODAY)
+    # WG 49 starts on 28 April 2025; with no Council session on record the week is 5 weeks before.
+    assert Session.objects.get(number=49).timeline.presessions_start == dt.date(2025, 3, 25)
+    load_geneva_calendar()
+    # Inside HRC58 (24 February - 4 April 2025): moved before it, and before the week ahead of it.
+    assert Session.objects.get(number=49).timeline.presessions_start == dt.date(2025, 2, 11)
+    CouncilSession.objects.filter(number=58).delete()
+    assert Session.objects.get(number=49).timeline.presessions_start == dt.date(2025, 3, 25)
 
 
 @pytest.mark.parametrize(

@@ -143,4 +143,35 @@ def test_query_count_does_not_grow_with_sessions(client, url, django_assert_max_
         StateReview.objects.create(session=other, country="KE", order=4)
     with django_assert_max_num_queries(few):
         client.get(url)
-    assert few <= 3
+    # At most 3, plus one for the Council's sessions, which a process reads once per data version
+    # (presessions.models.council_periods) and which this first request of the test has to read.
+    assert few <= 4
+
+
+@pytest.fixture
+def shipped_calendar(db):
+    from presessions.importers import load_calendar, load_geneva_calendar
+
+    load_calendar(today=dt.date(2026, 11, 29))
+    load_geneva_calendar()
+
+
+def test_past_session_with_known_dates_shows_them_not_estimates(client, shipped_calendar):
+    # Chile was reviewed at WG 46; its Pre-sessions (13-16 February 2024) and call (17 November to
+    # 6 December 2023) are on record.
+    body = client.get("/countries/cl/").content.decode()
+    assert "week of 13 February to 16 February 2024" in body
+    assert "The call for applications closed on 6 December 2023, 23:59 (Geneva time)." in body
+    assert "estimated" not in body
+
+    body = client.get("/sessions/46/").content.decode()
+    assert "13 February 2024 to 16 February 2024" in body
+    assert "17 November 2023 to 6 December 2023" in body
+
+
+def test_past_session_without_known_dates_says_they_are_estimated(client, shipped_calendar):
+    # Mexico was reviewed at WG 45 (22 January 2024); UPR Info's dates for that series are not on record.
+    body = client.get("/countries/mx/").content.decode()
+    assert "(estimated; the real dates are not on record)" in body
+    assert "the exact dates are announced with the call" not in body
+    assert '<span class="badge text-bg-light border">estimated</span>' in body

@@ -18,6 +18,7 @@ one sees. For every request the test checks:
 4. that no response is a server error.
 """
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from applications.models import Application, CallAlert, ReviewerAssignment
 from applications.tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, make_token, sign
 from panels import domain, publishing
 from panels.models import PanelMember, PanelRules, ScheduleSubscription
-from presessions.models import EmailTemplate, Session
+from presessions.models import CouncilSession, EmailTemplate, Session
 from tests.conftest import REPORT
 from tests.factories import PDF_BYTES, finalise, login_staff, make_application, send_decisions
 
@@ -137,14 +138,16 @@ ADMIN_RULES = {
     "applications.callalert": COORD_ONLY,
     "presessions.cycle": COORD_ONLY,
     "presessions.session": COORD_ONLY,
+    "presessions.councilsession": COORD_ONLY,
     "presessions.statereview": COORD_ONLY,
     "presessions.call": COORD_ONLY,
     "presessions.theme": COORD_ONLY,
     "presessions.email": {**COORD_ONLY, "add": "nobody"},
     "presessions.emailtemplate": COORD_ONLY,
     "panels.panelrules": COORD_ONLY,
-    "panels.panel": COORD_ONLY,
-    "panels.panelmember": COORD_ONLY,
+    # Panels and their members change only through the panel page: in the admin they are records.
+    "panels.panel": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
+    "panels.panelmember": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
     "panels.scheduleday": COORD_ONLY,
     "panels.schedulerelease": {**COORD_ONLY, "change": "nobody", "add": "nobody"},
     "panels.schedulesubscription": COORD_ONLY,
@@ -181,6 +184,7 @@ WATCHED = [
     "presessions.email",
     "presessions.emailtemplate",
     "presessions.session",
+    "presessions.councilsession",
     "presessions.statereview",
     "presessions.call",
     "panels.panel",
@@ -240,6 +244,7 @@ def world(cast, kenya, turkiye, open_session, settings):
     ke2 = app(kenya, "Baraza KE2 Trust", email="ke2-secret@example.org", speaker_name="Otieno KE2-Speaker", score_mean=8)
     # Kenya's panel: finalised, decisions sent, KE1 confirmed; the week published.
     PanelRules.objects.create(session=open_session)  # staff-set rules, so the admin has a row to show
+    CouncilSession.objects.create(number=55, start_date=dt.date(2024, 2, 26), end_date=dt.date(2024, 4, 5))
     panel = domain.compose_panel(kenya)
     finalise(panel)
     send_decisions()
