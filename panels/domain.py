@@ -442,8 +442,13 @@ def reopen_panel(panel: Panel) -> Panel:
     Let staff change a finalised panel again. Decisions already sent stay sent; those not sent
     yet are discarded (finalising again drafts what is then true). Confirmed speakers stay on.
     """
-    Panel.objects.filter(pk=panel.pk).update(status=PanelStatus.DRAFT, finalised_at=None, proposed_replacement=None)
+    if not Panel.objects.filter(pk=panel.pk, status=PanelStatus.FINALISED).update(
+        status=PanelStatus.DRAFT, finalised_at=None, proposed_replacement=None
+    ):
+        panel.refresh_from_db()
+        return panel  # only a finalised panel reopens; a draft one is left as it is
     decision_drafts(panel).update(status=EmailStatus.DISCARDED)
+    bump_on_commit()
     panel.refresh_from_db()
     return panel
 
