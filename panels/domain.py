@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from applications import identity
 from applications.domain import private_link
 from applications.enums import ApplicationStatus, OrganisationKind, Screening
-from applications.models import Application
+from applications.models import Application, told_decisions
 from applications.transitions import change_status, decision_emails
 from presessions.caching import bump_on_commit
 from presessions.emails import queue_email
@@ -598,10 +598,20 @@ def save_statement(
 
 
 def message_speakers(panel: Panel, *, subject: str, body: str, now: dt.datetime | None = None) -> int:
-    """Queue one free-text message to every speaker of a panel."""
+    """
+    Queue one free-text message to every speaker of a finalised panel who has been told they are
+    selected (nobody learns of a panel from a message before their decision). Raise PanelNotFinal
+    on a draft panel.
+    """
     now = now or timezone.now()
+    if not Panel.objects.filter(pk=panel.pk, status=PanelStatus.FINALISED).exists():
+        raise PanelNotFinal()
+    told = told_decisions().filter(kind=DECISION_EMAILS[ApplicationStatus.SELECTED]).values("object_id")
     count = 0
-    for member in panel.members.filter(role=MemberRole.SPEAKER, declined_at__isnull=True).select_related("application"):
+    speakers = panel.members.filter(
+        role=MemberRole.SPEAKER, declined_at__isnull=True, application__status=ApplicationStatus.SELECTED
+    ).filter(application__in=told)
+    for member in speakers.select_related("application"):
         queue_email(
             to=member.application.email,
             name="panel-message",

@@ -137,11 +137,15 @@ def panel_detail(request, review_id):
                 else:
                     return _finalise_page(request, review, panel, finalise_form)
             elif action == "reopen":
+                if not panel.is_final:
+                    raise domain.PanelNotFinal()
                 domain.reopen_panel(panel)
                 messages.success(request, _("Panel reopened. Decision emails not sent yet are discarded."))
             elif action == "approve_replacement":
                 if domain.approve_replacement(panel, by=request.user):
                     messages.success(request, _("Replacement approved; a selection email is drafted."))
+            elif action == "message" and not panel.is_final:
+                raise domain.PanelNotFinal()
             elif action == "message" and message_form.is_valid():
                 count = domain.message_speakers(
                     panel, subject=message_form.cleaned_data["subject"], body=message_form.cleaned_data["body"]
@@ -161,12 +165,12 @@ def panel_detail(request, review_id):
                 % {"names": ", ".join(a.organisation.name for a in stale.applications)},
             )
         except domain.PanelNotFinal:
-            messages.error(request, _("Finalise the panel first: on a draft panel, recompose instead."))
+            messages.error(request, _("Only a finalised panel can do this. Finalise it first."))
         except domain.CallStillOpen:
             return _finalise_page(request, review, panel, finalise_form)
         except domain.ConfirmedSpeaker:
             confirm_removal = application
-        if confirm_removal is None and (action != "message" or message_form.is_valid()):
+        if confirm_removal is None and (action != "message" or message_form.is_valid() or not panel.is_final):
             return redirect("panels:panel", review_id=review.pk)
     context = _panel_context(review, panel)
     return render(

@@ -239,6 +239,11 @@ class EmailAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # The outbox is a record: a decision's email is how its applicant is told (a deleted one
+        # would make a told speaker untold), and every row says what left and when.
+        return False
+
     def lookup_allowed(self, lookup, value, request):
         return lookup.split(LOOKUP_SEP)[0] in self.filterable and super().lookup_allowed(lookup, value, request)
 

@@ -234,3 +234,57 @@ def test_finalising_a_panel_with_someone_who_withdrew_asks_to_recompute(kenya, p
     finalise(panel)
     speaker.refresh_from_db()
     assert speaker.status == "withdrawn" and not pending(speaker)
+
+
+def test_speakers_hear_nothing_from_a_panel_before_their_decision(client, cast, kenya, pool):
+    """Found by the attack on issue 14: "write to every speaker" went out from a draft panel."""
+    login_staff(client, cast.coordinator)
+    panel = domain.compose_panel(kenya)
+    with pytest.raises(domain.PanelNotFinal):
+        domain.message_speakers(panel, subject="Hello", body="Soon")
+    response = client.post(f"/staff/panels/{kenya.pk}/", {"action": "message", "subject": "Hi", "body": "x"}, follow=True)
+    assert "Only a finalised panel can do this" in response.content.decode()
+    finalise(panel)
+    # Finalised, but the decisions are still drafts: nobody has been told yet.
+    assert domain.message_speakers(panel, subject="Hello", body="Soon") == 0
+    send_decisions()
+    assert domain.message_speakers(panel, subject="Hello", body="Soon") == len(speakers(panel))
+    assert not Email.objects.filter(kind="panel-message").exclude(to__in=[a.email for a in pool]).exists()
+
+
+def test_reopening_a_draft_panel_says_it_cannot(client, cast, kenya, pool):
+    login_staff(client, cast.coordinator)
+    domain.compose_panel(kenya)
+    body = client.post(f"/staff/panels/{kenya.pk}/", {"action": "reopen"}, follow=True).content.decode()
+    assert "Only a finalised panel can do this" in body and "Panel reopened" not in body
+
+
+def test_outbox_rows_cannot_be_deleted(client, cast, kenya, pool):
+    """Found by the attack on issue 14: deleting a sent decision email made a told speaker untold."""
+    login_staff(client, cast.coordinator)
+    panel = domain.compose_panel(kenya)
+    finalise(panel)
+    send_decisions()
+    email = Email.objects.filter(kind="decision-selected").first()
+    client.post("/admin/presessions/email/", {"action": "delete_selected", "_selected_action": [email.pk], "post": "yes"})
+    assert client.post(f"/admin/presessions/email/{email.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Email.objects.filter(pk=email.pk).exists()
+
+
+def test_after_a_decline_the_balance_points_to_the_replacement(client, cast, kenya):
+    """Found by the attack on issue 14: the page said parity was unreachable while a replacement restored it."""
+    login_staff(client, cast.coordinator)
+    for i, (gender, score) in enumerate([("woman", 9), ("woman", 8.9), ("woman", 8.8), ("man", 8.7), ("man", 8.6), ("man", 3)]):
+        app = make_application(kenya, name=f"Org {i}", gender=gender)
+        Application.objects.filter(pk=app.pk).update(score_mean=score, score_count=1)
+    panel = domain.compose_panel(kenya)
+    finalise(panel)
+    send_decisions()
+    man = panel.members.get(application__organisation__name="Org 3")
+    domain.decline_participation(man, reason="Visa refused")
+    panel.refresh_from_db()
+    assert (panel.women, panel.men, panel.parity_ok) == (3, 1, False)
+    assert panel.proposed_replacement.organisation.name == "Org 5"
+    body = client.get(f"/staff/panels/{kenya.pk}/").content.decode()
+    assert "see the replacement to approve below" in body
+    assert "parity is not reachable with this pool" not in body

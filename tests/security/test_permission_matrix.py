@@ -142,7 +142,7 @@ ADMIN_RULES = {
     "presessions.statereview": COORD_ONLY,
     "presessions.call": COORD_ONLY,
     "presessions.theme": COORD_ONLY,
-    "presessions.email": {**COORD_ONLY, "add": "nobody"},
+    "presessions.email": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
     "presessions.emailtemplate": COORD_ONLY,
     "panels.panelrules": COORD_ONLY,
     # Panels and their members change only through the panel page: in the admin they are records.
