@@ -175,3 +175,15 @@ def test_past_session_without_known_dates_says_they_are_estimated(client, shippe
     assert "(estimated; the real dates are not on record)" in body
     assert "the exact dates are announced with the call" not in body
     assert '<span class="badge text-bg-light border">estimated</span>' in body
+
+
+def test_staff_notes_on_a_session_stay_off_its_public_page(client, db):
+    """Found by the attack on issue 14: the importer's English working notes showed on the public page."""
+    from presessions.models import Session
+    from tests.factories import make_session
+
+    session = make_session(number=71)
+    Session.objects.filter(pk=session.pk).update(notes="INFERRED from the 3rd-cycle group; UNCERTAIN")
+    for language in ("en", "fr", "es"):
+        body = client.get(f"/sessions/{session.number}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert "INFERRED" not in body and "UNCERTAIN" not in body
