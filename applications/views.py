@@ -305,7 +305,8 @@ def sent(request, number):
 @require_http_methods(["GET"])
 def detail(request, token):
     application = _get_application_for_token(token)
-    return render(request, "applications/detail.html", {"application": application, "token": token, "now": timezone.now()})
+    context = {"application": application, "token": token, "now": timezone.now(), "call": application.call}
+    return render(request, "applications/detail.html", context)
 
 
 @private_page

@@ -288,3 +288,15 @@ def test_after_a_decline_the_balance_points_to_the_replacement(client, cast, ken
     body = client.get(f"/staff/panels/{kenya.pk}/").content.decode()
     assert "see the replacement to approve below" in body
     assert "parity is not reachable with this pool" not in body
+
+
+def test_a_decided_applicant_is_not_told_the_call_is_open(client, kenya, pool):
+    """The applicant's page says how long the call is open while that matters, and not once they are decided."""
+    panel = domain.compose_panel(kenya)
+    domain.finalise_panel(panel, early_reason="Testing")  # the call stays open
+    send_decisions()
+    chosen = Application.objects.get(pk=next(iter(speakers(panel))))
+    body = client.get(chosen.get_private_url()).content.decode()
+    assert "Selected" in body and "The call for applications is open" not in body
+    waiting = make_application(kenya, name="Still waiting")
+    assert "The call for applications is open" in client.get(waiting.get_private_url()).content.decode()
