@@ -156,6 +156,10 @@ def test_the_whole_journey(stack, page_factory):
     page.get_by_role("link", name="Togo").click()
     steps.shot("panel-togo")
     page.get_by_role("button", name="Finalise and draft the decision emails").click()
+    # Finalising asks first; the demo's call is still open, so it wants the reason for not waiting.
+    page.get_by_label("Why decide before the call closes?").fill("The journey test cannot wait for the close")
+    steps.shot("finalise-confirm")
+    page.get_by_role("button", name="Yes, finalise and draft the decisions").click()
     page.get_by_text("Panel finalised.").wait_for()
     page.goto(base + "/admin/presessions/email/?status__exact=draft")
     page.check("#action-toggle")
