@@ -10,7 +10,7 @@ exports and direct URLs leak nothing.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, Prefetch
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -22,6 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from presessions.models import Call, StateReview, Theme
 
+from . import identity
 from . import review as review_rules
 from .enums import ApplicationStatus, Screening
 from .forms import ReviewForm
@@ -412,12 +413,7 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
 
     @admin.display(description=_("history of the organisation"))
     def organisation_history(self, obj):
-        root = obj.organisation.identity_id or obj.organisation_id
-        others = (
-            Application.objects.filter(Q(organisation__identity_id=root) | Q(organisation_id=obj.organisation_id))
-            .select_related("review__session")
-            .order_by("-review__session__number")
-        )
+        others = identity.applications_of(obj.organisation).select_related("review__session").order_by("-review__session__number")
         return format_html_join(
             "", "<div>{} {} – {}</div>", ((a.review.session.number, a.review.name, a.get_status_display()) for a in others)
         )
@@ -523,11 +519,10 @@ class ApplicationAdminForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if {"screening", "screening_reason"} & set(self.changed_data):
-            screening = data.get("screening")
-            if self.instance.status not in review_rules.SCREENABLE and screening != self.instance.screening:
-                self.add_error("screening", _("Only a submitted application can be screened."))
-            if screening == Screening.INELIGIBLE and not (data.get("screening_reason") or "").strip():
-                self.add_error("screening_reason", _("Give the reason it is ineligible."))
+            try:
+                review_rules.check_screening(self.instance, data.get("screening"), data.get("screening_reason") or "")
+            except ValidationError as errors:
+                self.add_error(None, errors)
         return data
 
 
@@ -620,8 +615,6 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
     def split(self, request, queryset):
         if not review_rules.is_coordinator(request.user):
             raise PermissionDenied
-        from . import identity
-
         for organisation in queryset:
             identity.split(organisation, by=request.user)
         self.message_user(
@@ -643,9 +636,8 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
 
     @admin.display(description=_("records and applications of this organisation"))
     def copies_and_applications(self, obj):
-        root = obj.identity_id or obj.pk
         applications = (
-            Application.objects.filter(Q(organisation__identity_id=root) | Q(organisation_id=obj.pk))
+            identity.applications_of(obj)
             .select_related("organisation", "review__session")
             .order_by("-review__session__number", "pk")
         )

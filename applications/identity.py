@@ -24,10 +24,10 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from .models import Organisation
+from .models import Application, Organisation
 
 WEBMAIL = frozenset(
     """
@@ -119,7 +119,7 @@ def find_match(organisation: Organisation) -> tuple[Organisation | None, str]:
 def attach(organisation: Organisation) -> Organisation:
     """Give a newly saved copy its identity: a matching earlier organisation's, or its own."""
     match, reason = find_match(organisation)
-    organisation.identity_id = (match.identity_id or match.pk) if match else organisation.pk
+    organisation.identity_id = match.root_id if match else organisation.pk
     organisation.identity_reason = reason
     Organisation.objects.filter(pk=organisation.pk).update(
         identity_id=organisation.identity_id,
@@ -132,18 +132,23 @@ def attach(organisation: Organisation) -> Organisation:
     return organisation
 
 
-def copies(identity_id: int):
-    return Organisation.objects.filter(identity_id=identity_id)
+def copies(root_id: int) -> QuerySet[Organisation]:
+    """Every copy of one organisation, the earliest (whose id is the identity) included."""
+    return Organisation.objects.filter(Q(identity_id=root_id) | Q(pk=root_id))
+
+
+def applications_of(organisation: Organisation) -> QuerySet[Application]:
+    """Every application of the organisation, through any of its copies, across States and sessions."""
+    return Application.objects.filter(organisation__in=copies(organisation.root_id))
 
 
 @transaction.atomic
 def merge(target: Organisation, others: list[Organisation], *, by=None) -> int:
     """Make every copy of `others`' identities part of `target`'s identity; return how many copies moved."""
-    root = target.identity_id or target.pk
+    root = target.root_id
+    roots = {o.root_id for o in others}
     moved = 0
-    for organisation in Organisation.objects.filter(identity_id__in={o.identity_id or o.pk for o in others}).exclude(
-        identity_id=root
-    ):
+    for organisation in Organisation.objects.filter(Q(identity_id__in=roots) | Q(pk__in=roots)).exclude(identity_id=root):
         organisation.identity_id = root
         organisation.identity_reason = "merged"
         organisation._change_reason = "merged"
@@ -157,9 +162,8 @@ def merge(target: Organisation, others: list[Organisation], *, by=None) -> int:
 @transaction.atomic
 def split(organisation: Organisation, *, by=None) -> Organisation:
     """Treat one copy as an organisation of its own; copies that pointed to it follow the next earliest copy."""
-    old_root = organisation.identity_id
-    if old_root == organisation.pk:
-        rest = list(copies(old_root).exclude(pk=organisation.pk).order_by("pk"))
+    if organisation.root_id == organisation.pk:
+        rest = list(copies(organisation.pk).exclude(pk=organisation.pk).order_by("pk"))
         if rest:
             Organisation.objects.filter(pk__in=[o.pk for o in rest]).update(identity_id=rest[0].pk)
     organisation.identity_id = organisation.pk
@@ -173,7 +177,7 @@ def split(organisation: Organisation, *, by=None) -> Organisation:
 
 def look_alike(a: Organisation, b: Organisation) -> bool:
     """Two copies of different identities whose names or acronyms are close enough for staff to check."""
-    if (a.identity_id or a.pk) == (b.identity_id or b.pk):
+    if a.root_id == b.root_id:
         return True
     if a.acronym_key and a.acronym_key == b.acronym_key:
         return True

@@ -143,6 +143,11 @@ class Organisation(models.Model):
         return f"{self.name} ({self.acronym})" if self.acronym else self.name
 
     @property
+    def root_id(self) -> int:
+        """The identity shared by every copy of this organisation (see identity.py): the earliest copy's id."""
+        return self.identity_id or self.pk
+
+    @property
     def public_description(self) -> str:
         """How the organisation is described when it chose not to be named, e.g. "a national CSO"."""
         return describe_anonymously(self.kind, self.scope)

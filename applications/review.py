@@ -207,6 +207,17 @@ def recompute_call(call: Call) -> int:
 SCREENABLE = [ApplicationStatus.SUBMITTED, ApplicationStatus.SELECTED, ApplicationStatus.RESERVE, ApplicationStatus.NOT_SELECTED]
 
 
+def check_screening(application: Application, screening: str, reason: str) -> None:
+    """Raise a ValidationError, by field, if `application` may not be screened as `screening` for `reason`."""
+    errors = {}
+    if application.status not in SCREENABLE:
+        errors["screening"] = _("Only a submitted application can be screened.")
+    if screening == Screening.INELIGIBLE and not reason.strip():
+        errors["screening_reason"] = _("Give the reason it is ineligible.")
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def screen_application(application: Application, *, eligible: bool, reason: str = "", by=None) -> Application:
     """
@@ -215,10 +226,7 @@ def screen_application(application: Application, *, eligible: bool, reason: str 
     The one way screening changes (the admin's form and its "mark eligible" action call it); it is
     recorded in the application's history, with who did it.
     """
-    if application.status not in SCREENABLE:
-        raise ValidationError({"screening": _("Only a submitted application can be screened.")})
-    if not eligible and not reason.strip():
-        raise ValidationError({"screening_reason": _("Give the reason it is ineligible.")})
+    check_screening(application, Screening.ELIGIBLE if eligible else Screening.INELIGIBLE, reason)
     application.screening = Screening.ELIGIBLE if eligible else Screening.INELIGIBLE
     application.screening_reason = "" if eligible else reason.strip()
     application._change_reason = "screened"

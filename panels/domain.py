@@ -60,25 +60,29 @@ class ConfirmedSpeaker(Exception):
     """The speaker has confirmed: taking them off the panel needs an explicit staff action that says so."""
 
 
+def _with_candidate_data(applications: QuerySet[Application]) -> QuerySet[Application]:
+    """What to_candidate reads, fetched with the applications."""
+    return applications.select_related("organisation", "review").prefetch_related(
+        Prefetch("themes", queryset=Theme.objects.only("pk"))
+    )
+
+
 def candidate_applications(review: StateReview) -> QuerySet[Application]:
     """The pool of a State's panel: submitted (or already decided) eligible applications."""
-    return (
+    return _with_candidate_data(
         Application.objects.filter(
             review=review,
             screening=Screening.ELIGIBLE,
             status__in=[ApplicationStatus.SUBMITTED, *ApplicationStatus.decided_states()],
         )
         .exclude(status=ApplicationStatus.DECLINED)
-        .select_related("organisation", "review")
-        .prefetch_related(Prefetch("themes", queryset=Theme.objects.only("pk")))
         .order_by("pk")
     )
 
 
 def identity_of(application: Application) -> int:
     """The organisation behind an application, the same across its applications (see applications.identity)."""
-    organisation = application.organisation
-    return organisation.identity_id or organisation.pk
+    return application.organisation.root_id
 
 
 def to_candidate(application: Application) -> composition.Candidate:
@@ -216,22 +220,25 @@ def out_of_pool(panel: Panel) -> list[Application]:
 def refresh_balance(panel: Panel) -> Panel:
     """Recount the panel's balance from the speakers it has now (after a composition, a decline or a replacement)."""
     rules = PanelRules.for_session(panel.review.session)
-    speakers = [
-        m.application
-        for m in panel.members.filter(role=MemberRole.SPEAKER).select_related("application__organisation", "application__review")
-    ]
-    pool = [a for a in candidate_applications(panel.review) if a.pk not in set(panel.excluded.values_list("pk", flat=True))]
-    genders = [a.speaker_gender for a in speakers]
+    excluded = set(panel.excluded.values_list("pk", flat=True))
+    pool = {a.pk: to_candidate(a) for a in candidate_applications(panel.review) if a.pk not in excluded}
+    speaker_ids = set(panel.members.filter(role=MemberRole.SPEAKER).values_list("application_id", flat=True))
+    # A speaker who left the pool since the composition (withdrew, screened out) still counts until recomposed.
+    gone = speaker_ids - set(pool)
+    speakers = [pool[pk] for pk in speaker_ids & set(pool)]
+    if gone:
+        speakers += [to_candidate(a) for a in _with_candidate_data(Application.objects.filter(pk__in=gone))]
+    genders = [c.gender for c in speakers]
     panel.women, panel.men = genders.count(composition.WOMAN), genders.count(composition.MAN)
     panel.other_genders = len(genders) - panel.women - panel.men
     panel.parity_ok = abs(panel.women - panel.men) <= 1
-    themes = set()
-    for application in speakers:
-        themes |= set(application.themes.values_list("pk", flat=True))
-    panel.themes_covered = len(themes)
-    has_one = any(a.organisation.kind == OrganisationKind.NHRI or a.assessed.get("coalition") for a in pool)
-    on_panel = any(a.organisation.kind == OrganisationKind.NHRI or a.assessed.get("coalition") for a in speakers)
-    panel.nhri_or_coalition_ok = on_panel or not (has_one and rules.require_nhri_or_coalition)
+    panel.themes_covered = len(frozenset().union(*(c.themes for c in speakers)))
+
+    def strong(c: composition.Candidate) -> bool:
+        return c.is_nhri or c.is_national_coalition
+
+    needed = rules.require_nhri_or_coalition and any(strong(c) for c in pool.values())
+    panel.nhri_or_coalition_ok = any(strong(c) for c in speakers) or not needed
     panel.save(update_fields=["women", "men", "other_genders", "parity_ok", "themes_covered", "nhri_or_coalition_ok"])
     return panel
 
@@ -256,6 +263,12 @@ def compose_session(session: Session) -> list[Panel]:
     return panels
 
 
+def _require_draft(panel: Panel) -> None:
+    """Raise PanelFinalised unless the panel, as stored now, is a draft."""
+    if Panel.objects.filter(pk=panel.pk, status=PanelStatus.FINALISED).exists():
+        raise PanelFinalised()
+
+
 @transaction.atomic
 def set_choice(
     panel: Panel,
@@ -273,8 +286,7 @@ def set_choice(
     """
     if application.review_id != panel.review_id:
         raise ValueError("the application is not on this State")
-    if Panel.objects.filter(pk=panel.pk, status=PanelStatus.FINALISED).exists():
-        raise PanelFinalised()
+    _require_draft(panel)
     if exclude and not remove_confirmed and application.pk in confirmed_speakers(panel):
         raise ConfirmedSpeaker()
     if lock is not None:
@@ -293,8 +305,7 @@ def replace_speaker(panel: Panel, outgoing: Application, incoming: Application, 
     """Manual replacement: rule the outgoing speaker out and lock the incoming one in."""
     if outgoing.review_id != panel.review_id or incoming.review_id != panel.review_id:
         raise ValueError("the application is not on this State")
-    if Panel.objects.filter(pk=panel.pk, status=PanelStatus.FINALISED).exists():
-        raise PanelFinalised()
+    _require_draft(panel)
     if not remove_confirmed and outgoing.pk in confirmed_speakers(panel):
         raise ConfirmedSpeaker()
     panel.excluded.add(outgoing)
@@ -307,8 +318,7 @@ def replace_speaker(panel: Panel, outgoing: Application, incoming: Application, 
 @transaction.atomic
 def move_speaker(panel: Panel, application: Application, offset: int) -> None:
     """Move a speaker up (-1) or down (+1) in the speaking order; anyone else is left where they are."""
-    if Panel.objects.filter(pk=panel.pk, status=PanelStatus.FINALISED).exists():
-        raise PanelFinalised()
+    _require_draft(panel)
     speakers = list(panel.members.filter(role=MemberRole.SPEAKER).order_by("position"))
     index = next((i for i, m in enumerate(speakers) if m.application_id == application.pk), None)
     if index is None:

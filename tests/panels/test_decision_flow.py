@@ -300,3 +300,20 @@ def test_a_decided_applicant_is_not_told_the_call_is_open(client, kenya, pool):
     assert "Selected" in body and "The call for applications is open" not in body
     waiting = make_application(kenya, name="Still waiting")
     assert "The call for applications is open" in client.get(waiting.get_private_url()).content.decode()
+
+
+def test_recounting_the_balance_takes_the_same_queries_for_any_pool(kenya):
+    """The balance is recounted after every change to a panel: it must not query once per candidate or speaker."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (6, 30):
+        for i in range(size - Application.objects.count()):
+            app = make_application(kenya, name=f"Pool {size}-{i}", gender="woman" if i % 2 else "man")
+            Application.objects.filter(pk=app.pk).update(score_mean=5 + i % 4, score_count=1)
+        panel = domain.compose_panel(kenya)
+        with CaptureQueriesContext(connection) as queries:
+            domain.refresh_balance(panel)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
