@@ -22,7 +22,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_private_links": {"()": "presessions.logging.MaskPrivateLinks"}},
+    "filters": {"mask_private_links": {"()": "outbox.masking.MaskPrivateLinks"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["mask_private_links"], "stream": "ext://sys.stdout"},
     },

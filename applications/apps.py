@@ -1,6 +1,13 @@
+import datetime as dt
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate, post_save
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from outbox import kinds, masking
+from outbox.links import absolute_url
 
 
 def add_demo_applications(sender, session, seed, stdout=None, **kwargs):
@@ -32,7 +39,7 @@ def sync_coordinator_permissions(sender, **kwargs):
         group.permissions.add(*Permission.objects.filter(content_type__app_label__in=COORDINATOR_APPS))
 
 
-COORDINATOR_APPS = ["applications", "presessions", "panels"]
+COORDINATOR_APPS = ["applications", "presessions", "panels", "outbox"]
 
 
 def give_call_a_rubric(sender, instance, created, raw=False, **kwargs):
@@ -43,6 +50,41 @@ def give_call_a_rubric(sender, instance, created, raw=False, **kwargs):
         ensure_rubric(instance)
 
 
+def register_emails() -> None:
+    """Tell the outbox which emails this app sends and what their staff-edited versions may say."""
+    example_deadline = lambda: timezone.now() + dt.timedelta(days=7)  # noqa: E731
+    for kind in (
+        "application-received",
+        "application-link",
+        "application-withdrawn",
+        "draft-saved",
+        "deadline-reminder",
+        "email-change-confirm",
+        "email-changed",
+        "new-link",
+        "alert-confirm",
+        "call-alert",
+    ):
+        kinds.register_kind(kind)
+    kinds.register_placeholders(
+        {
+            "organisation.name": "Example Human Rights Forum",
+            "organisation.acronym": "EHRF",
+            "application.speaker_name": "Wanjiru Kamau",
+            "alert.country.name": "Kenya",
+            "new_email": "new-address@example.org",
+            "deadline": example_deadline,
+            "days": 7,
+            "link": lambda: absolute_url(reverse("applications:detail", args=["EXAMPLE"])),
+            "confirm_link": lambda: absolute_url(reverse("applications:confirm_email", args=["EXAMPLE"])),
+            "apply_url": lambda: absolute_url(reverse("applications:apply", args=[54])) + "?state=KE",
+            "unsubscribe_url": lambda: absolute_url(reverse("applications:reminders_off", args=["EXAMPLE"])),
+        },
+        private=("link", "confirm_link", "unsubscribe_url"),
+    )
+    masking.register_private_prefix("applications", "alerts")
+
+
 class ApplicationsConfig(AppConfig):
     name = "applications"
     verbose_name = _("Applications")
@@ -51,6 +93,7 @@ class ApplicationsConfig(AppConfig):
         from presessions.demo import demo_loaded
         from presessions.models import Call
 
+        register_emails()
         demo_loaded.connect(add_demo_applications, dispatch_uid="applications.demo")
         # After every app's own post_migrate (which creates the permissions): connected without a sender.
         post_migrate.connect(sync_coordinator_permissions, dispatch_uid="applications.coordinator-permissions")

@@ -10,14 +10,15 @@ Deadlines are checked here, on the server, in UTC: a call is open from
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from presessions.emails import queue_email
-from presessions.models import Call, Email
+from outbox.delivery import queue_each, queue_email
+from outbox.links import absolute, dedupe_key, fingerprint
+from presessions.models import Call
 
 from . import identity
 from .enums import ApplicationStatus
@@ -39,7 +40,7 @@ class DuplicateApplication(Exception):
 
 
 def private_link(application: Application) -> str:
-    return f"{settings.SITE_URL}/applications/{make_token(application)}/"
+    return absolute("applications:detail", make_token(application))
 
 
 def _email_context(application: Application) -> dict:
@@ -118,9 +119,9 @@ def _create(org_form, app_form, *, email, token, draft, language, now) -> Applic
     application.themes.add(*app_form.cleaned_data.get("themes") or [])
     # The keys contain the new application's id, so no earlier email can have them.
     if draft:
-        _queue(application, "draft-saved", f"draft-saved:{application.pk}", new_key=True)
+        _queue(application, "draft-saved", dedupe_key("draft-saved", application.pk), new_key=True)
     else:
-        _queue(application, "application-received", f"application-received:{application.pk}", new_key=True)
+        _queue(application, "application-received", dedupe_key("application-received", application.pk), new_key=True)
     return application
 
 
@@ -132,7 +133,7 @@ EMAIL_CHANGE_DAYS = 3
 
 
 def email_change_link(application: Application) -> str:
-    return f"{settings.SITE_URL}/applications/confirm-email/{sign(application.pending_email_key, EMAIL_CHANGE_SALT)}/"
+    return absolute("applications:confirm_email", sign(application.pending_email_key, EMAIL_CHANGE_SALT))
 
 
 @transaction.atomic
@@ -160,7 +161,7 @@ def request_email_change(application: Application, new_email: str, *, now: dt.da
             "days": EMAIL_CHANGE_DAYS,
         },
         language=application.language,
-        dedupe_key=f"email-change-confirm:{application.pk}:{application.pending_email_key}",
+        dedupe_key=dedupe_key("email-change-confirm", application.pk, fingerprint(application.pending_email_key)),
         related=application,
     )
 
@@ -197,13 +198,13 @@ def confirm_email_change(application: Application, *, now: dt.datetime | None = 
     locked.save(update_fields=["email", "link_key", "pending_email", "pending_email_key", "pending_email_at", "updated_at"])
     locked.organisation.email = new_email
     locked.organisation.save(update_fields=["email"])
-    _queue(locked, "new-link", f"new-link:{locked.pk}:{locked.link_key}", new_key=True)
+    _queue(locked, "new-link", dedupe_key("new-link", locked.pk, fingerprint(locked.link_key)), new_key=True)
     queue_email(
         to=old_email,
         name="email-changed",
         context={**_email_context(locked), "new_email": new_email},
         language=locked.language,
-        dedupe_key=f"email-changed:{locked.pk}:{now.isoformat()}",
+        dedupe_key=dedupe_key("email-changed", locked.pk, now.isoformat()),
         related=locked,
     )
     return True
@@ -241,7 +242,7 @@ def update_application(
         application.submitted_at = now
         change_status(application, ApplicationStatus.SUBMITTED, reason="submitted by the applicant", fields=("submitted_at",))
     if application.status == ApplicationStatus.SUBMITTED:
-        _queue(application, "application-received", f"application-received:{application.pk}")
+        _queue(application, "application-received", dedupe_key("application-received", application.pk))
     return application
 
 
@@ -253,7 +254,7 @@ def withdraw_application(application: Application, *, now: dt.datetime | None = 
         return locked
     locked.withdrawn_at = now or timezone.now()
     change_status(locked, ApplicationStatus.WITHDRAWN, reason="withdrawn by the applicant", fields=("withdrawn_at",))
-    _queue(locked, "application-withdrawn", f"application-withdrawn:{locked.pk}:{locked.withdrawn_at.isoformat()}")
+    _queue(locked, "application-withdrawn", dedupe_key("application-withdrawn", locked.pk, locked.withdrawn_at.isoformat()))
     return locked
 
 
@@ -275,7 +276,7 @@ def reopen_application(application: Application, *, now: dt.datetime | None = No
 def send_link_again(application: Application, *, now: dt.datetime | None = None) -> None:
     """Email the private link to the address on file, at most once an hour."""
     now = now or timezone.now()
-    _queue(application, "application-link", f"application-link:{application.pk}:{now:%Y%m%d%H}")
+    _queue(application, "application-link", dedupe_key("application-link", application.pk, f"{now:%Y%m%d%H}"))
 
 
 # Reminders and alerts: the non-transactional emails. Each carries an
@@ -285,7 +286,7 @@ REMINDER_DAYS = (7, 2)
 
 
 def reminders_off_url(application: Application) -> str:
-    return f"{settings.SITE_URL}/applications/{sign(application.link_key, UNSUBSCRIBE_SALT)}/reminders-off/"
+    return absolute("applications:reminders_off", sign(application.link_key, UNSUBSCRIBE_SALT))
 
 
 def send_deadline_reminders(*, now: dt.datetime | None = None) -> int:
@@ -308,28 +309,23 @@ def send_deadline_reminders(*, now: dt.datetime | None = None) -> int:
         .select_related("organisation", "review__session__call")
         .order_by("pk")
     )
-    planned = []
+
+    def reminder(application: Application, days: int) -> dict:
+        return {
+            "to": application.email,
+            "name": "deadline-reminder",
+            "context": {**_email_context(application), "days": days, "unsubscribe_url": reminders_off_url(application)},
+            "language": application.language,
+            "related": application,
+            "unsubscribe_url": reminders_off_url(application),
+        }
+
+    messages = {}
     for application in drafts:
         left = application.call.closes_at - now
         days = min(d for d in REMINDER_DAYS if left <= dt.timedelta(days=d))
-        planned.append((application, days, f"deadline-reminder-{days}:{application.pk}"))
-    already = set(Email.objects.filter(dedupe_key__in=[key for _a, _d, key in planned]).values_list("dedupe_key", flat=True))
-    queued = 0
-    for application, days, key in planned:
-        if key in already:
-            continue
-        with transaction.atomic():
-            queue_email(
-                to=application.email,
-                name="deadline-reminder",
-                context={**_email_context(application), "days": days, "unsubscribe_url": reminders_off_url(application)},
-                language=application.language,
-                dedupe_key=key,
-                related=application,
-                unsubscribe_url=reminders_off_url(application),
-            )
-        queued += 1
-    return queued
+        messages[dedupe_key(f"deadline-reminder-{days}", application.pk)] = functools.partial(reminder, application, days)
+    return queue_each(messages)
 
 
 def stop_reminders(application: Application) -> None:
@@ -337,7 +333,7 @@ def stop_reminders(application: Application) -> None:
 
 
 def alert_unsubscribe_url(alert: CallAlert) -> str:
-    return f"{settings.SITE_URL}/alerts/{sign(alert.key, ALERT_SALT)}/unsubscribe/"
+    return absolute("applications:alert_unsubscribe", sign(alert.key, ALERT_SALT))
 
 
 @transaction.atomic
@@ -361,9 +357,9 @@ def subscribe_to_call_alert(*, email: str, country: str, language: str) -> CallA
         queue_email(
             to=alert.email,
             name="alert-confirm",
-            context={"alert": alert, "link": f"{settings.SITE_URL}/alerts/{sign(alert.key, ALERT_SALT)}/confirm/"},
+            context={"alert": alert, "link": absolute("applications:alert_confirm", sign(alert.key, ALERT_SALT))},
             language=alert.language,
-            dedupe_key=f"alert-confirm:{alert.pk}:{timezone.now():%Y%m%d%H}",
+            dedupe_key=dedupe_key("alert-confirm", alert.pk, f"{timezone.now():%Y%m%d%H}"),
             related=alert,
         )
     return alert
@@ -380,34 +376,33 @@ def unsubscribe_call_alert(alert: CallAlert) -> None:
 def send_call_alerts(*, now: dt.datetime | None = None) -> int:
     """Email each confirmed subscriber once when a call that covers their country is open."""
     now = now or timezone.now()
+
+    def alert_email(call: Call, review, alert: CallAlert) -> dict:
+        return {
+            "to": alert.email,
+            "name": "call-alert",
+            "context": {
+                "call": call,
+                "session": call.session,
+                "review": review,
+                "apply_url": absolute("applications:apply", call.session.number, query={"state": alert.country.code}),
+                "unsubscribe_url": alert_unsubscribe_url(alert),
+            },
+            "language": alert.language,
+            "related": alert,
+            "unsubscribe_url": alert_unsubscribe_url(alert),
+        }
+
     queued = 0
     for call in Call.objects.open_at(now).select_related("session").prefetch_related("session__reviews"):
         reviews = {review.country.code: review for review in call.session.reviews.all() if review.takes_place}
         alerts = CallAlert.objects.active().filter(country__in=list(reviews)).order_by("pk")
-        already = set(
-            Email.objects.filter(dedupe_key__in=[f"call-alert:{a.pk}:{call.pk}" for a in alerts]).values_list(
-                "dedupe_key", flat=True
-            )
-        )
-        for alert in alerts:
-            key = f"call-alert:{alert.pk}:{call.pk}"
-            if key in already:
-                continue
-            with transaction.atomic():
-                queue_email(
-                    to=alert.email,
-                    name="call-alert",
-                    context={
-                        "call": call,
-                        "session": call.session,
-                        "review": reviews[alert.country.code],
-                        "apply_url": f"{settings.SITE_URL}/sessions/{call.session.number}/apply/?state={alert.country.code}",
-                        "unsubscribe_url": alert_unsubscribe_url(alert),
-                    },
-                    language=alert.language,
-                    dedupe_key=key,
-                    related=alert,
-                    unsubscribe_url=alert_unsubscribe_url(alert),
+        queued += queue_each(
+            {
+                dedupe_key("call-alert", alert.pk, call.pk): functools.partial(
+                    alert_email, call, reviews[alert.country.code], alert
                 )
-            queued += 1
+                for alert in alerts
+            }
+        )
     return queued

@@ -24,8 +24,9 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
-from presessions.enums import EmailStatus
-from presessions.models import Call, Email, StateReview, Theme
+from outbox.enums import EmailStatus
+from outbox.models import Email
+from presessions.models import Call, StateReview, Theme
 
 from .enums import (
     ApplicationStatus,

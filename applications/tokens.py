@@ -1,17 +1,15 @@
 """
-Private links to applications and alert subscriptions.
+The purposes of this app's private links (outbox.links signs and reads every token).
 
-A link is a row's random key, signed with the site's secret and a salt for
-its purpose: it cannot be guessed, a tampered link is refused before the
-database is asked, and a link made for one purpose (say, unsubscribing) does
-not open another (the application itself). Rotating the key revokes every
-old link.
+A token made for one purpose does not open another: the link to an application does not
+unsubscribe from reminders, nor the reverse.
 """
 
 from __future__ import annotations
 
-from django.core import signing
 from django.http import Http404
+
+from outbox import links
 
 SALT = "applications.private-link"
 UNSUBSCRIBE_SALT = "applications.reminders-off"
@@ -20,7 +18,7 @@ EMAIL_CHANGE_SALT = "applications.email-change"
 
 
 def sign(key: str, salt: str = SALT) -> str:
-    return signing.Signer(salt=salt).sign(key)
+    return links.sign(key, salt)
 
 
 def make_token(application) -> str:
@@ -30,6 +28,6 @@ def make_token(application) -> str:
 def key_from_token(token: str, salt: str = SALT) -> str:
     """Return the key inside a valid token, or raise Http404."""
     try:
-        return signing.Signer(salt=salt).unsign(token)
-    except signing.BadSignature as exc:
+        return links.unsign(token, salt)
+    except links.BadLink as exc:
         raise Http404("Unknown link") from exc

@@ -16,9 +16,9 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 
+from outbox.enums import EmailStatus
+from outbox.models import Email
 from presessions.caching import bump_on_commit
-from presessions.enums import EmailStatus
-from presessions.models import Email
 
 from .enums import ApplicationStatus, decision_email_kind
 from .models import Application

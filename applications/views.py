@@ -20,14 +20,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.decorators import ratelimit
 
+from outbox.enums import EmailStatus
+from outbox.models import Email
 from presessions import caching
-from presessions.admin_site import staff_required
 from presessions.countries import display_name
-from presessions.decorators import private_page
-from presessions.enums import EmailStatus
 from presessions.forms import error_summary
-from presessions.middleware import DatabaseUnavailable
-from presessions.models import Email, Session
+from presessions.models import Session
+from presessions.web import DatabaseUnavailable, private_page, staff_required
 
 from . import domain
 from .answers import as_text, posted_answers

@@ -101,7 +101,7 @@ def gunicorn(env: dict, root, port: int | None = None, workers: int = 2):
             sys.executable,
             "-m",
             "gunicorn",
-            "presessions.wsgi",
+            "config.wsgi",
             "-c",
             "gunicorn.conf.py",
             "--workers",

@@ -1,6 +1,13 @@
+import datetime as dt
+
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from outbox import kinds, masking
+from outbox.links import absolute_url
 
 
 def refresh_public_schedule(sender, instance, **kwargs):
@@ -28,6 +35,24 @@ def refresh_after_a_decision(sender, instance, raw=False, **kwargs):
         bump_on_commit()
 
 
+def register_emails() -> None:
+    """Tell the outbox which emails this app sends and what their staff-edited versions may say."""
+    for kind in ("decision-selected", "decision-reserve", "decision-not-selected"):
+        kinds.register_kind(kind, family="decision")  # a later decision replaces an earlier one
+    for kind in ("panel-message", "statement-reminder", "schedule-updated", "schedule-subscription-confirm"):
+        kinds.register_kind(kind)
+    kinds.register_placeholders(
+        {
+            "member.confirmation_deadline": lambda: timezone.now() + dt.timedelta(days=7),
+            "release.name": "2",
+            "subject": "Example subject",
+            "body": "Example message.",
+            "schedule_url": lambda: absolute_url(reverse("panels:changes", args=[54])),
+        }
+    )
+    masking.register_private_prefix("schedule-alerts")
+
+
 class PanelsConfig(AppConfig):
     name = "panels"
     verbose_name = _("Panels and schedules")
@@ -37,6 +62,7 @@ class PanelsConfig(AppConfig):
 
         from .models import PanelMember
 
+        register_emails()
         post_save.connect(refresh_public_schedule, sender=PanelMember, dispatch_uid="panels.member-saved")
         post_delete.connect(refresh_public_schedule, sender=PanelMember, dispatch_uid="panels.member-deleted")
         post_save.connect(refresh_after_a_decision, sender=Application, dispatch_uid="panels.application-saved")

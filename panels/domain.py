@@ -11,6 +11,7 @@ into rows.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
@@ -22,10 +23,12 @@ from applications.domain import private_link
 from applications.enums import ApplicationStatus, OrganisationKind, Screening
 from applications.models import Application, told_decisions
 from applications.transitions import change_status, decision_emails
+from outbox.delivery import queue_each, queue_email
+from outbox.enums import EmailStatus
+from outbox.links import dedupe_key
+from outbox.models import Email
 from presessions.caching import bump_on_commit
-from presessions.emails import queue_email
-from presessions.enums import EmailStatus
-from presessions.models import Email, Session, StateReview, Theme
+from presessions.models import Session, StateReview, Theme
 
 from . import composition
 from .enums import MemberRole, PanelStatus
@@ -369,7 +372,7 @@ def decide(application: Application, decision: str, member: PanelMember | None, 
         },
         language=application.language,
         # Numbered: a decision that changes back (selected, not selected, selected) is told each time.
-        dedupe_key=f"decision:{application.pk}:{decision}:{emails.count()}",
+        dedupe_key=dedupe_key("decision", application.pk, decision, emails.count()),
         related=application,
         draft=True,
         batch=f"panel-{application.review_id}",
@@ -627,7 +630,7 @@ def message_speakers(panel: Panel, *, subject: str, body: str, now: dt.datetime 
             name="panel-message",
             context={"subject": subject, "body": body, "review": panel.review, "link": private_link(member.application)},
             language=member.application.language,
-            dedupe_key=f"panel-message:{panel.pk}:{member.application_id}:{now.isoformat()}",
+            dedupe_key=dedupe_key("panel-message", panel.pk, member.application_id, now.isoformat()),
             related=member.application,
         )
         count += 1
@@ -641,7 +644,22 @@ def send_statement_reminders(*, now: dt.datetime | None = None) -> int:
         role=MemberRole.SPEAKER, declined_at__isnull=True, statement_file="", panel__status=PanelStatus.FINALISED
     ).select_related("panel__review__session__call", "application__organisation", "application__review")
     rules: dict[int, PanelRules] = {}
-    due = []
+
+    def reminder(application, deadline: dt.datetime) -> dict:
+        return {
+            "to": application.email,
+            "name": "statement-reminder",
+            "context": {
+                "review": application.review,
+                "organisation": application.organisation,
+                "deadline": deadline,
+                "link": private_link(application),
+            },
+            "language": application.language,
+            "related": application,
+        }
+
+    due = {}
     for member in members:
         session = member.panel.review.session
         if session.pk not in rules:
@@ -650,25 +668,5 @@ def send_statement_reminders(*, now: dt.datetime | None = None) -> int:
         if deadline is None or now >= deadline or deadline - now > dt.timedelta(days=7):
             continue
         days = 2 if deadline - now <= dt.timedelta(days=2) else 7
-        due.append((member, deadline, f"statement-reminder-{days}:{member.pk}"))
-    sent = set(Email.objects.filter(dedupe_key__in=[key for _m, _d, key in due]).values_list("dedupe_key", flat=True))
-    queued = 0
-    for member, deadline, key in due:
-        if key in sent:
-            continue
-        application = member.application
-        queue_email(
-            to=application.email,
-            name="statement-reminder",
-            context={
-                "review": application.review,
-                "organisation": application.organisation,
-                "deadline": deadline,
-                "link": private_link(application),
-            },
-            language=application.language,
-            dedupe_key=key,
-            related=application,
-        )
-        queued += 1
-    return queued
+        due[dedupe_key(f"statement-reminder-{days}", member.pk)] = functools.partial(reminder, member.application, deadline)
+    return queue_each(due)

@@ -25,10 +25,12 @@ from django_ratelimit.decorators import ratelimit
 from icalendar import Calendar, Event
 
 from applications.models import describe_anonymously
+from outbox import links
+from outbox.links import absolute
 from presessions import caching
 from presessions.countries import display_name
-from presessions.decorators import private_page
 from presessions.models import Session
+from presessions.web import private_page
 
 from . import publishing
 from .models import ScheduleRelease, ScheduleSubscription
@@ -187,7 +189,7 @@ def _build_ics(request, number) -> bytes:
                 if item.get("online_link"):
                     lines.append(item["online_link"])
                 event.add("description", "\n".join(lines))
-                event.add("url", f"{settings.SITE_URL}/sessions/{number}/schedule/{item['iso2'].lower()}/")
+                event.add("url", absolute("panels:meeting", number, item["iso2"].lower()))
                 calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
@@ -266,11 +268,9 @@ def subscribe(request, number):
 
 
 def _subscription(token) -> ScheduleSubscription:
-    from django.core import signing
-
     try:
-        key = signing.Signer(salt=publishing.SUBSCRIPTION_SALT).unsign(token)
-    except signing.BadSignature as exc:
+        key = links.unsign(token, publishing.SUBSCRIPTION_SALT)
+    except links.BadLink as exc:
         raise Http404 from exc
     return get_object_or_404(ScheduleSubscription.objects.select_related("session"), key=key)
 

@@ -28,8 +28,10 @@ from django.utils.translation import ngettext
 from applications import review as review_rules
 from applications.enums import ApplicationStatus, Publication, decision_email_kind
 from applications.models import told_decisions
+from outbox import links
+from outbox.delivery import queue_email
+from outbox.links import absolute, dedupe_key
 from presessions import caching
-from presessions.emails import queue_email
 from presessions.models import Session, StateReview
 
 from . import scheduling
@@ -513,7 +515,7 @@ def _notify(release: ScheduleRelease) -> None:
         recipients.setdefault(member.application.email, member.application.language)
     for email, language in sorted(recipients.items()):
         sub = subscriptions.get(email)
-        unsubscribe = f"{settings.SITE_URL}/schedule-alerts/{sign_key(sub.key)}/unsubscribe/" if sub else ""
+        unsubscribe = absolute("panels:subscription_unsubscribe", sign_key(sub.key)) if sub else ""
         queue_email(
             to=email,
             name="schedule-updated",
@@ -521,11 +523,11 @@ def _notify(release: ScheduleRelease) -> None:
                 "release": release,
                 "session": session,
                 "changes": release.changes,
-                "schedule_url": f"{settings.SITE_URL}/sessions/{session.number}/schedule/changes/",
+                "schedule_url": absolute("panels:changes", session.number),
                 "unsubscribe_url": unsubscribe,
             },
             language=language,
-            dedupe_key=f"schedule-updated:{release.pk}:{email}",
+            dedupe_key=dedupe_key("schedule-updated", release.pk, email),
             related=release,
             unsubscribe_url=unsubscribe,
         )
@@ -535,9 +537,8 @@ SUBSCRIPTION_SALT = "panels.schedule-subscription"
 
 
 def sign_key(key: str) -> str:
-    from django.core import signing
-
-    return signing.Signer(salt=SUBSCRIPTION_SALT).sign(key)
+    """The token of a subscription's private links (confirm, unsubscribe)."""
+    return links.sign(key, SUBSCRIPTION_SALT)
 
 
 @transaction.atomic
@@ -552,9 +553,9 @@ def subscribe(session: Session, *, email: str, language: str) -> ScheduleSubscri
         queue_email(
             to=email,
             name="schedule-subscription-confirm",
-            context={"session": session, "link": f"{settings.SITE_URL}/schedule-alerts/{sign_key(sub.key)}/confirm/"},
+            context={"session": session, "link": absolute("panels:subscription_confirm", sign_key(sub.key))},
             language=language,
-            dedupe_key=f"schedule-subscription-confirm:{sub.pk}:{timezone.now():%Y%m%d%H}",
+            dedupe_key=dedupe_key("schedule-subscription-confirm", sub.pk, f"{timezone.now():%Y%m%d%H}"),
             related=sub,
         )
     return sub

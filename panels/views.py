@@ -12,9 +12,8 @@ from applications import review as review_rules
 from applications.enums import ApplicationStatus
 from applications.models import Application
 from applications.tokens import key_from_token
-from presessions.admin_site import staff_required
-from presessions.decorators import private_page
 from presessions.models import Session, StateReview
+from presessions.web import private_page, staff_required
 
 from . import domain
 from .enums import MemberRole, StatementLanguage

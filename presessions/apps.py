@@ -1,7 +1,11 @@
+import datetime as dt
+
 from django.apps import AppConfig
-from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from outbox import kinds
 
 
 def install_periodic_tasks(sender, **kwargs):
@@ -26,6 +30,17 @@ def refresh_public_pages(sender, **kwargs):
     bump_on_commit()
 
 
+def register_placeholders() -> None:
+    """The calendar's values that emails of other apps fill in, with examples for the outbox's preview."""
+    kinds.register_placeholders(
+        {
+            "review.name": "Kenya",
+            "session.number": 54,
+            "call.closes_at": lambda: timezone.now() + dt.timedelta(days=7),
+        }
+    )
+
+
 class PresessionsConfig(AppConfig):
     default = True
     name = "presessions"
@@ -36,15 +51,10 @@ class PresessionsConfig(AppConfig):
 
         from .models import Call, CouncilSession, Session, StateReview, Theme, forget_council_periods
 
+        register_placeholders()
         post_migrate.connect(install_periodic_tasks, sender=self)
         for model in (Session, StateReview, Call, Theme, CouncilSession):
             post_save.connect(refresh_public_pages, sender=model, dispatch_uid=f"public-pages-{model.__name__}-save")
             post_delete.connect(refresh_public_pages, sender=model, dispatch_uid=f"public-pages-{model.__name__}-delete")
         post_save.connect(forget_council_periods, sender=CouncilSession, dispatch_uid="council-periods-save")
         post_delete.connect(forget_council_periods, sender=CouncilSession, dispatch_uid="council-periods-delete")
-
-
-class StaffAdminConfig(admin_apps.AdminConfig):
-    default = False
-
-    default_site = "presessions.admin_site.StaffAdminSite"

@@ -182,8 +182,8 @@ def sign_in(client, username: str, password: str, code: str | None = None):
 
 def send_decisions():
     """Approve and send every drafted decision email, as a coordinator does from the outbox."""
-    from presessions.emails import approve_drafts, send_approved, sweep_outbox
-    from presessions.models import Email
+    from outbox.delivery import approve_drafts, send_approved, sweep_outbox
+    from outbox.models import Email
 
     approve_drafts(Email.objects.filter(status="draft", kind__startswith="decision-"))
     send_approved(Email.objects.filter(status="approved"))

@@ -3,6 +3,7 @@ import datetime as dt
 from django import template
 
 from presessions.countries import display_name
+from presessions.page_links import links
 
 register = template.Library()
 
@@ -23,3 +24,9 @@ def wall_clock(value):
         return dt.datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return value
+
+
+@register.simple_tag
+def page_links(place: str, **context):
+    """The links other apps add to this place of a calendar page (presessions.page_links)."""
+    return links(place, **context)

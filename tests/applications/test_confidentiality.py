@@ -152,7 +152,7 @@ def test_the_next_application_to_review_does_not_depend_on_others_reviews(client
 
 def test_after_a_merge_each_applicant_sees_and_keeps_their_own_address(client, kenya, cast):
     from applications.review import merge_organisations
-    from presessions.models import Email
+    from outbox.models import Email
     from tests.factories import application_post
 
     client.post("/sessions/60/apply/", application_post(kenya, email="first@example.org"))

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from applications.enums import ApplicationStatus
 from applications.models import Application
-from presessions.models import Email
+from outbox.models import Email
 from tests.factories import application_post
 
 pytestmark = pytest.mark.django_db

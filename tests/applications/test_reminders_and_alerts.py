@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from applications import domain
 from applications.models import Application, CallAlert
-from presessions.models import Email
+from outbox.models import Email
 
 pytestmark = pytest.mark.django_db
 

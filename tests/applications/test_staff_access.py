@@ -99,7 +99,7 @@ def test_object_urls_per_role(client, cast, apps, who, app, url, status):
         ("/admin/applications/criterion/", 403, 200),
         ("/admin/applications/reviewerassignment/", 403, 200),
         ("/admin/applications/callalert/", 403, 200),
-        ("/admin/presessions/email/", 403, 200),
+        ("/admin/outbox/email/", 403, 200),
         ("/admin/applications/review/", 200, 200),
     ],
 )

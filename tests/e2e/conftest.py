@@ -132,7 +132,7 @@ def stack():
             sys.executable,
             "-m",
             "gunicorn",
-            "presessions.wsgi",
+            "config.wsgi",
             "-c",
             "gunicorn.conf.py",
             "--workers",

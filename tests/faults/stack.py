@@ -268,7 +268,7 @@ class Stack:
         wait_for(lambda: _port_open(self.ports["smtp"]), 10, "the SMTP sink")
 
     def start_web(self):
-        args = [sys.executable, "-m", "gunicorn", "presessions.wsgi", "-c", "gunicorn.conf.py", "--workers", "2"]
+        args = [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "gunicorn.conf.py", "--workers", "2"]
         self._spawn("web", [*args, "--bind", f"127.0.0.1:{self.ports['web']}"], cwd=ROOT, env=self.env)
         wait_for(lambda: _port_open(self.ports["web"]), 30, "gunicorn")
 

@@ -11,11 +11,12 @@ import pytest
 from applications.enums import ApplicationStatus
 from applications.models import Application
 from applications.transitions import TransitionNotAllowed, change_status
+from outbox.delivery import requeue
+from outbox.enums import EmailStatus
+from outbox.models import Email
 from panels import domain, publishing
 from panels.models import Panel, PanelMember
-from presessions.emails import requeue
-from presessions.enums import EmailStatus
-from presessions.models import Email, Theme
+from presessions.models import Theme
 from tests.factories import close_call, finalise, login_staff, make_application, send_decisions
 
 pytestmark = pytest.mark.django_db
@@ -266,8 +267,8 @@ def test_outbox_rows_cannot_be_deleted(client, cast, kenya, pool):
     finalise(panel)
     send_decisions()
     email = Email.objects.filter(kind="decision-selected").first()
-    client.post("/admin/presessions/email/", {"action": "delete_selected", "_selected_action": [email.pk], "post": "yes"})
-    assert client.post(f"/admin/presessions/email/{email.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post("/admin/outbox/email/", {"action": "delete_selected", "_selected_action": [email.pk], "post": "yes"})
+    assert client.post(f"/admin/outbox/email/{email.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Email.objects.filter(pk=email.pk).exists()
 
 

@@ -34,11 +34,12 @@ from applications import domain as application_domain
 from applications import review as review_rules
 from applications.enums import ApplicationStatus, decision_email_kind
 from applications.models import Application, ReviewerAssignment, told_decisions
+from outbox.enums import EmailStatus
+from outbox.models import Email
 from panels import domain, publishing
 from panels.enums import MemberRole
 from panels.models import Panel, PanelMember, PanelRules
-from presessions.enums import EmailStatus
-from presessions.models import Call, Email
+from presessions.models import Call
 from tests.factories import make_application, send_decisions
 
 pytestmark = pytest.mark.django_db

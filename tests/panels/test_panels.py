@@ -2,10 +2,11 @@ import pytest
 from django.core import mail
 
 from applications.models import Application
+from outbox.delivery import approve_drafts, send_approved, sweep_outbox
+from outbox.models import Email
 from panels import domain
 from panels.models import Panel, PanelRules
-from presessions.emails import approve_drafts, send_approved, sweep_outbox
-from presessions.models import Email, Theme
+from presessions.models import Theme
 from tests.factories import finalise, login_staff, make_application, send_decisions
 
 pytestmark = pytest.mark.django_db
@@ -184,7 +185,7 @@ def test_panel_pages_are_for_coordinators(client, cast, kenya, pool):
     # The drafts link shows this panel's decisions only.
     body = client.get(f"/staff/panels/{kenya.pk}/").content.decode()
     assert f"?batch=panel-{kenya.pk}" in body
-    listing = client.get(f"/admin/presessions/email/?batch=panel-{kenya.pk}")
+    listing = client.get(f"/admin/outbox/email/?batch=panel-{kenya.pk}")
     assert listing.status_code == 200
     assert listing.context["cl"].result_count == Email.objects.filter(batch=f"panel-{kenya.pk}").count() > 0
 

@@ -10,9 +10,10 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from applications.models import Application
+from outbox.models import Email
 from panels import domain, publishing
 from panels.models import PanelMember, ScheduleSubscription
-from presessions.models import Email, StateReview
+from presessions.models import StateReview
 from tests.factories import PDF_BYTES, confirm_speakers, finalise, make_application, send_decisions
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from icalendar import Calendar
 
 from applications.models import Application
+from outbox.models import Email
 from panels import domain, publishing
 from panels.models import ScheduleRelease, ScheduleSubscription
-from presessions.models import Email, StateReview, Theme
+from presessions.models import StateReview, Theme
 from tests.factories import confirm_speakers, finalise, login_staff, make_application
 
 pytestmark = pytest.mark.django_db

@@ -28,7 +28,6 @@ from applications.tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT,
 from panels import domain as panels_domain
 from panels import publishing
 from presessions.models import StateReview, Theme
-from tests.applications.conftest import kenya, open_session, themes, turkiye  # noqa: F401 -- the same fixtures
 from tests.factories import application_post, confirm_speakers, finalise, make_application, make_open_call, make_session
 
 pytestmark = pytest.mark.django_db

@@ -37,9 +37,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from applications import review as review_rules
 from applications.models import Application, CallAlert, ReviewerAssignment
 from applications.tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, make_token, sign
+from outbox.models import EmailTemplate
 from panels import domain, publishing
 from panels.models import PanelMember, PanelRules, ScheduleSubscription
-from presessions.models import CouncilSession, EmailTemplate, Session
+from presessions.models import CouncilSession, Session
 from tests.conftest import REPORT
 from tests.factories import PDF_BYTES, finalise, login_staff, make_application, send_decisions
 
@@ -69,7 +70,7 @@ ROUTE_RULES = {
     "presessions:session": PUBLIC_GET,
     "presessions:faq": PUBLIC_GET,
     "presessions:about": PUBLIC_GET,
-    "presessions:request_too_large": {"GET": "any", "POST": "nobody"},
+    "request_too_large": {"GET": "any", "POST": "nobody"},
     "applications:apply": FORM,
     "applications:sent": PUBLIC_GET,
     "applications:alert_subscribe": FORM,
@@ -142,8 +143,8 @@ ADMIN_RULES = {
     "presessions.statereview": COORD_ONLY,
     "presessions.call": COORD_ONLY,
     "presessions.theme": COORD_ONLY,
-    "presessions.email": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
-    "presessions.emailtemplate": COORD_ONLY,
+    "outbox.email": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
+    "outbox.emailtemplate": COORD_ONLY,
     "panels.panelrules": COORD_ONLY,
     # Panels and their members change only through the panel page: in the admin they are records.
     "panels.panel": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
@@ -171,7 +172,13 @@ AUTOCOMPLETE = [
     ("presessions", "statereview", "rescheduled_to", "coord"),
     ("presessions", "call", "session", "coord"),
 ]
-APP_LIST = {"applications": "reviewers", "presessions": "coord", "panels": "coord", "django_celery_beat": "coord"}
+APP_LIST = {
+    "applications": "reviewers",
+    "presessions": "coord",
+    "outbox": "coord",
+    "panels": "coord",
+    "django_celery_beat": "coord",
+}
 
 # The tables whose rows a refused request (or any GET) must leave exactly as they were.
 WATCHED = [
@@ -181,8 +188,8 @@ WATCHED = [
     "applications.criterion",
     "applications.reviewerassignment",
     "applications.callalert",
-    "presessions.email",
-    "presessions.emailtemplate",
+    "outbox.email",
+    "outbox.emailtemplate",
     "presessions.session",
     "presessions.councilsession",
     "presessions.statereview",

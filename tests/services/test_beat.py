@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 
 from bench.services import free_port
-from presessions.beat import ResilientDatabaseScheduler
-from presessions.celery import app as celery_app
+from config.beat import ResilientDatabaseScheduler
+from config.celery import app as celery_app
 from tests.conftest import service_unavailable
 
 
@@ -27,7 +27,7 @@ def test_beat_keeps_its_schedule_while_the_database_is_away(caplog):
     before = set(scheduler.schedule)
     assert "Send queued emails" in before
     port = connection.settings_dict["PORT"]
-    caplog.set_level(logging.WARNING, logger="presessions.beat")
+    caplog.set_level(logging.WARNING, logger="config.beat")
     try:
         connection.close()
         connection.settings_dict["PORT"] = free_port()  # nothing listens there: every query fails

@@ -58,7 +58,7 @@ def proxied(tmp_path_factory):
     ).stdout.split()
     # One worker: the rate limit's counters live in the process when there is no Redis.
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "presessions.wsgi", "-c", "gunicorn.conf.py", "--workers", "1"]
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "gunicorn.conf.py", "--workers", "1"]
         + ["--bind", f"127.0.0.1:{web_port}"],
         cwd=ROOT,
         env=env,

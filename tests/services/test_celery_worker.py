@@ -3,8 +3,8 @@
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from presessions.celery import app as celery_app
-from presessions.tasks import ping
+from config.celery import app as celery_app
+from outbox.tasks import ping
 
 pytestmark = pytest.mark.services
 

@@ -63,7 +63,7 @@ def served(tmp_path_factory):
     tokens = subprocess.run([sys.executable, "manage.py", "shell", "-c", SETUP], **run).stdout.split()[-3:]
     log = folder / "web.log"
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "presessions.wsgi", "-c", "gunicorn.conf.py", "--workers", "1"]
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "gunicorn.conf.py", "--workers", "1"]
         + ["--bind", f"127.0.0.1:{port}"],
         cwd=ROOT,
         env=env,
@@ -124,7 +124,7 @@ def test_no_private_link_reaches_the_console_in_debug_mode():
         f"logging.getLogger('django.security.csrf').warning('Forbidden (%s): %s', 'CSRF cookie not set.', '/applications/{token}/withdraw/'); "
         f"logging.getLogger('django.server').info('\"GET /applications/{token}/ HTTP/1.1\" 200 5000')"
     )
-    env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "presessions.settings"}
+    env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     output = result.stdout + result.stderr
     assert output.count("AbCdEf…") == 3

@@ -53,7 +53,7 @@ def redis_server(settings):
     server = RedisServer()
     server.start()
     settings.CACHES = {
-        "default": {"BACKEND": "presessions.cache.ResilientRedisCache", "LOCATION": f"redis://127.0.0.1:{server.port}/1"}
+        "default": {"BACKEND": "config.cache.ResilientRedisCache", "LOCATION": f"redis://127.0.0.1:{server.port}/1"}
     }
     settings.RATELIMIT_USE_CACHE = "default"
     caching.clear_local()
@@ -91,7 +91,7 @@ def test_the_site_keeps_serving_and_saving_while_redis_is_down(client, kenya, re
     settings.APPLICATION_RATELIMIT = "5/m"
     assert client.get("/sessions/60/apply/").status_code == 200
     redis_server.stop()
-    caplog.set_level(logging.WARNING, logger="presessions.cache")
+    caplog.set_level(logging.WARNING, logger="config.cache")
     started = time.monotonic()
     for url in ["/", "/calendar/", "/faq/", "/sessions/60/", "/sessions/60/apply/"]:
         assert client.get(url).status_code == 200, url

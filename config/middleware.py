@@ -1,0 +1,140 @@
+"""Small middlewares: staff session lifetime and the security headers django-csp does not set."""
+
+import ipaddress
+import time
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+
+from presessions.web import DatabaseUnavailable
+
+LAST_SEEN_KEY = "_last_seen"
+
+
+class StaffSessionMiddleware:
+    """
+    End a signed-in session after SESSION_COOKIE_AGE seconds without activity (a working day).
+
+    The session's expiry slides forward with activity, but the session is saved at most once every
+    few minutes, not on every request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            if now - request.session.get(LAST_SEEN_KEY, 0) >= settings.SESSION_ACTIVITY_REFRESH_SECONDS:
+                request.session[LAST_SEEN_KEY] = now  # marks the session modified: saved with a new expiry
+        return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """Add a Permissions-Policy to every response: the site needs no camera, microphone or location."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class RequestSizeLimitMiddleware:
+    """
+    Refuse a request whose declared body is larger than any form needs, before reading it.
+
+    A 60 MB upload would otherwise be received in full (minutes on a slow connection) and only
+    then refused. The page says what happened in the visitor's language; going back keeps what
+    they typed, since the browser still holds the form. nginx refuses the same with
+    client_max_body_size (see deploy notes).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAX_REQUEST_BYTES:
+            from django.shortcuts import render
+
+            limit = settings.APPLICATION_UPLOAD_MAX_BYTES // (1024 * 1024)
+            response = render(request, "request_too_large.html", {"limit": limit}, status=413)
+            response["Connection"] = "close"  # the body that follows is not read
+            return response
+        return self.get_response(request)
+
+
+def _networks(entries):
+    return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]
+
+
+class ClientAddressMiddleware:
+    """
+    Find the client's address behind the reverse proxies named in TRUSTED_PROXIES.
+
+    Without trusted proxies, REMOTE_ADDR is the client. Behind them, every request arrives from a
+    proxy, which appends the address it saw to X-Forwarded-For; the client is the right-most
+    address that is not one of our proxies. Anything further left was written by the client
+    itself and is ignored, so a forged header changes nothing. The client's address replaces
+    REMOTE_ADDR for the rest of the request (rate limits, django-axes, and gunicorn's access log,
+    which reads the same environment); the proxy's is kept in PROXY_ADDR.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.trusted = _networks(settings.TRUSTED_PROXIES)
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    def __call__(self, request):
+        peer = request.META.get("REMOTE_ADDR", "")
+        if self.trusted and self._is_trusted(peer):
+            client = peer
+            for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+                hop = hop.strip()
+                if not hop:
+                    continue
+                try:
+                    ipaddress.ip_address(hop)
+                except ValueError:
+                    break  # garbage: stop at the last address we could trust
+                client = hop
+                if not self._is_trusted(hop):
+                    break
+            request.META["PROXY_ADDR"], request.META["REMOTE_ADDR"] = peer, client
+        return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """
+    When the database cannot be reached, answer with a page that says so, in the visitor's
+    language, with status 503 and a Retry-After: not a bare error page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (InterfaceError, OperationalError, DatabaseUnavailable)):
+            return None
+        body = render_to_string("service_unavailable.html", {"contact_email": settings.CONTACT_EMAIL})
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "60"
+        return response

@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from two_factor import views as two_factor_views
+
+from . import views
+
+admin.site.site_header = _("Pre-session Manager")
+admin.site.site_title = _("Pre-session Manager")
+admin.site.index_title = _("UPR Info staff")
+
+# The two-step staff login and enrolment of a second factor (django-two-factor-auth). Its "disable"
+# page is left out on purpose: every staff account must keep a second factor.
+staff_account_urls = [
+    path("login/", two_factor_views.LoginView.as_view(), name="login"),
+    path("two_factor/setup/", two_factor_views.SetupView.as_view(), name="setup"),
+    path("two_factor/qrcode/", two_factor_views.QRGeneratorView.as_view(), name="qr"),
+    path("two_factor/setup/complete/", two_factor_views.SetupCompleteView.as_view(), name="setup_complete"),
+    path("two_factor/backup/tokens/", two_factor_views.BackupTokensView.as_view(), name="backup_tokens"),
+    path("two_factor/", two_factor_views.ProfileView.as_view(), name="profile"),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("language/", views.switch_language, name="switch_language"),
+    path("admin/", admin.site.urls),
+    path("account/", include((staff_account_urls, "two_factor"))),
+    path("", include("presessions.urls")),
+    path("request-too-large/", views.request_too_large, name="request_too_large"),
+    path("", include("applications.urls")),
+    path("", include("panels.urls")),
+]

@@ -1,0 +1,49 @@
+"""The project's own pages: the health check, the language switch, and the page for an oversized request."""
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
+
+
+@require_safe
+def healthz(request):
+    """Answer without touching the database: the framework's own limit."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@csrf_exempt  # the worst a forged post can do is change a visitor's language; public pages stay free of tokens
+@require_POST
+def switch_language(request):
+    """
+    Remember the chosen language in a cookie and go back to the page.
+
+    A small form rather than links with `?next=`: a private page's address stays in the request
+    body, out of every URL and so out of access logs. It works with JavaScript off, and URLs
+    stay the same in every language.
+    """
+    code = request.POST.get("language", "")
+    if code not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest("Unknown language")
+    next_url = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        next_url = "/"
+    response = HttpResponseRedirect(next_url, status=303)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+@require_safe
+def request_too_large(request):
+    """What nginx shows (error_page 413) when a body is larger than client_max_body_size: the same page as Django's own."""
+    limit = settings.APPLICATION_UPLOAD_MAX_BYTES // (1024 * 1024)
+    return render(request, "request_too_large.html", {"limit": limit}, status=413)

@@ -1,0 +1,25 @@
+import logging
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from outbox.masking import MaskPrivateLinks, mask_private_links
+
+
+@pytest.mark.django_db
+def test_periodic_tasks_are_installed_for_the_admin():
+    assert sorted(PeriodicTask.objects.values_list("task", flat=True)) == [
+        "applications.send_call_alerts",
+        "applications.send_deadline_reminders",
+        "panels.expire_unconfirmed",
+        "panels.send_statement_reminders",
+        "presessions.sweep_outbox",
+    ]
+
+
+def test_private_links_are_masked_in_logs():
+    line = '"GET /applications/AbCdEfGhIjKlMnOpQrStUvWxYz012345:sIgNaTuReSiGnAtUrE_-123/edit/ HTTP/1.1" 200'
+    assert mask_private_links(line) == '"GET /applications/AbCdEf…/edit/ HTTP/1.1" 200'
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (line,), None)
+    MaskPrivateLinks().filter(record)
+    assert "sIgNaTuRe" not in record.getMessage()
