@@ -4,10 +4,13 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate, post_save
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from outbox import kinds, masking
 from outbox.links import absolute_url
+from presessions import page_links
+from presessions.page_links import PageLink
 
 
 def add_demo_applications(sender, session, seed, stdout=None, **kwargs):
@@ -85,6 +88,31 @@ def register_emails() -> None:
     masking.register_private_prefix("applications", "alerts")
 
 
+def add_calendar_links() -> None:
+    """What this app offers on the calendar's public pages: apply to an open call, and call alerts."""
+    page_links.add_link(
+        "open_call",
+        lambda call, review=None, **context: PageLink(
+            reverse("applications:apply", args=[call.session.number]) + (f"?state={review.country.code}" if review else ""),
+            format_lazy(_("Apply to speak on {state}"), state=review.name) if review else _("Apply to speak"),
+            primary=True,
+        ),
+    )
+    page_links.add_link(
+        "home",
+        lambda **context: PageLink(
+            reverse("applications:alert_subscribe"), _("Get an email when the call for your country opens")
+        ),
+    )
+    page_links.add_link(
+        "country",
+        lambda code, name, **context: PageLink(
+            reverse("applications:alert_subscribe") + f"?country={code}",
+            format_lazy(_("Get an email when a call for {name} opens"), name=name),
+        ),
+    )
+
+
 class ApplicationsConfig(AppConfig):
     name = "applications"
     verbose_name = _("Applications")
@@ -94,6 +122,7 @@ class ApplicationsConfig(AppConfig):
         from presessions.models import Call
 
         register_emails()
+        add_calendar_links()
         demo_loaded.connect(add_demo_applications, dispatch_uid="applications.demo")
         # After every app's own post_migrate (which creates the permissions): connected without a sender.
         post_migrate.connect(sync_coordinator_permissions, dispatch_uid="applications.coordinator-permissions")

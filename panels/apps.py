@@ -6,8 +6,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from applications.enums import ApplicationStatus
 from outbox import kinds, masking
 from outbox.links import absolute_url
+from presessions import page_links
+from presessions.page_links import PageLink
 
 
 def refresh_public_schedule(sender, instance, **kwargs):
@@ -28,7 +31,6 @@ def refresh_after_a_decision(sender, instance, raw=False, **kwargs):
     An application past the call changed (its status, or its consent to publication): a speaker's
     public presence may depend on it. Drafts and submissions, the bulk of deadline day, do not.
     """
-    from applications.enums import ApplicationStatus
     from presessions.caching import bump_on_commit
 
     if not raw and instance.status not in ApplicationStatus.editable_states():
@@ -53,6 +55,27 @@ def register_emails() -> None:
     masking.register_private_prefix("schedule-alerts")
 
 
+def add_calendar_links() -> None:
+    """What this app offers on a session's public page (its Pre-session schedule) and on an applicant's page."""
+    page_links.add_link(
+        "session",
+        lambda session, **context: PageLink(reverse("panels:schedule", args=[session.number]), _("Pre-session schedule")),
+    )
+    page_links.add_link("applicant", participation_link)
+
+
+def participation_link(application, token, **context) -> PageLink | None:
+    """On an applicant's page, once told of a selection (or after declining): the participation page."""
+    told = application.told and application.status in (ApplicationStatus.SELECTED, ApplicationStatus.RESERVE)
+    if not told and application.status != ApplicationStatus.DECLINED:
+        return None
+    if application.status == ApplicationStatus.SELECTED:
+        label = _("Confirm your participation and send your statement")
+    else:
+        label = _("Your participation")
+    return PageLink(reverse("panels:participation", args=[token]), label, primary=True)
+
+
 class PanelsConfig(AppConfig):
     name = "panels"
     verbose_name = _("Panels and schedules")
@@ -63,6 +86,7 @@ class PanelsConfig(AppConfig):
         from .models import PanelMember
 
         register_emails()
+        add_calendar_links()
         post_save.connect(refresh_public_schedule, sender=PanelMember, dispatch_uid="panels.member-saved")
         post_delete.connect(refresh_public_schedule, sender=PanelMember, dispatch_uid="panels.member-deleted")
         post_save.connect(refresh_after_a_decision, sender=Application, dispatch_uid="panels.application-saved")
