@@ -1,16 +1,17 @@
 """
 The staff side of applications, in the Django admin.
 
-Access is decided in applications.review: a coordinator sees everything, a
-reviewer only the eligible applications on their States. The admin applies
+Access is decided in applications.assessment: a coordinator sees everything, a
+assessor only the eligible applications on their States. The admin applies
 it in get_queryset and in every permission check, so search, filters,
 exports and direct URLs leak nothing.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Prefetch
+from django.db.models import Count, F, Prefetch
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -22,20 +23,21 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from presessions.models import Call, StateReview, Theme
 
+from . import assessment as assessment_rules
 from . import identity
-from . import review as review_rules
 from .enums import ApplicationStatus, Screening
-from .forms import ReviewForm
-from .models import Application, CallAlert, Criterion, Organisation, Review, ReviewerAssignment
+from .forms import AssessmentForm
+from .identity import REASONS
+from .models import Application, Assessment, AssessorAssignment, CallAlert, Criterion, Organisation
 
-SKIPPED_SESSION_KEY = "review-skipped"
+SKIPPED_SESSION_KEY = "assessment-skipped"
 
 
 class CoordinatorOnlyMixin:
     """Models only coordinators manage (rubrics, assignments, alerts)."""
 
     def _ok(self, request):
-        return review_rules.is_coordinator(request.user)
+        return assessment_rules.is_coordinator(request.user)
 
     def has_module_permission(self, request):
         return self._ok(request)
@@ -64,37 +66,37 @@ class AuditHistoryMixin:
     """
 
     def has_view_history_or_change_history_permission(self, request, obj=None):
-        return review_rules.is_coordinator(request.user)
+        return assessment_rules.is_coordinator(request.user)
 
     def has_view_history_permission(self, request, obj=None):
-        return review_rules.is_coordinator(request.user)
+        return assessment_rules.is_coordinator(request.user)
 
     def has_change_history_permission(self, request, obj=None):
         return False
 
     def history_view(self, request, object_id, extra_context=None):
-        if not review_rules.is_coordinator(request.user):
+        if not assessment_rules.is_coordinator(request.user):
             raise PermissionDenied
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method != "GET" or not review_rules.is_coordinator(request.user):
+        if request.method != "GET" or not assessment_rules.is_coordinator(request.user):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ScopedLookupsMixin:
     """
-    A reviewer may filter the list only through the filters on the page.
+    An assessor may filter the list only through the filters on the page.
 
     Django's admin accepts a query-string lookup on any of the model's own fields
     (`?score_mean__gte=7`), and on relations when they appear in a filter: enough to bisect a
-    score or find another State's applications. A reviewer's lookups must be one of the list
+    score or find another State's applications. An assessor's lookups must be one of the list
     filters' own parameters.
     """
 
     def lookup_allowed(self, lookup, value, request=None):
-        if request is None or review_rules.is_coordinator(request.user):
+        if request is None or assessment_rules.is_coordinator(request.user):
             return super().lookup_allowed(lookup, value, request)
         filters = self.get_list_filter(request)
         paths = [f for f in filters if isinstance(f, str)]
@@ -113,8 +115,8 @@ class StateFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         reviews = StateReview.objects.select_related("session").order_by("-session__number", "order")
-        if not review_rules.is_coordinator(request.user):
-            reviews = reviews.filter(assignments__reviewer=request.user)
+        if not assessment_rules.is_coordinator(request.user):
+            reviews = reviews.filter(assignments__assessor=request.user)
         session = request.GET.get("review__session__id__exact")
         if session:
             reviews = reviews.filter(session_id=session)
@@ -124,18 +126,18 @@ class StateFilter(admin.SimpleListFilter):
         return queryset.filter(review_id=self.value()) if self.value() else queryset
 
 
-class ReviewedByMeFilter(admin.SimpleListFilter):
-    title = _("my review")
+class AssessedByMeFilter(admin.SimpleListFilter):
+    title = _("my assessment")
     parameter_name = "mine"
 
     def lookups(self, request, model_admin):
-        return [("todo", _("Not yet reviewed by me")), ("done", _("Reviewed by me"))]
+        return [("todo", _("Not yet assessed by me")), ("done", _("Assessed by me"))]
 
     def queryset(self, request, queryset):
         if self.value() == "todo":
-            return queryset.filter(reviewed_by_me=False, conflict_for_me=False)
+            return queryset.filter(assessed_by_me=False, conflict_for_me=False)
         if self.value() == "done":
-            return queryset.filter(reviewed_by_me=True)
+            return queryset.filter(assessed_by_me=True)
         return queryset
 
 
@@ -148,8 +150,8 @@ class ConflictFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            if review_rules.is_coordinator(request.user):
-                return queryset.filter(reviews__conflict_of_interest=True).distinct()
+            if assessment_rules.is_coordinator(request.user):
+                return queryset.filter(assessments__conflict_of_interest=True).distinct()
             return queryset.filter(conflict_for_me=True)
         return queryset
 
@@ -235,7 +237,7 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
         "my_score",
         "status",
         "screening",
-        "review_link",
+        "assess_link",
     ]
     list_filter = [
         "review__session",
@@ -248,7 +250,7 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
         "themes",
         "status",
         "screening",
-        ReviewedByMeFilter,
+        AssessedByMeFilter,
         ConflictFilter,
     ]
     search_fields = ["organisation__name", "organisation__acronym", "speaker_name", "statement_summary"]
@@ -276,8 +278,8 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
     # Access -------------------------------------------------------------
 
     def get_queryset(self, request):
-        queryset = review_rules.visible_applications(request.user)
-        queryset = review_rules.with_my_review(queryset, request.user)
+        queryset = assessment_rules.visible_applications(request.user)
+        queryset = assessment_rules.with_my_assessment(queryset, request.user)
         return queryset.select_related("organisation", "review__session").prefetch_related(
             Prefetch("themes", queryset=Theme.objects.only("pk", "label"))
         )
@@ -285,54 +287,54 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
     def has_view_permission(self, request, obj=None):
         if not super().has_view_permission(request, obj):
             return False
-        return obj is None or review_rules.visible_applications(request.user).filter(pk=obj.pk).exists()
+        return obj is None or assessment_rules.visible_applications(request.user).filter(pk=obj.pk).exists()
 
     def has_change_permission(self, request, obj=None):
-        return review_rules.is_coordinator(request.user) and super().has_change_permission(request, obj)
+        return assessment_rules.is_coordinator(request.user) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return review_rules.is_coordinator(request.user) and super().has_delete_permission(request, obj)
+        return assessment_rules.is_coordinator(request.user) and super().has_delete_permission(request, obj)
 
     def has_add_permission(self, request):
         return False  # applications come through the public form
 
     def has_export_permission(self, request):
-        return review_rules.is_coordinator(request.user)
+        return assessment_rules.is_coordinator(request.user)
 
-    # Reviews stay independent: a reviewer sees no other reviewer's mark, and no mean, spread,
+    # Assessments stay independent: an assessor sees no other assessor's mark, and no mean, spread,
     # count or rank derived from them, on any page, column, sort order or filter. They see their own total.
     SCORE_COLUMNS = ("score", "score_count", "spread")
     SCORE_FIELDS = ("score_mean", "score_count", "score_spread")
 
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
-        if review_rules.is_coordinator(request.user):
+        if assessment_rules.is_coordinator(request.user):
             columns.remove("my_score")
         else:
             columns = [c for c in columns if c not in (*self.SCORE_COLUMNS, "screening")]
         return columns
 
     def get_ordering(self, request):
-        if review_rules.is_coordinator(request.user):
+        if assessment_rules.is_coordinator(request.user):
             return super().get_ordering(request)
         return ["review__session__number", "review__order", "submitted_at", "pk"]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if not review_rules.is_coordinator(request.user):
-            # The organisation's other applications may be on States the reviewer does not review.
+        if not assessment_rules.is_coordinator(request.user):
+            # The organisation's other applications may be on States the assessor does not review.
             fields = [f for f in fields if f not in (*self.SCORE_FIELDS, "organisation_history")]
         return fields
 
     def get_exclude(self, request, obj=None):
         excluded = list(super().get_exclude(request, obj) or [])
-        if not review_rules.is_coordinator(request.user):
+        if not assessment_rules.is_coordinator(request.user):
             excluded += self.SCORE_FIELDS
         return excluded
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not review_rules.is_coordinator(request.user):
+        if not assessment_rules.is_coordinator(request.user):
             actions.pop("mark_eligible", None)
             actions.pop("delete_selected", None)
         return actions
@@ -340,8 +342,11 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
     # Columns ------------------------------------------------------------
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "next_review_url": reverse("admin:applications_application_next_review")}
-        if review_rules.is_coordinator(request.user):
+        extra_context = {
+            **(extra_context or {}),
+            "next_assessment_url": reverse("admin:applications_application_next_assessment"),
+        }
+        if assessment_rules.is_coordinator(request.user):
             latest = Call.objects.select_related("session").order_by("-opens_at").first()
             if latest:
                 extra_context["dashboard_url"] = reverse("applications:dashboard", args=[latest.session.number])
@@ -398,12 +403,12 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
     def my_score(self, obj):
         return "–" if obj.my_total is None else obj.my_total
 
-    @admin.display(description=_("review"))
-    def review_link(self, obj):
+    @admin.display(description=_("assessment"))
+    def assess_link(self, obj):
         if obj.status != ApplicationStatus.SUBMITTED or obj.screening != Screening.ELIGIBLE:
             return "–"
-        label = _("Change my review") if obj.reviewed_by_me else _("Review")
-        return format_html('<a href="{}">{}</a>', reverse("admin:applications_application_review", args=[obj.pk]), label)
+        label = _("Change my assessment") if obj.assessed_by_me else _("Assess")
+        return format_html('<a href="{}">{}</a>', reverse("admin:applications_application_assess", args=[obj.pk]), label)
 
     @admin.display(description=_("report (PDF)"))
     def report_download(self, obj):
@@ -420,13 +425,13 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
 
     # Actions ------------------------------------------------------------
 
-    @admin.action(description=_("Mark the selected applications eligible for review"))
+    @admin.action(description=_("Mark the selected applications eligible for assessment"))
     def mark_eligible(self, request, queryset):
-        if not review_rules.is_coordinator(request.user):
+        if not assessment_rules.is_coordinator(request.user):
             raise PermissionDenied
-        screenable = list(queryset.filter(status__in=review_rules.SCREENABLE))
+        screenable = list(queryset.filter(status__in=assessment_rules.SCREENABLE))
         for application in screenable:
-            review_rules.screen_application(application, eligible=True, by=request.user)
+            assessment_rules.screen_application(application, eligible=True, by=request.user)
         self.message_user(request, _("%(count)d application(s) marked eligible.") % {"count": len(screenable)}, messages.SUCCESS)
         if skipped := queryset.count() - len(screenable):
             self.message_user(
@@ -436,42 +441,46 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
                 messages.WARNING,
             )
 
-    # The review page ----------------------------------------------------
+    # The assessment page ----------------------------------------------------
 
     def get_urls(self):
         return [
-            path("review/next/", self.admin_site.admin_view(self.next_review_view), name="applications_application_next_review"),
-            path("<int:pk>/review/", self.admin_site.admin_view(self.review_view), name="applications_application_review"),
+            path(
+                "assess/next/",
+                self.admin_site.admin_view(self.next_assessment_view),
+                name="applications_application_next_assessment",
+            ),
+            path("<int:pk>/assess/", self.admin_site.admin_view(self.assess_view), name="applications_application_assess"),
             *super().get_urls(),
         ]
 
-    def next_review_view(self, request):
+    def next_assessment_view(self, request):
         skipped = request.session.get(SKIPPED_SESSION_KEY, [])
-        following = review_rules.next_for_reviewer(request.user, skip=skipped)
+        following = assessment_rules.next_for_assessor(request.user, skip=skipped)
         if following is None and skipped:
             request.session[SKIPPED_SESSION_KEY] = []
-            following = review_rules.next_for_reviewer(request.user)
+            following = assessment_rules.next_for_assessor(request.user)
         if following is None:
-            self.message_user(request, _("Nothing left to review in your States."), messages.SUCCESS)
+            self.message_user(request, _("Nothing left to assess in your States."), messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:applications_application_changelist"))
-        return HttpResponseRedirect(reverse("admin:applications_application_review", args=[following.pk]))
+        return HttpResponseRedirect(reverse("admin:applications_application_assess", args=[following.pk]))
 
-    def review_view(self, request, pk):
-        application = review_rules.get_application_for_reviewer(request.user, pk)
-        if not request.user.has_perm("applications.add_review"):
+    def assess_view(self, request, pk):
+        application = assessment_rules.get_application_for_assessor(request.user, pk)
+        if not request.user.has_perm("applications.add_assessment"):
             raise PermissionDenied
-        criteria = review_rules.ensure_rubric(application.review.session.call)
-        existing = Review.objects.filter(application=application, reviewer=request.user).first()
-        form = ReviewForm(request.POST or None, criteria=criteria, assessed=application.assessed, review=existing)
+        criteria = assessment_rules.ensure_rubric(application.review.session.call)
+        existing = Assessment.objects.filter(application=application, assessor=request.user).first()
+        form = AssessmentForm(request.POST or None, criteria=criteria, assessed=application.assessed, review=existing)
         if request.method == "POST" and request.POST.get("action") == "skip":
             skipped = request.session.get(SKIPPED_SESSION_KEY, [])
             request.session[SKIPPED_SESSION_KEY] = [*skipped, application.pk]
-            return HttpResponseRedirect(reverse("admin:applications_application_next_review"))
+            return HttpResponseRedirect(reverse("admin:applications_application_next_assessment"))
         if request.method == "POST" and form.is_valid():
             try:
-                review_rules.save_review(
+                assessment_rules.save_assessment(
                     application=application,
-                    reviewer=request.user,
+                    assessor=request.user,
                     marks=form.marks,
                     reasons=form.reasons,
                     comment=form.cleaned_data["comment"],
@@ -483,30 +492,31 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
                     for message in problems:
                         form.add_error(None, message)
             else:
-                self.message_user(request, _("Your review is saved."), messages.SUCCESS)
+                self.message_user(request, _("Your assessment is saved."), messages.SUCCESS)
                 if request.POST.get("action") == "next":
-                    return HttpResponseRedirect(reverse("admin:applications_application_next_review"))
-                return HttpResponseRedirect(reverse("admin:applications_application_review", args=[application.pk]))
+                    return HttpResponseRedirect(reverse("admin:applications_application_next_assessment"))
+                return HttpResponseRedirect(reverse("admin:applications_application_assess", args=[application.pk]))
         others = []
-        if review_rules.can_see_other_reviews(request.user, application):
-            others = list(application.reviews.exclude(reviewer=request.user).select_related("reviewer"))
+        if assessment_rules.can_see_other_assessments(request.user, application):
+            others = list(application.assessments.exclude(assessor=request.user).select_related("assessor"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": _("Review: %(org)s on %(state)s") % {"org": application.organisation.name, "state": application.review.name},
+            "title": _("Assessment: %(org)s on %(state)s")
+            % {"org": application.organisation.name, "state": application.review.name},
             "application": application,
             "form": form,
             "criteria": criteria,
             "max_total": sum(c.weight for c in criteria),
             "existing": existing,
             "others": others,
-            "others_hidden": not review_rules.can_see_other_reviews(request.user, application),
-            "history": review_rules.visible_applications(request.user)
+            "others_hidden": not assessment_rules.can_see_other_assessments(request.user, application),
+            "history": assessment_rules.visible_applications(request.user)
             .filter(organisation=application.organisation)
             .exclude(pk=application.pk)
             .select_related("review__session"),
         }
-        return render(request, "admin/applications/review.html", context)
+        return render(request, "admin/applications/assess.html", context)
 
 
 class ApplicationAdminForm(forms.ModelForm):
@@ -520,7 +530,7 @@ class ApplicationAdminForm(forms.ModelForm):
         data = super().clean()
         if {"screening", "screening_reason"} & set(self.changed_data):
             try:
-                review_rules.check_screening(self.instance, data.get("screening"), data.get("screening_reason") or "")
+                assessment_rules.check_screening(self.instance, data.get("screening"), data.get("screening_reason") or "")
             except ValidationError as errors:
                 self.add_error(None, errors)
         return data
@@ -550,33 +560,31 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
     list_select_related = ["identity"]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         queryset = super().get_queryset(request).annotate(num_applications=Count("applications"))
-        if review_rules.is_coordinator(request.user):
+        if assessment_rules.is_coordinator(request.user):
             return queryset
-        visible = review_rules.visible_applications(request.user).values("organisation")
+        visible = assessment_rules.visible_applications(request.user).values("organisation")
         return queryset.filter(pk__in=visible)
 
     def has_change_permission(self, request, obj=None):
-        return review_rules.is_coordinator(request.user) and super().has_change_permission(request, obj)
+        return assessment_rules.is_coordinator(request.user) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return review_rules.is_coordinator(request.user) and super().has_delete_permission(request, obj)
+        return assessment_rules.is_coordinator(request.user) and super().has_delete_permission(request, obj)
 
     # Shown to coordinators only: the other records and applications of an organisation may be on
-    # States a reviewer does not review.
+    # States an assessor does not review.
     COORDINATOR_ONLY = ("application_count", "same_as", "copies_and_applications")
 
     def get_list_display(self, request):
         columns = list(super().get_list_display(request))
-        if not review_rules.is_coordinator(request.user):
+        if not assessment_rules.is_coordinator(request.user):
             columns = [c for c in columns if c not in self.COORDINATOR_ONLY]  # it counts applications on other States too
         return columns
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if not review_rules.is_coordinator(request.user):
+        if not assessment_rules.is_coordinator(request.user):
             fields = [f for f in fields if f not in self.COORDINATOR_ONLY]
         return fields
 
@@ -584,7 +592,7 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
         return [*(super().get_exclude(request, obj) or []), "identity"]
 
     def get_list_filter(self, request):
-        return self.list_filter if review_rules.is_coordinator(request.user) else []
+        return self.list_filter if assessment_rules.is_coordinator(request.user) else []
 
     @admin.display(description=_("applications"), ordering="num_applications")
     def application_count(self, obj):
@@ -592,14 +600,14 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
 
     @admin.action(description=_("Merge the selected organisations into one"))
     def merge(self, request, queryset):
-        if not review_rules.is_coordinator(request.user):
+        if not assessment_rules.is_coordinator(request.user):
             raise PermissionDenied
         organisations = sorted(queryset, key=lambda org: (-org.num_applications, org.created_at, org.pk))
         if len(organisations) < 2:
             self.message_user(request, _("Select at least two organisations to merge."), messages.WARNING)
             return None
         target = organisations[0]
-        moved = review_rules.merge_organisations(target, organisations[1:], by=request.user)
+        moved = assessment_rules.merge_organisations(target, organisations[1:], by=request.user)
         self.message_user(
             request,
             _(
@@ -613,7 +621,7 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
 
     @admin.action(description=_("Treat the selected records as separate organisations"))
     def split(self, request, queryset):
-        if not review_rules.is_coordinator(request.user):
+        if not assessment_rules.is_coordinator(request.user):
             raise PermissionDenied
         for organisation in queryset:
             identity.split(organisation, by=request.user)
@@ -623,8 +631,6 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
 
     @admin.display(description=_("same organisation as"))
     def same_as(self, obj):
-        from .identity import REASONS
-
         if obj.identity_id in (None, obj.pk):
             return "–"
         return format_html(
@@ -648,30 +654,30 @@ class OrganisationAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmi
         )
 
 
-@admin.register(Review)
-class ReviewAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmin):
-    list_display = ["application", "reviewer", "total", "conflict_of_interest", "updated_at"]
-    list_filter = ["conflict_of_interest", "application__review__session", "reviewer"]
+@admin.register(Assessment)
+class AssessmentAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmin):
+    list_display = ["application", "assessor", "total", "conflict_of_interest", "updated_at"]
+    list_filter = ["conflict_of_interest", "application__review__session", "assessor"]
     search_fields = ["application__organisation__name", "comment"]
-    list_select_related = ["application__organisation", "application__review", "reviewer"]
-    readonly_fields = ["application", "reviewer", "marks", "override_reasons", "total", "created_at", "updated_at"]
+    list_select_related = ["application__organisation", "application__review", "assessor"]
+    readonly_fields = ["application", "assessor", "marks", "override_reasons", "total", "created_at", "updated_at"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if review_rules.is_coordinator(request.user):
+        if assessment_rules.is_coordinator(request.user):
             return queryset
-        return queryset.filter(reviewer=request.user)
+        return queryset.filter(assessor=request.user)
 
     def get_list_filter(self, request):
-        if review_rules.is_coordinator(request.user):
+        if assessment_rules.is_coordinator(request.user):
             return self.list_filter
         return ["conflict_of_interest", "application__review__session"]
 
     def has_add_permission(self, request):
-        return False  # reviews are written on the review page
+        return False  # assessments are written on the assessment page
 
     def has_change_permission(self, request, obj=None):
-        return review_rules.is_coordinator(request.user) and super().has_change_permission(request, obj)
+        return assessment_rules.is_coordinator(request.user) and super().has_change_permission(request, obj)
 
 
 @admin.register(Criterion)
@@ -684,25 +690,23 @@ class CriterionAdmin(CoordinatorOnlyMixin, AuditHistoryMixin, SimpleHistoryAdmin
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        review_rules.recompute_call(obj.call)
+        assessment_rules.recompute_call(obj.call)
 
 
-@admin.register(ReviewerAssignment)
-class ReviewerAssignmentAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
-    list_display = ["reviewer", "review", "session_number"]
-    list_filter = ["review__session", "reviewer"]
-    search_fields = ["reviewer__username", "reviewer__last_name", "review__country"]
+@admin.register(AssessorAssignment)
+class AssessorAssignmentAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = ["assessor", "review", "session_number"]
+    list_filter = ["review__session", "assessor"]
+    search_fields = ["assessor__username", "assessor__last_name", "review__country"]
     autocomplete_fields = ["review"]
-    list_select_related = ["reviewer", "review__session"]
+    list_select_related = ["assessor", "review__session"]
 
     @admin.display(description=_("session"), ordering="review__session__number")
     def session_number(self, obj):
         return obj.review.session.number
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "reviewer":
-            from django.contrib.auth import get_user_model
-
+        if db_field.name == "assessor":
             kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -14,14 +14,15 @@ from presessions.page_links import PageLink
 
 
 def add_demo_applications(sender, session, seed, stdout=None, **kwargs):
-    from .demo import generate_applications, generate_reviewer, generate_reviews
+    # The demo module imports models, which are not loaded when apps.py is imported.
+    from .demo import generate_applications, generate_assessments, generate_assessor
 
     created = generate_applications(session, seed=seed)
-    username, password, secret, states = generate_reviewer(session)
-    reviews = generate_reviews(session, seed=seed)
+    username, password, secret, states = generate_assessor(session)
+    assessments = generate_assessments(session, seed=seed)
     if stdout is not None:
-        stdout.write(f"Demo applications created: {created}; demo reviews: {reviews}")
-        stdout.write(f"Reviewer login at /admin/ -- username: {username}  password: {password}  (reviews {states})")
+        stdout.write(f"Demo applications created: {created}; demo assessments: {assessments}")
+        stdout.write(f"Assessor login at /admin/ -- username: {username}  password: {password}  (assesses {states})")
         stdout.write(
             f"Second factor: run `.venv/bin/python manage.py totp {username}` for the current code, "
             f"or add the secret {secret} to an authenticator app."
@@ -35,7 +36,7 @@ def sync_coordinator_permissions(sender, **kwargs):
     The group was created by a data migration with the permissions that existed then; models
     added later (email templates, schedules, histories) would otherwise be closed to coordinators.
     """
-    from django.contrib.auth.models import Group, Permission
+    from django.contrib.auth.models import Group, Permission  # models are not loaded when apps.py is imported
 
     group = Group.objects.filter(name="Coordinator").first()
     if group is not None:
@@ -48,7 +49,7 @@ COORDINATOR_APPS = ["applications", "presessions", "panels", "outbox"]
 def give_call_a_rubric(sender, instance, created, raw=False, **kwargs):
     """Every new call starts with the default 2012 rubric, which coordinators can then edit."""
     if created and not raw:
-        from .review import ensure_rubric
+        from .assessment import ensure_rubric  # imports models, which are not loaded when apps.py is imported
 
         ensure_rubric(instance)
 
@@ -118,8 +119,8 @@ class ApplicationsConfig(AppConfig):
     verbose_name = _("Applications")
 
     def ready(self):
-        from presessions.demo import demo_loaded
-        from presessions.models import Call
+        from presessions.demo import demo_loaded  # imports models, which are not loaded when apps.py is imported
+        from presessions.models import Call  # models are not loaded when apps.py is imported
 
         register_emails()
         add_calendar_links()

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from presessions.models import Session, Theme
 
+from .assessment import assessor_progress
 from .enums import ApplicationStatus, Gender, OrganisationKind, ReportSubmission, Scope, Screening
 from .models import Application
-from .review import reviewer_progress
 
 CHART_WIDTH = 300
 BAR_WIDTH = 200
@@ -103,7 +103,7 @@ def session_stats(session: Session) -> dict:
                 "applications",
                 filter=Q(applications__status=ApplicationStatus.SUBMITTED, applications__screening=Screening.ELIGIBLE),
             ),
-            reviewed_count=Count(
+            assessed_count=Count(
                 "applications",
                 filter=Q(applications__status=ApplicationStatus.SUBMITTED, applications__score_count__gt=0),
             ),
@@ -128,4 +128,4 @@ def session_stats(session: Session) -> dict:
     for review in per_state:
         review.themes = themes.get(review.pk, [])
 
-    return {"total": total, "shares": shares, "per_state": per_state, "progress": reviewer_progress(session)}
+    return {"total": total, "shares": shares, "per_state": per_state, "progress": assessor_progress(session)}

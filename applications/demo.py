@@ -10,14 +10,19 @@ list, and some drafts and withdrawals. No email is sent for them.
 from __future__ import annotations
 
 import random
+import secrets
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from presessions.countries import display_name
+from presessions.demo import demo_second_factor
 from presessions.models import Session, Theme
 
 from . import identity
+from .assessment import save_assessment
 from .enums import (
     ApplicationStatus,
     Attendance,
@@ -30,7 +35,7 @@ from .enums import (
     Scope,
     Screening,
 )
-from .models import Application, Organisation
+from .models import Application, AssessorAssignment, Organisation
 
 FIRST_NAMES = {
     Gender.WOMAN: [
@@ -253,52 +258,39 @@ def generate_applications(session: Session, *, seed: int = 2012) -> int:
     return created
 
 
-DEMO_REVIEWER = "reviewer"
+DEMO_ASSESSOR = "assessor"
 
 
-DEMO_REVIEWER_STATES = 2
+DEMO_ASSESSOR_STATES = 2
 
 
-def generate_reviewer(session: Session) -> tuple[str, str, str, str]:
+def generate_assessor(session: Session) -> tuple[str, str, str, str]:
     """
-    A staff account in the Reviewer group, with a new random password on each run, an authenticator,
+    A staff account in the Assessor group, with a new random password on each run, an authenticator,
     and the first States of the demo session to review. Return its username, password, authenticator
     secret and the names of its States.
     """
-    import secrets
-
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    from presessions.demo import demo_second_factor
-
-    from .models import ReviewerAssignment
-
     user, _ = get_user_model().objects.get_or_create(
-        username=DEMO_REVIEWER, defaults={"first_name": "Demo", "last_name": "Reviewer", "email": "reviewer@example.org"}
+        username=DEMO_ASSESSOR, defaults={"first_name": "Demo", "last_name": "Assessor", "email": "assessor@example.org"}
     )
     password = secrets.token_urlsafe(12)
     user.is_staff = True
     user.set_password(password)
     user.save()
-    user.groups.add(Group.objects.get(name="Reviewer"))
+    user.groups.add(Group.objects.get(name="Assessor"))
     coordinator = get_user_model().objects.filter(username="coordinator").first()
     if coordinator:
         coordinator.groups.add(Group.objects.get(name="Coordinator"))
-    reviews = list(session.reviews.taking_place().order_by("order")[:DEMO_REVIEWER_STATES])
+    reviews = list(session.reviews.taking_place().order_by("order")[:DEMO_ASSESSOR_STATES])
     for review in reviews:
-        ReviewerAssignment.objects.get_or_create(reviewer=user, review=review)
-    return DEMO_REVIEWER, password, demo_second_factor(user), ", ".join(review.name for review in reviews)
+        AssessorAssignment.objects.get_or_create(assessor=user, review=review)
+    return DEMO_ASSESSOR, password, demo_second_factor(user), ", ".join(review.name for review in reviews)
 
 
-def generate_reviews(session: Session, *, seed: int = 2012) -> int:
+def generate_assessments(session: Session, *, seed: int = 2012) -> int:
     """Score about two thirds of the eligible applications, as the demo coordinator, so panels have scores to work with."""
-    from django.contrib.auth import get_user_model
-
-    from .review import save_review
-
-    reviewer = get_user_model().objects.filter(username="coordinator").first()
-    if reviewer is None:
+    assessor = get_user_model().objects.filter(username="coordinator").first()
+    if assessor is None:
         return 0
     rng = random.Random(f"reviews-{seed}-{session.number}")
     count = 0
@@ -308,8 +300,10 @@ def generate_reviews(session: Session, *, seed: int = 2012) -> int:
     for application in eligible.select_related("organisation", "review__session__call").order_by("pk"):
         draw = rng.random()
         quality = rng.randint(1, 5)
-        if draw > 0.66 or application.reviews.filter(reviewer=reviewer).exists():
+        if draw > 0.66 or application.assessments.filter(assessor=assessor).exists():
             continue
-        save_review(application=application, reviewer=reviewer, marks={**application.assessed, "quality": quality}, reasons={})
+        save_assessment(
+            application=application, assessor=assessor, marks={**application.assessed, "quality": quality}, reasons={}
+        )
         count += 1
     return count

@@ -24,9 +24,10 @@ from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 from pypdf import PdfReader
 
-from presessions.countries import fold
+from presessions.countries import display_name, fold, un_names
 from presessions.models import Theme
 
+from . import scoring
 from .enums import OrganisationKind, ReportSubmission
 from .models import AIM_MAX_WORDS, MAX_THEMES, STATEMENT_MAX_CHARS, Application, Organisation
 
@@ -466,8 +467,6 @@ class CallAlertForm(forms.Form):
     website = forms.CharField(required=False, label=_("Leave this field empty"))
 
     def __init__(self, *args, **kwargs):
-        from presessions.countries import display_name, un_names
-
         super().__init__(*args, **kwargs)
         names = sorted(((code, display_name(code)) for code in un_names()), key=lambda item: item[1])
         self.fields["country"].choices = [("", _("Choose a country")), *names]
@@ -479,8 +478,8 @@ class CallAlertForm(forms.Form):
         return ""
 
 
-class ReviewForm(forms.Form):
-    """One reviewer's marks, built from the call's rubric; the weighted total is computed by applications.scoring."""
+class AssessmentForm(forms.Form):
+    """One assessor's marks, built from the call's rubric; the weighted total is computed by applications.scoring."""
 
     conflict_of_interest = forms.BooleanField(
         label=_("I have a conflict of interest with this application"),
@@ -535,7 +534,7 @@ class ReviewForm(forms.Form):
         self.fields = {**fields, **self.fields}
 
     def criterion_rows(self):
-        """(mark field, reason field or None) for each criterion, for the review page."""
+        """(mark field, reason field or None) for each criterion, for the assessment page."""
         return [(self[f"mark_{c.key}"], self[f"reason_{c.key}"] if c.kind == "auto" else None) for c in self.criteria]
 
     def other_fields(self):
@@ -554,8 +553,6 @@ class ReviewForm(forms.Form):
         return {c.key: self.cleaned_data.get(f"reason_{c.key}", "") for c in self.criteria if c.kind == "auto"}
 
     def clean(self):
-        from . import scoring
-
         data = super().clean()
         if data.get("conflict_of_interest"):
             if not (data.get("conflict_reason") or "").strip():

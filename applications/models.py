@@ -13,12 +13,12 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -44,6 +44,7 @@ from .enums import (
     decision_email_kind,
 )
 from .scoring import Facts, pre_assess
+from .tokens import make_token
 
 
 def told_decisions():
@@ -51,8 +52,6 @@ def told_decisions():
     The decision each applicant was last told: a decision email that has left the outbox and that no later
     decision (queued, sent or failed) replaces. At most one row per applicant (object_id is the application).
     """
-    from django.contrib.contenttypes.models import ContentType
-
     decisions = Email.objects.filter(content_type=ContentType.objects.get_for_model(Application), kind__startswith="decision-")
     later = decisions.filter(object_id=models.OuterRef("object_id"), pk__gt=models.OuterRef("pk")).exclude(
         status__in=[*EmailStatus.pending_states(), EmailStatus.DISCARDED]
@@ -148,11 +147,6 @@ class Organisation(models.Model):
         """The identity shared by every copy of this organisation (see identity.py): the earliest copy's id."""
         return self.identity_id or self.pk
 
-    @property
-    def public_description(self) -> str:
-        """How the organisation is described when it chose not to be named, e.g. "a national CSO"."""
-        return describe_anonymously(self.kind, self.scope)
-
 
 class ApplicationQuerySet(models.QuerySet):
     def with_related(self):
@@ -213,7 +207,7 @@ class Application(models.Model):
     pending_email_key = models.CharField(max_length=64, blank=True, editable=False)
     pending_email_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    # Review. The score fields are kept up to date by applications.review.update_score().
+    # Assessment. The score fields are kept up to date by applications.assessment.update_score().
     screening = models.CharField(
         _("screening"), max_length=20, choices=Screening.choices, default=Screening.PENDING, db_index=True
     )
@@ -221,7 +215,7 @@ class Application(models.Model):
         _("reason"), max_length=300, blank=True, help_text=_("Why the application is ineligible, e.g. “not about this State”.")
     )
     score_mean = models.DecimalField(_("mean score"), max_digits=6, decimal_places=2, null=True, blank=True, editable=False)
-    score_count = models.PositiveSmallIntegerField(_("reviews"), default=0, editable=False)
+    score_count = models.PositiveSmallIntegerField(_("assessments"), default=0, editable=False)
     score_spread = models.DecimalField(_("spread"), max_digits=6, decimal_places=2, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -250,10 +244,6 @@ class Application(models.Model):
     @property
     def call(self):
         return self.review.session.call_or_none
-
-    def deadline_passed(self, moment=None) -> bool:
-        call = self.call
-        return call is None or (moment or timezone.now()) >= call.closes_at
 
     def can_edit(self, moment=None) -> bool:
         call = self.call
@@ -297,8 +287,6 @@ class Application(models.Model):
         return self.organisation.kind == OrganisationKind.NHRI and self.organisation.nhri_status == NHRIStatus.A
 
     def get_private_url(self) -> str:
-        from .tokens import make_token
-
         return reverse("applications:detail", args=[make_token(self)])
 
 
@@ -356,19 +344,21 @@ class Criterion(models.Model):
         return f"{self.label} (× {self.weight})"
 
 
-class Review(models.Model):
-    """One reviewer's marks for one application."""
+class Assessment(models.Model):
+    """One assessor's marks for one application."""
 
-    application = models.ForeignKey(Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="reviews")
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.PROTECT, related_name="reviews"
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="assessments"
+    )
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assessor"), on_delete=models.PROTECT, related_name="assessments"
     )
     marks = models.JSONField(_("marks"), default=dict, blank=True)
     override_reasons = models.JSONField(_("reasons for overrides"), default=dict, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     total = models.DecimalField(_("total"), max_digits=6, decimal_places=2, null=True, blank=True)
     conflict_of_interest = models.BooleanField(
-        _("conflict of interest"), default=False, help_text=_("The reviewer is excluded from this application.")
+        _("conflict of interest"), default=False, help_text=_("The assessor is excluded from this application.")
     )
     conflict_reason = models.CharField(_("nature of the conflict"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -378,33 +368,33 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["-updated_at"]
-        verbose_name = _("review")
-        verbose_name_plural = _("reviews")
-        constraints = [models.UniqueConstraint(fields=["application", "reviewer"], name="one_review_per_reviewer")]
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        constraints = [models.UniqueConstraint(fields=["application", "assessor"], name="one_assessment_per_assessor")]
 
     def __str__(self):
-        return f"{self.reviewer} → {self.application_id}"
+        return f"{self.assessor} → {self.application_id}"
 
     @property
     def counts(self) -> bool:
-        """A declared conflict excludes the review from the score."""
+        """A declared conflict excludes the assessment from the score."""
         return not self.conflict_of_interest and self.total is not None
 
 
-class ReviewerAssignment(models.Model):
-    """A reviewer may review the applications on one State under Review."""
+class AssessorAssignment(models.Model):
+    """An assessor may assess the applications on one State under Review."""
 
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.CASCADE, related_name="assignments"
+    assessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assessor"), on_delete=models.CASCADE, related_name="assignments"
     )
     review = models.ForeignKey(
         StateReview, verbose_name=_("State under Review"), on_delete=models.CASCADE, related_name="assignments"
     )
 
     class Meta:
-        verbose_name = _("reviewer assignment")
-        verbose_name_plural = _("reviewer assignments")
-        constraints = [models.UniqueConstraint(fields=["reviewer", "review"], name="unique_assignment")]
+        verbose_name = _("assessor assignment")
+        verbose_name_plural = _("assessor assignments")
+        constraints = [models.UniqueConstraint(fields=["assessor", "review"], name="unique_assignment")]
 
     def __str__(self):
-        return f"{self.reviewer} – {self.review}"
+        return f"{self.assessor} – {self.review}"

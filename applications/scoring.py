@@ -5,17 +5,17 @@ A call carries a rubric: weighted criteria of two kinds.
 
 - "auto" criteria are yes/no facts that the application itself declares
   (a national organisation, a UPR report, a national coalition). They are
-  pre-assessed from the application; a reviewer confirms or overrides each
+  pre-assessed from the application; an assessor confirms or overrides each
   one, and an override needs a reason ("declared a report, not found in the
   OHCHR compilation").
-- "rating" criteria are the reviewer's judgement on a scale of 1 to 5 (the
+- "rating" criteria are the assessor's judgement on a scale of 1 to 5 (the
   relevance and quality of the proposed statement).
 
-A review's total is the sum of weight x value, where a yes counts 1, a no 0,
+An assessment's total is the sum of weight x value, where a yes counts 1, a no 0,
 and a rating r counts r / 5; the best possible total is the sum of the
-weights. An application's score is the mean of its reviews' totals, shown
-with the number of reviews and their spread (population standard
-deviation), so coordinators can find the applications reviewers disagree on.
+weights. An application's score is the mean of its assessments' totals, shown
+with the number of assessments and their spread (population standard
+deviation), so coordinators can find the applications assessors disagree on.
 
 Theme diversity and gender are panel-level criteria: they are applied when
 panels are composed, not here.
@@ -83,8 +83,8 @@ def criterion_value(kind: str, mark) -> Decimal:
     return Decimal(int(mark)) / Decimal(RATING_MAX)
 
 
-def review_total(marks: Mapping[str, object], criteria: Iterable[CriterionLike]) -> Decimal:
-    """Weighted total of one review's marks, rounded to 2 decimal places."""
+def assessment_total(marks: Mapping[str, object], criteria: Iterable[CriterionLike]) -> Decimal:
+    """Weighted total of one assessment's marks, rounded to 2 decimal places."""
     total = sum((Decimal(c.weight) * criterion_value(c.kind, marks.get(c.key)) for c in criteria), Decimal(0))
     return total.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
 
@@ -126,7 +126,7 @@ class Aggregate:
 
 
 def aggregate(totals: Iterable[Decimal]) -> Aggregate:
-    """Mean, count and spread of review totals; with no review, no mean and no spread."""
+    """Mean, count and spread of assessment totals; with no assessment, no mean and no spread."""
     values = [Decimal(t) for t in totals]
     if not values:
         return Aggregate(None, 0, None)

@@ -28,8 +28,10 @@ from presessions.forms import error_summary
 from presessions.models import Session
 from presessions.web import DatabaseUnavailable, private_page, staff_required
 
+from . import assessment as assessment_rules
 from . import domain
 from .answers import as_text, posted_answers
+from .dashboard import session_stats
 from .enums import ApplicationStatus
 from .forms import ApplicationForm, CallAlertForm, OrganisationForm
 from .models import Application, CallAlert
@@ -187,8 +189,8 @@ def _wait_for_database(seconds: float) -> bool:
             time.sleep(0.25)
 
 
-# The blank form is kept with a slot in place of each visitor's own CSRF and form tokens.
-CSRF_SLOT, FORM_TOKEN_SLOT = "\x00csrf-token\x00", "\x00form-token\x00"
+# The blank form is kept with a slot in place of each visitor's own CSRF and form tokens
+# (presessions.caching, mechanism 3).
 BLANK_FORM_SECONDS = 60
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _FORM_TOKEN_INPUT = re.compile(r'name="app-form_token" value="([^"]+)"')
@@ -222,11 +224,8 @@ def _remember_states(session) -> None:
 
 
 def _from_cache(request, key: str) -> HttpResponse | None:
-    content = caching.get_page(key)
-    if content is None:
-        return None
-    content = content.replace(CSRF_SLOT, get_token(request)).replace(FORM_TOKEN_SLOT, str(uuid.uuid4()))
-    return HttpResponse(content)
+    content = caching.fill_slots(key, {"csrf": lambda: get_token(request), "form-token": lambda: str(uuid.uuid4())})
+    return HttpResponse(content) if content is not None else None
 
 
 def _to_cache(key: str, response, call) -> None:
@@ -235,12 +234,10 @@ def _to_cache(key: str, response, call) -> None:
         return
     content = response.content.decode()
     csrf, token = _CSRF_INPUT.search(content), _FORM_TOKEN_INPUT.search(content)
-    if not csrf or not token:
-        return
-    content = content.replace(csrf.group(1), CSRF_SLOT).replace(token.group(1), FORM_TOKEN_SLOT)
-    caching.set_page(key, content, min(time.time() + BLANK_FORM_SECONDS, call.closes_at.timestamp()))
-    # A copy that outlives the data version, for when the database is away (see _form_without_database).
-    caching.set_page(_spare_key(key), content, call.closes_at.timestamp())
+    personal = {"csrf": csrf and csrf.group(1), "form-token": token and token.group(1)}
+    if caching.keep_with_slots(key, content, personal, min(time.time() + BLANK_FORM_SECONDS, call.closes_at.timestamp())):
+        # A copy that outlives the data version, for when the database is away (see _form_without_database).
+        caching.keep_with_slots(_spare_key(key), content, personal, call.closes_at.timestamp())
 
 
 def _spare_key(key: str) -> str:
@@ -395,10 +392,8 @@ def reopen(request, token):
 @staff_required
 def report_file(request, pk):
     """Let staff who may see the application download its uploaded report."""
-    from . import review as review_rules
-
     application = get_object_or_404(Application, pk=pk)
-    if not review_rules.visible_applications(request.user).filter(pk=pk).exists():
+    if not assessment_rules.visible_applications(request.user).filter(pk=pk).exists():
         raise PermissionDenied
     if not application.report_file:
         raise Http404
@@ -469,11 +464,8 @@ def alert_unsubscribe(request, token):
 
 @staff_required
 def dashboard(request, number):
-    """The coordinator's view of one session: pool, diversity, themes and review progress."""
-    from . import review as review_rules
-    from .dashboard import session_stats
-
-    if not review_rules.is_coordinator(request.user):
+    """The coordinator's view of one session: pool, diversity, themes and assessment progress."""
+    if not assessment_rules.is_coordinator(request.user):
         raise PermissionDenied
     session = get_object_or_404(Session, number=number)
     sessions = Session.objects.filter(call__isnull=False).order_by("-number").values_list("number", flat=True)

@@ -32,17 +32,17 @@ STATES = 192  # reviews taking place in the 4th-cycle calendar
 
 def measure(total: int) -> dict:
     """Run inside Django: build the data, then time each page or action twice (the second, warm, run counts)."""
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from django.contrib.auth import get_user_model  # measure() runs in manage.py shell; main() runs without Django
+    from django.db import connection  # measure() runs in manage.py shell; main() runs without Django
+    from django.test import Client  # measure() runs in manage.py shell; main() runs without Django
+    from django.test.utils import CaptureQueriesContext  # measure() runs in manage.py shell; main() runs without Django
 
-    from bench import scale
-    from panels import domain
-    from presessions.models import Session
+    from bench import scale  # measure() runs in manage.py shell; main() runs without Django
+    from panels import domain  # measure() runs in manage.py shell; main() runs without Django
+    from presessions.models import Session  # measure() runs in manage.py shell; main() runs without Django
 
     created = scale.build(max(1, total // STATES))
-    user = get_user_model().objects.get(username="bench-reviewer")
+    user = get_user_model().objects.get(username="bench-assessor")
     client = Client()
     client.force_login(user)
     session = Session.objects.get(number=54)

@@ -18,11 +18,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from applications.models import Application, Organisation, Review
-from applications.review import ensure_rubric
+from applications.assessment import ensure_rubric
+from applications.models import Application, Assessment, Organisation
 from panels import domain, publishing
 from presessions.importers import load_calendar, load_themes
-from presessions.models import Call, Session, Theme, call_close_moment, call_open_moment
+from presessions.models import Call, Session, StateReview, Theme, call_close_moment, call_open_moment
 
 GENDERS = ["woman"] * 55 + ["man"] * 40 + ["non_binary"] * 3 + ["undisclosed"] * 2
 
@@ -33,8 +33,8 @@ def build(per_state: int, *, seed: int = 2012) -> int:
     load_calendar(today=dt.date(2026, 11, 29))
     load_themes()
     themes = list(Theme.objects.values_list("pk", flat=True))
-    reviewer, _ = get_user_model().objects.get_or_create(
-        username="bench-reviewer", defaults={"is_staff": True, "is_superuser": True}
+    assessor, _ = get_user_model().objects.get_or_create(
+        username="bench-assessor", defaults={"is_staff": True, "is_superuser": True}
     )
     today = timezone.localdate()
     for offset, session in enumerate(Session.objects.order_by("number")):
@@ -88,16 +88,14 @@ def build(per_state: int, *, seed: int = 2012) -> int:
         through.objects.bulk_create(
             through(application_id=a.pk, theme_id=t) for a in apps for t in rng.sample(themes, rng.randint(1, 3))
         )
-        Review.objects.bulk_create(
-            Review(application=a, reviewer=reviewer, marks={"quality": 3}, total=a.score_mean) for a in apps
+        Assessment.objects.bulk_create(
+            Assessment(application=a, assessor=assessor, marks={"quality": 3}, total=a.score_mean) for a in apps
         )
         created += len(apps)
     return created
 
 
 def _reviews():
-    from presessions.models import StateReview
-
     return list(StateReview.objects.taking_place().select_related("session").order_by("session__number", "order"))
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -93,8 +94,6 @@ def wait_for(url: str, seconds: float = 30) -> None:
 @contextlib.contextmanager
 def gunicorn(env: dict, root, port: int | None = None, workers: int = 2):
     """Serve the project with gunicorn on loopback; yield its base URL once /healthz answers."""
-    import sys
-
     port = port or free_port()
     server = subprocess.Popen(
         [

@@ -10,6 +10,7 @@ and pause them in the admin.
 import os
 
 from celery import Celery, signals
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -26,8 +27,6 @@ def _close_old_database_connections(sender=None, **kwargs):
     drop it when it has failed, instead of Celery's default of a new connection for every task
     (a new PostgreSQL backend per email, which cost more than sending the email).
     """
-    from django.db import close_old_connections
-
     # An eager task runs inside its caller's request or transaction, which owns the connection.
     if not getattr(sender.request, "is_eager", False):
         close_old_connections()

@@ -6,6 +6,7 @@ import time
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from presessions.web import DatabaseUnavailable
@@ -64,8 +65,6 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > settings.MAX_REQUEST_BYTES:
-            from django.shortcuts import render
-
             limit = settings.APPLICATION_UPLOAD_MAX_BYTES // (1024 * 1024)
             response = render(request, "request_too_large.html", {"limit": limit}, status=413)
             response["Connection"] = "close"  # the body that follows is not read

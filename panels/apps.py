@@ -1,7 +1,6 @@
 import datetime as dt
 
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -9,32 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from applications.enums import ApplicationStatus
 from outbox import kinds, masking
 from outbox.links import absolute_url
-from presessions import page_links
+from presessions import caching, page_links
 from presessions.page_links import PageLink
-
-
-def refresh_public_schedule(sender, instance, **kwargs):
-    """
-    A speaker who is or may be public changed (confirmed, declined, removed, statement shown or
-    hidden): serve the public schedule afresh once committed. Members nobody outside can see
-    (reserves, speakers who have not confirmed) change nothing public, so recomposing a panel,
-    which replaces all of them, does not empty every cache.
-    """
-    from presessions.caching import bump_on_commit
-
-    if instance.confirmed_at is not None or instance.statement_public:
-        bump_on_commit()
-
-
-def refresh_after_a_decision(sender, instance, raw=False, **kwargs):
-    """
-    An application past the call changed (its status, or its consent to publication): a speaker's
-    public presence may depend on it. Drafts and submissions, the bulk of deadline day, do not.
-    """
-    from presessions.caching import bump_on_commit
-
-    if not raw and instance.status not in ApplicationStatus.editable_states():
-        bump_on_commit()
 
 
 def register_emails() -> None:
@@ -81,13 +56,24 @@ class PanelsConfig(AppConfig):
     verbose_name = _("Panels and schedules")
 
     def ready(self):
-        from applications.models import Application
+        from applications.models import Application  # models are not loaded when apps.py is imported
 
-        from .models import PanelMember
+        from .models import PanelMember  # models are not loaded when apps.py is imported
 
         register_emails()
         add_calendar_links()
-        post_save.connect(refresh_public_schedule, sender=PanelMember, dispatch_uid="panels.member-saved")
-        post_delete.connect(refresh_public_schedule, sender=PanelMember, dispatch_uid="panels.member-deleted")
-        post_save.connect(refresh_after_a_decision, sender=Application, dispatch_uid="panels.application-saved")
-        post_delete.connect(refresh_after_a_decision, sender=Application, dispatch_uid="panels.application-deleted")
+        # A speaker who is or may be public changed (confirmed, declined, removed, statement shown or
+        # hidden): serve the public schedule afresh. Members nobody outside can see (reserves,
+        # speakers who have not confirmed) change nothing public, so recomposing a panel, which
+        # replaces all of them, does not empty every cache.
+        caching.refresh_on_change(
+            PanelMember, when=lambda member: member.confirmed_at is not None or member.statement_public, name="panels-member"
+        )
+        # An application past the call changed (its status, or its consent to publication): a
+        # speaker's public presence may depend on it. Drafts and submissions, the bulk of deadline
+        # day, do not.
+        caching.refresh_on_change(
+            Application,
+            when=lambda application: application.status not in ApplicationStatus.editable_states(),
+            name="panels-application",
+        )

@@ -4,7 +4,7 @@ Compose a fair panel for one State under Review.
 Solver: OR-Tools CP-SAT. A panel is a small 0/1 selection problem with
 exact side constraints (slots, one speaker per organisation, gender
 parity, an NHRI or national coalition, staff locks and exclusions) and an
-objective that rewards both the reviewers' scores and the number of distinct
+objective that rewards both the assessors' scores and the number of distinct
 themes covered. Theme coverage is a "maximum coverage" term, which a greedy
 ranking cannot get right and which needs integer variables; CP-SAT solves
 such models exactly, in milliseconds at this size, and is deterministic with
@@ -208,7 +208,7 @@ def _base_model(pool, target, locked, needs_strong):
 
 
 def _solver(time_limit: float):
-    from ortools.sat.python import cp_model
+    from ortools.sat.python import cp_model  # heavy: loaded only when a panel is composed
 
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # one worker and a fixed seed: the same input gives the same panel

@@ -170,7 +170,7 @@ def compose_panel(review: StateReview, *, now: dt.datetime | None = None) -> Pan
 
 
 def panel_warnings(speakers: list[Application]) -> list[str]:
-    """What staff should check on a panel: speakers who look like one organisation, and picks no one reviewed."""
+    """What staff should check on a panel: speakers who look like one organisation, and picks no one assessed."""
     warnings = []
     for i, a in enumerate(speakers):
         for b in speakers[i + 1 :]:

@@ -11,6 +11,7 @@ explanation of why the optimiser picked them.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from decimal import Decimal
 
@@ -27,8 +28,6 @@ from .enums import MemberRole, PanelStatus, StatementLanguage
 
 
 def new_key() -> str:
-    import secrets
-
     return secrets.token_urlsafe(24)
 
 

@@ -10,7 +10,6 @@ language. Serving costs the same few queries whatever the size of the week.
 from __future__ import annotations
 
 import datetime as dt
-import time
 import zoneinfo
 
 from django import forms
@@ -47,9 +46,7 @@ AGENDA_LABELS = {
 
 def _latest(request, number) -> dict | None:
     """The latest release's id, ETag and time: from the cache, or one small query."""
-    if not hasattr(request, "_schedule_latest"):
-        request._schedule_latest = publishing.latest_meta(number)
-    return request._schedule_latest
+    return caching.per_request(request, "schedule-latest", lambda: publishing.latest_meta(number))
 
 
 def _release(request, number) -> ScheduleRelease | None:
@@ -70,11 +67,7 @@ def _last_modified(request, number, iso2=None, kind="html"):
 
 def _cached(key: str, build) -> bytes:
     """The bytes kept under `key` (a release never changes), built and kept on the first request."""
-    content = caching.get_page(key)
-    if content is None:
-        content = build()
-        caching.set_page(key, content, time.time() + CACHE_SECONDS)
-    return content
+    return caching.remember(key, build, CACHE_SECONDS)
 
 
 def _speaker_label(speaker: dict) -> str:

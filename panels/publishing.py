@@ -16,7 +16,6 @@ import json
 from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
@@ -25,7 +24,7 @@ from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from applications import review as review_rules
+from applications import assessment as assessment_rules
 from applications.enums import ApplicationStatus, Publication, decision_email_kind
 from applications.models import told_decisions
 from outbox import links
@@ -447,7 +446,7 @@ def publish(
     reason = override_reason.strip()
     if problems and not reason:
         raise ScheduleNotReady(problems)
-    if problems and (by is None or not review_rules.is_coordinator(by)):
+    if problems and (by is None or not assessment_rules.is_coordinator(by)):
         raise PermissionDenied("Only a coordinator may publish a schedule with problems.")
     now = now or timezone.now()
     previous = ScheduleRelease.objects.filter(session=session).order_by("-number").first()
@@ -475,9 +474,8 @@ def publish(
         review.save(update_fields=["meeting_date", "meeting_start", "meeting_room"])
     if previous is not None and release.changes:
         _notify(release)
-    # Clear now (this transaction sees the new release) and again on commit (others may have re-read the old one meanwhile).
-    cache.delete(_latest_key(session.number))
-    transaction.on_commit(lambda: cache.delete(_latest_key(session.number)))
+    # Refresh now (this transaction sees the new release) and again on commit (others may have re-read the old one meanwhile).
+    caching.bump()
     caching.bump_on_commit()
     return release
 
@@ -561,23 +559,20 @@ def subscribe(session: Session, *, email: str, language: str) -> ScheduleSubscri
     return sub
 
 
-def _latest_key(number: int) -> str:
-    return f"schedule-latest:{caching.data_version()}:{number}"
-
-
 def latest_meta(number: int) -> dict | None:
     """
     The latest release's id, ETag and publication time, and who of its speakers is public now,
-    cached: the public schedule is served without touching the database.
+    cached (presessions.caching, mechanism 4): the public schedule is served without touching the
+    database.
 
     Publishing, and any change to a panel member (a confirmation, a decline, a statement made
-    public or withdrawn), bump the data version in the key once committed, so the next request
-    reads afresh; with a per-process cache (no Redis) the entry also expires after a few seconds.
+    public or withdrawn), bump the data version once committed, so the next request reads afresh.
     The ETag covers who is public, so a browser's copy is not reused after someone leaves.
     """
-    cached = cache.get(_latest_key(number))
-    if cached is not None:
-        return cached or None
+    return caching.shared_value(f"schedule-latest:{number}", lambda: _read_latest_meta(number)) or None
+
+
+def _read_latest_meta(number: int) -> dict:
     meta = (
         ScheduleRelease.objects.filter(session__number=number)
         .order_by("-number")
@@ -591,6 +586,4 @@ def latest_meta(number: int) -> dict | None:
         meta["statements"] = frozenset(pk for pk, public, file, _publication in rows if public and file)
         roster = hashlib.sha256(repr((sorted(meta["speakers"].items()), sorted(meta["statements"]))).encode()).hexdigest()[:8]
         meta["etag"] = f"{meta['etag']}-{roster}"
-    shared = "redis" in settings.CACHES["default"]["BACKEND"].lower()
-    cache.set(_latest_key(number), meta or {}, 24 * 3600 if shared else 5)
-    return meta
+    return meta or {}

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -8,20 +10,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from applications import review as review_rules
+from applications import assessment as assessment_rules
 from applications.enums import ApplicationStatus
+from applications.forms import validate_pdf
 from applications.models import Application
 from applications.tokens import key_from_token
 from presessions.models import Session, StateReview
 from presessions.web import private_page, staff_required
 
-from . import domain
+from . import domain, publishing
 from .enums import MemberRole, StatementLanguage
-from .models import Panel, PanelMember, PanelRules
+from .models import MeetingPlacement, Panel, PanelMember, PanelRules, ScheduleRelease
 
 
 def _coordinator(request):
-    if not review_rules.is_coordinator(request.user):
+    if not assessment_rules.is_coordinator(request.user):
         raise PermissionDenied
 
 
@@ -318,8 +321,6 @@ class StatementForm(forms.Form):
     )
 
     def clean_statement(self):
-        from applications.forms import validate_pdf
-
         upload = self.cleaned_data.get("statement")
         if upload:
             validate_pdf(upload)
@@ -395,11 +396,6 @@ class PublishForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def schedule_staff(request, number):
     """Build the week, move meetings by hand, and publish a release."""
-    import datetime as dt
-
-    from . import publishing
-    from .models import MeetingPlacement
-
     _coordinator(request)
     session = get_object_or_404(Session, number=number)
     result = None
@@ -453,9 +449,6 @@ def schedule_staff(request, number):
 
 def _schedule_page(request, session, publish_form, status=200):
     """The staff schedule: the mornings, what building the week would add, the draft's problems in words, the releases."""
-    from . import publishing
-    from .models import MeetingPlacement, ScheduleRelease
-
     placements = list(
         MeetingPlacement.objects.filter(review__session=session).select_related("review").order_by("starts_at", "review__order")
     )

@@ -1,16 +1,34 @@
 """
-A short-lived cache for the public pages that everyone sees alike (home, calendar, country and
-session pages, FAQ): they are read far more often than the calendar changes.
+Every cache of the product, in one place: one mechanism per need.
 
-A cached page is keyed by a data version, the language, the full path and the current minute.
-Saving a session, a State's review, a call or a theme bumps the version; the minute in the key means a
-call's status ("open", "closed") is never more than a minute behind the clock, and that
-processes which do not share the cache (no Redis) catch up within a minute. Pages that carry a
-message for one visitor are never cached.
+Which one to use:
 
-Each process also keeps the version it last read for a second, and its most recent pages in
+1. A public page that everyone sees alike and that changes with the data (home, calendar, a
+   country's or a session's page, FAQ): decorate the view with `public_page`. The page is kept
+   under a data version, the language, its path and the current minute. Saving a session, a
+   State's review, a call, a theme or a public speaker bumps the version (`refresh_on_change`,
+   `bump_on_commit`); the minute in the key keeps a call's status ("open", "closed") at most a
+   minute behind the clock, and lets processes that do not share a cache (no Redis) catch up
+   within a minute. A page that carries a message for one visitor is never kept.
+2. Content that never changes under its key, such as the pages of one published schedule
+   release (its ETag is in the key): `remember(key, build, seconds)`.
+3. A page alike for everyone except a few values of each visitor's own, such as the blank
+   application form with its CSRF and one-time form tokens: `keep_with_slots` keeps it with
+   slots in place of those values, and `fill_slots` serves it with new ones.
+4. A small value every request reads, such as the latest release of a schedule and who of its
+   speakers is public now: `shared_value(key, build)`. It is kept a day in a shared cache
+   (Redis), whose entries a bump of the data version replaces, and five seconds in a
+   per-process cache, which another process's bump cannot reach.
+5. The same value read more than once in one request: `per_request(request, name, build)`.
+
+Django's `cache_page` does not fit 1 to 3: its key cannot hold the data version (invalidation
+would wait for the timeout) and it would keep a page with a visitor's CSRF token. Its
+`condition` decorator does fit the schedule's ETag and Last-Modified (panels.public_views).
+
+Each process also keeps the data version it last read for a second, and its most recent pages in
 memory, so a page it has already served costs no round trip to Redis. A change made in another
-process is therefore seen within a second (at once in the process that made it).
+process is therefore seen within a second (at once in the process that made it). The cache
+backend itself (config.cache) fails soft when Redis has a bad minute.
 """
 
 import collections
@@ -18,11 +36,14 @@ import functools
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib.messages import get_messages
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -174,3 +195,102 @@ def public_page(view=None, *, query: dict | None = None):
         return wrapped
 
     return decorator(view) if view is not None else decorator
+
+
+# ------------------------------------------------------------------- 2. immutable content
+
+
+def remember(key: str, build, seconds: float):
+    """The value kept under `key` (whose content never changes), built and kept on the first request."""
+    value = get_page(key)
+    if value is None:
+        value = build()
+        set_page(key, value, time.time() + seconds)
+    return value
+
+
+# ---------------------------------------------------- 3. a page with each visitor's own values
+
+
+def keep_with_slots(key: str, content: str, personal: dict[str, str | None], expires: float) -> bool:
+    """
+    Keep `content` until `expires` (a Unix time) with each visitor's own value replaced by a slot:
+    `personal` maps each slot's name to the value this copy holds. Nothing is kept, and False is
+    returned, if one of the values is missing (the page is not the one expected).
+    """
+    if not all(personal.values()):
+        return False
+    for name, value in personal.items():
+        content = content.replace(value, _slot(name))
+    set_page(key, content, expires)
+    return True
+
+
+def fill_slots(key: str, values: dict[str, Callable[[], str]]) -> str | None:
+    """The page kept under `key` with a new value in each slot (`values` maps a slot's name to a function), or None."""
+    content = get_page(key)
+    if content is None:
+        return None
+    for name, make in values.items():
+        content = content.replace(_slot(name), make())
+    return content
+
+
+def _slot(name: str) -> str:
+    return f"\x00{name}\x00"  # a character no page contains
+
+
+# ----------------------------------------------------------- 4. a small value every request reads
+
+SHARED_SECONDS = 24 * 3600
+PER_PROCESS_SECONDS = 5
+
+
+def shared_value(key: str, build):
+    """
+    `build()`, kept under `key` together with the data version: for a day when the cache is shared
+    between processes, for five seconds when each process has its own (a bump made in another
+    process cannot reach it). A falsy value is kept too.
+    """
+    key = f"{key}:{data_version()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached[0]
+    value = build()
+    cache.set(key, (value,), SHARED_SECONDS if _shared() else PER_PROCESS_SECONDS)
+    return value
+
+
+def _shared() -> bool:
+    """Whether the cache is shared between processes (Redis), rather than each process's own memory."""
+    return isinstance(caches["default"], RedisCache)
+
+
+# ------------------------------------------------------------------- 5. once per request
+
+
+def per_request(request, name: str, build):
+    """`build()`, computed once per request under `name`."""
+    memo = request.__dict__.setdefault("_per_request", {})
+    if name not in memo:
+        memo[name] = build()
+    return memo[name]
+
+
+# ------------------------------------------------------------------- invalidation
+
+
+def refresh_on_change(*models, when: Callable | None = None, name: str = "public-pages") -> None:
+    """
+    Serve the public pages afresh once a save or delete of one of `models` commits (`when(instance)`,
+    if given, decides which ones matter). Bumping before the commit would let another process
+    cache the old data under the new version for a minute.
+    """
+
+    def changed(sender, instance, raw=False, **kwargs):
+        if not raw and (when is None or when(instance)):
+            bump_on_commit()
+
+    for model in models:
+        for signal, action in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(changed, sender=model, weak=False, dispatch_uid=f"{name}-{model._meta.label}-{action}")

@@ -181,10 +181,6 @@ class Session(models.Model):
         return day.year if day else None
 
     @property
-    def dates_known(self) -> bool:
-        return self.start_date is not None
-
-    @property
     def has_ended(self) -> bool:
         """Whether the Working Group's last day is past (in Geneva)."""
         return self.end_date is not None and self.end_date < timezone.localdate()
@@ -317,13 +313,6 @@ class StateReview(models.Model):
     @property
     def takes_place(self) -> bool:
         return self.status not in ReviewStatus.moved_states()
-
-    @property
-    def meeting_starts_at(self) -> dt.datetime | None:
-        """The meeting's start as an aware datetime in Geneva time."""
-        if not (self.meeting_date and self.meeting_start):
-            return None
-        return timezone.make_aware(dt.datetime.combine(self.meeting_date, self.meeting_start), timezone.get_default_timezone())
 
 
 class CallQuerySet(models.QuerySet):

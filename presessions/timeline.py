@@ -86,9 +86,6 @@ class Timeline:
     presessions_end: dt.date
     working_group_start: dt.date
 
-    def as_dict(self) -> dict[str, dt.date]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
     def problems(self) -> list[str]:
         """Name each pair of dates that is out of order, e.g. after an override."""
         names = [f.name for f in fields(self)]

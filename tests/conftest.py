@@ -7,6 +7,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.utils import timezone
 
+import tests.profiles  # noqa: F401 -- loads the Hypothesis profile (few examples locally, all in CI)
 from config.celery import app as celery_app
 from presessions.importers import load_themes
 from tests.factories import make_open_call, make_session
@@ -178,13 +179,13 @@ def turkiye(open_session):
 
 @pytest.fixture
 def cast(db, kenya, turkiye):
-    """Coordinator, a reviewer of Kenya (alice) and a reviewer of Türkiye (bob)."""
+    """Coordinator, an assessor of Kenya (alice) and an assessor of Türkiye (bob)."""
     from types import SimpleNamespace
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from applications.models import ReviewerAssignment
+    from applications.models import AssessorAssignment
 
     user_model = get_user_model()
 
@@ -193,7 +194,7 @@ def cast(db, kenya, turkiye):
         user.groups.add(Group.objects.get(name=group))
         return user
 
-    alice, bob = staff("alice", "Reviewer"), staff("bob", "Reviewer")
-    ReviewerAssignment.objects.create(reviewer=alice, review=kenya)
-    ReviewerAssignment.objects.create(reviewer=bob, review=turkiye)
+    alice, bob = staff("alice", "Assessor"), staff("bob", "Assessor")
+    AssessorAssignment.objects.create(assessor=alice, review=kenya)
+    AssessorAssignment.objects.create(assessor=bob, review=turkiye)
     return SimpleNamespace(coordinator=staff("carla", "Coordinator"), alice=alice, bob=bob)

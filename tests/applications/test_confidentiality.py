@@ -1,12 +1,12 @@
 """
-The holes a security review found on the staff side, each reproduced as it was found: reviewers
+The holes a security review found on the staff side, each reproduced as it was found: assessors
 of Kenya (alice) and Türkiye (bob), and a coordinator (carla).
 """
 
 import pytest
 
-from applications import review as rules
-from applications.models import Application, Review, ReviewerAssignment
+from applications import assessment as rules
+from applications.models import Application, Assessment, AssessorAssignment
 from tests.factories import login_staff, make_application
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def _revert_form(application):
     }
 
 
-def test_a_reviewer_cannot_revert_an_application_through_its_history(client, cast, ke):
+def test_a_assessor_cannot_revert_an_application_through_its_history(client, cast, ke):
     version, email = ke.history.first().history_id, ke.email
     url = f"/admin/applications/application/{ke.pk}/history/{version}/"
     response = login_staff(client, cast.alice).post(url, _revert_form(ke))
@@ -58,10 +58,10 @@ def test_nobody_can_revert_through_the_history_not_even_a_coordinator(client, ca
     assert ke.status == "submitted"
 
 
-def test_a_reviewer_cannot_change_a_coordinators_review_through_its_history(client, cast, tr):
-    review = rules.save_review(application=tr, reviewer=cast.coordinator, marks=GOOD, reasons={}, comment="Strong.")
+def test_a_assessor_cannot_change_a_coordinators_review_through_its_history(client, cast, tr):
+    review = rules.save_assessment(application=tr, assessor=cast.coordinator, marks=GOOD, reasons={}, comment="Strong.")
     version = review.history.first().history_id
-    url = f"/admin/applications/review/{review.pk}/history/{version}/"
+    url = f"/admin/applications/assessment/{review.pk}/history/{version}/"
     response = login_staff(client, cast.alice).post(url, {"comment": "Weak.", "conflict_of_interest": "on"})
     assert response.status_code == 403
     review.refresh_from_db()
@@ -69,41 +69,41 @@ def test_a_reviewer_cannot_change_a_coordinators_review_through_its_history(clie
 
 
 @pytest.mark.parametrize("page", ["history/", "history/{version}/"])
-def test_a_reviewer_cannot_read_another_states_reviews_through_the_history(client, cast, tr, page):
-    review = rules.save_review(
-        application=tr, reviewer=cast.bob, marks={}, reasons={}, conflict=True, conflict_reason="Board member"
+def test_a_assessor_cannot_read_another_states_reviews_through_the_history(client, cast, tr, page):
+    review = rules.save_assessment(
+        application=tr, assessor=cast.bob, marks={}, reasons={}, conflict=True, conflict_reason="Board member"
     )
-    url = f"/admin/applications/review/{review.pk}/" + page.format(version=review.history.first().history_id)
+    url = f"/admin/applications/assessment/{review.pk}/" + page.format(version=review.history.first().history_id)
     response = login_staff(client, cast.alice).get(url)
     assert response.status_code == 403
     assert b"Ankara" not in response.content and b"Board member" not in response.content
 
 
-def test_a_reviewer_cannot_read_her_own_applications_history(client, cast, ke):
+def test_a_assessor_cannot_read_her_own_applications_history(client, cast, ke):
     # The history of an application holds fields she does not see, such as the mean score over time.
     assert login_staff(client, cast.alice).get(f"/admin/applications/application/{ke.pk}/history/").status_code == 403
 
 
-def test_the_change_page_hides_the_mean_from_a_reviewer_who_has_not_reviewed(client, cast, ke, kenya):
-    ReviewerAssignment.objects.create(reviewer=cast.bob, review=kenya)
-    rules.save_review(application=ke, reviewer=cast.bob, marks=GOOD, reasons={})
+def test_the_change_page_hides_the_mean_from_a_assessor_who_has_not_reviewed(client, cast, ke, kenya):
+    AssessorAssignment.objects.create(assessor=cast.bob, review=kenya)
+    rules.save_assessment(application=ke, assessor=cast.bob, marks=GOOD, reasons={})
     body = login_staff(client, cast.alice).get(f"/admin/applications/application/{ke.pk}/change/").content.decode()
     assert "8.20" not in body and "Mean score" not in body and "mean score" not in body
 
 
 @pytest.mark.parametrize(
     "lookup",
-    ["score_mean__gte=8", "score_mean__lt=8.5", "score_count__gte=1", "score_spread__isnull=False", "reviews__total__gte=8"],
+    ["score_mean__gte=8", "score_mean__lt=8.5", "score_count__gte=1", "score_spread__isnull=False", "assessments__total__gte=8"],
 )
-def test_a_reviewer_cannot_bisect_the_mean_with_a_lookup(client, cast, ke, kenya, lookup):
-    ReviewerAssignment.objects.create(reviewer=cast.bob, review=kenya)
-    rules.save_review(application=ke, reviewer=cast.bob, marks=GOOD, reasons={})
+def test_a_assessor_cannot_bisect_the_mean_with_a_lookup(client, cast, ke, kenya, lookup):
+    AssessorAssignment.objects.create(assessor=cast.bob, review=kenya)
+    rules.save_assessment(application=ke, assessor=cast.bob, marks=GOOD, reasons={})
     response = login_staff(client, cast.alice).get(f"/admin/applications/application/?{lookup}")
     assert response.status_code == 400
 
 
-def test_the_order_of_a_reviewers_list_does_not_depend_on_other_reviewers_marks(client, cast, kenya):
-    ReviewerAssignment.objects.create(reviewer=cast.bob, review=kenya)
+def test_the_order_of_a_assessors_list_does_not_depend_on_other_assessors_marks(client, cast, kenya):
+    AssessorAssignment.objects.create(assessor=cast.bob, review=kenya)
     first, second = make_application(kenya, name="First"), make_application(kenya, name="Second")
     login_staff(client, cast.alice)
     columns = len(client.get("/admin/applications/application/").context["cl"].list_display)
@@ -115,19 +115,19 @@ def test_the_order_of_a_reviewers_list_does_not_depend_on_other_reviewers_marks(
             lists[o] = [a.pk for a in response.context["cl"].result_list]
         return lists
 
-    rules.save_review(application=first, reviewer=cast.bob, marks=GOOD, reasons={})
-    rules.save_review(application=second, reviewer=cast.bob, marks=POOR, reasons={})
+    rules.save_assessment(application=first, assessor=cast.bob, marks=GOOD, reasons={})
+    rules.save_assessment(application=second, assessor=cast.bob, marks=POOR, reasons={})
     before = orders()
-    Review.objects.all().delete()
-    rules.save_review(application=first, reviewer=cast.bob, marks=POOR, reasons={})
-    rules.save_review(application=second, reviewer=cast.bob, marks=GOOD, reasons={})
+    Assessment.objects.all().delete()
+    rules.save_assessment(application=first, assessor=cast.bob, marks=POOR, reasons={})
+    rules.save_assessment(application=second, assessor=cast.bob, marks=GOOD, reasons={})
     assert orders() == before
 
 
 def test_the_review_page_does_not_show_the_organisations_other_states(client, cast, ke, turkiye):
     elsewhere = make_application(turkiye, name="Elsewhere")
     Application.objects.filter(pk=elsewhere.pk).update(organisation=ke.organisation, status="not_selected")
-    body = login_staff(client, cast.alice).get(f"/admin/applications/application/{ke.pk}/review/").content.decode()
+    body = login_staff(client, cast.alice).get(f"/admin/applications/application/{ke.pk}/assess/").content.decode()
     assert "Türkiye" not in body and "Not selected" not in body
     assert "First application." in body
 
@@ -135,23 +135,23 @@ def test_the_review_page_does_not_show_the_organisations_other_states(client, ca
 def test_the_coordinator_still_sees_the_organisations_whole_history(client, cast, ke, turkiye):
     elsewhere = make_application(turkiye, name="Elsewhere")
     Application.objects.filter(pk=elsewhere.pk).update(organisation=ke.organisation)
-    body = login_staff(client, cast.coordinator).get(f"/admin/applications/application/{ke.pk}/review/").content.decode()
+    body = login_staff(client, cast.coordinator).get(f"/admin/applications/application/{ke.pk}/assess/").content.decode()
     assert "Türkiye" in body
 
 
 def test_the_next_application_to_review_does_not_depend_on_others_reviews(client, cast, kenya):
-    ReviewerAssignment.objects.create(reviewer=cast.bob, review=kenya)
+    AssessorAssignment.objects.create(assessor=cast.bob, review=kenya)
     first, second = make_application(kenya, name="First"), make_application(kenya, name="Second")
     login_staff(client, cast.alice)
-    before = client.get("/admin/applications/application/review/next/")["Location"]
-    rules.save_review(application=first, reviewer=cast.bob, marks=GOOD, reasons={})
-    assert client.get("/admin/applications/application/review/next/")["Location"] == before
-    assert before == f"/admin/applications/application/{first.pk}/review/"
+    before = client.get("/admin/applications/application/assess/next/")["Location"]
+    rules.save_assessment(application=first, assessor=cast.bob, marks=GOOD, reasons={})
+    assert client.get("/admin/applications/application/assess/next/")["Location"] == before
+    assert before == f"/admin/applications/application/{first.pk}/assess/"
     assert second.pk  # the other one comes next, after hers
 
 
 def test_after_a_merge_each_applicant_sees_and_keeps_their_own_address(client, kenya, cast):
-    from applications.review import merge_organisations
+    from applications.assessment import merge_organisations
     from outbox.models import Email
     from tests.factories import application_post
 

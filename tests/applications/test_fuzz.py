@@ -6,6 +6,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from tests.factories import application_post
+from tests.profiles import examples
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ posts = st.dictionaries(st.sampled_from(KEYS) | text, st.one_of(value, st.lists(
 
 
 @hypothesis_settings(
-    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=examples(500), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(data=posts, base=st.booleans())
 def test_arbitrary_posts_never_cause_a_server_error(client, kenya, settings, data, base):

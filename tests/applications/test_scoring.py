@@ -4,7 +4,7 @@ from decimal import Decimal as D
 import pytest
 
 from applications import scoring
-from applications.scoring import Facts, aggregate, check_marks, pre_assess, review_total
+from applications.scoring import Facts, aggregate, assessment_total, check_marks, pre_assess
 
 
 @dataclass
@@ -41,13 +41,13 @@ def test_an_international_organisation_in_the_country_is_not_national():
         ({}, D("0.00")),
     ],
 )
-def test_review_total_is_the_weighted_sum(marks, total):
-    assert review_total(marks, RUBRIC) == total
+def test_assessment_total_is_the_weighted_sum(marks, total):
+    assert assessment_total(marks, RUBRIC) == total
 
 
 def test_weights_change_the_total():
     heavy_quality = [C("national", "auto", D(1)), C("quality", "rating", D(10))]
-    assert review_total({"national": True, "quality": 4}, heavy_quality) == D("9.00")
+    assert assessment_total({"national": True, "quality": 4}, heavy_quality) == D("9.00")
     assert scoring.max_total(heavy_quality) == D("11.00")
 
 

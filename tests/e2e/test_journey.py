@@ -128,20 +128,20 @@ def test_the_whole_journey(stack, page_factory):
     steps.shot("submitted-without-js")
     sink.find(rf"To: {re.escape(email_nojs)}")
 
-    # 4. A reviewer scores (a coordinator assigned Togo and screened the new applications).
+    # 4. An assessor scores (a coordinator assigned Togo and screened the new applications).
     stack["manage"](
         "shell",
         "-c",
-        "from django.contrib.auth.models import User; from applications.models import Application, ReviewerAssignment; "
+        "from django.contrib.auth.models import User; from applications.models import Application, AssessorAssignment; "
         "from presessions.models import StateReview; "
         f"review = StateReview.objects.get(session__number={number}, country='TG'); "
-        "ReviewerAssignment.objects.get_or_create(reviewer=User.objects.get(username='reviewer'), review=review); "
+        "AssessorAssignment.objects.get_or_create(assessor=User.objects.get(username='assessor'), review=review); "
         f"Application.objects.filter(email__in=['{email_js}', '{email_nojs}']).update(screening='eligible')",
     )
-    page, steps = page_factory("3-reviewer")
-    _login(page, base, "reviewer", stack["passwords"]["reviewer"], stack)
-    page.goto(base + "/admin/applications/application/review/next/")
-    steps.shot("review-page")
+    page, steps = page_factory("3-assessor")
+    _login(page, base, "assessor", stack["passwords"]["assessor"], stack)
+    page.goto(base + "/admin/applications/application/assess/next/")
+    steps.shot("assessment-page")
     page.locator("input[name='mark_quality'][value='4']").check()
     page.get_by_role("button", name="Save and go to next").click()
     page.get_by_text("Your review is saved.").wait_for()

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panels.composition import Candidate, compose, objective_value
+from tests.profiles import examples
 
 GENDERS = ["woman", "man", "non_binary", "undisclosed"]
 
@@ -58,7 +59,7 @@ candidate_lists = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     raw=candidate_lists,
     slots=st.integers(1, 6),

@@ -1,14 +1,14 @@
 """
 A stateful test of the whole decision flow, on the real models (issue 14).
 
-Hypothesis drives a RuleBasedStateMachine through random sequences of what applicants, reviewers
+Hypothesis drives a RuleBasedStateMachine through random sequences of what applicants, assessors
 and coordinators do: apply (some organisations twice, spelt another way), withdraw, review,
 declare a conflict, compose, lock, rule out (a confirmed speaker only when staff say so),
 finalise (after the call closes, or early with a reason), reopen, approve and send the decisions,
 confirm, decline, let confirmations expire, promote a reserve. After every step it checks the
 invariants staff rely on. Each example runs in a savepoint that is rolled back.
 
-The number of examples is DECISION_MACHINE_EXAMPLES (200 by default, as in CI).
+The number of examples is DECISION_MACHINE_EXAMPLES, else 200 in CI and 20 locally (tests/profiles.py).
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from applications import assessment as assessment_rules
 from applications import domain as application_domain
-from applications import review as review_rules
 from applications.enums import ApplicationStatus, decision_email_kind
-from applications.models import Application, ReviewerAssignment, told_decisions
+from applications.models import Application, AssessorAssignment, told_decisions
 from outbox.enums import EmailStatus
 from outbox.models import Email
 from panels import domain, publishing
@@ -41,10 +41,11 @@ from panels.enums import MemberRole
 from panels.models import Panel, PanelMember, PanelRules
 from presessions.models import Call
 from tests.factories import make_application, send_decisions
+from tests.profiles import examples
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = int(os.environ.get("DECISION_MACHINE_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("DECISION_MACHINE_EXAMPLES", examples(200)))
 
 # Organisations that apply: (name, email). Pairs share an identity by domain or by name.
 APPLICANTS = [
@@ -134,21 +135,21 @@ class DecisionFlow(RuleBasedStateMachine):
         if application := self.pick(index, status__in=ApplicationStatus.editable_states()):
             application_domain.withdraw_application(application)
 
-    # Reviewers ------------------------------------------------------------
+    # Assessors ------------------------------------------------------------
 
     @rule(index=st.integers(0, 20), who=st.sampled_from(["r1", "r2"]), quality=st.integers(1, 5))
     def review_one(self, index, who, quality):
         if application := self.pick(index, status=ApplicationStatus.SUBMITTED):
-            review_rules.save_review(
-                application=application, reviewer=self.users[who], marks={**MARKS, "quality": quality}, reasons={}
+            assessment_rules.save_assessment(
+                application=application, assessor=self.users[who], marks={**MARKS, "quality": quality}, reasons={}
             )
 
     @rule(index=st.integers(0, 20), who=st.sampled_from(["r1", "r2"]))
     def declare_conflict(self, index, who):
         if application := self.pick(index, status=ApplicationStatus.SUBMITTED):
-            review_rules.save_review(
+            assessment_rules.save_assessment(
                 application=application,
-                reviewer=self.users[who],
+                assessor=self.users[who],
                 marks={},
                 reasons={},
                 conflict=True,
@@ -310,8 +311,8 @@ def test_the_decision_flow_keeps_its_invariants(kenya, cast):
     user_model = type(cast.coordinator)
     r1 = user_model.objects.create_user("r1", is_staff=True)
     r2 = user_model.objects.create_user("r2", is_staff=True)
-    for reviewer in (r1, r2):
-        ReviewerAssignment.objects.create(reviewer=reviewer, review=kenya)
+    for assessor in (r1, r2):
+        AssessorAssignment.objects.create(assessor=assessor, review=kenya)
     DecisionFlow.review = kenya
     DecisionFlow.users = {"coordinator": cast.coordinator, "r1": r1, "r2": r2}
     run_state_machine_as_test(

@@ -3,6 +3,7 @@
 import time
 
 from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 
 from presessions import caching
 
@@ -42,3 +43,61 @@ def test_a_page_stored_by_another_process_is_read_from_the_shared_cache():
     assert caching.get_page("page:x") == "shared copy"  # now kept in this process too
     caching.set_page("page:y", "expired", time.time() - 1)
     assert caching.get_page("page:y") is None
+
+
+# The mechanisms of presessions.caching, one per need.
+
+
+def test_remember_builds_once_per_key():
+    calls = []
+    build = lambda: calls.append(1) or b"page"  # noqa: E731
+    assert caching.remember("release:1:en", build, 60) == b"page"
+    assert caching.remember("release:1:en", build, 60) == b"page"
+    assert calls == [1]
+
+
+def test_a_page_with_slots_is_served_with_each_visitors_own_values():
+    page = '<input name="csrf" value="AAA"><input name="token" value="BBB"><p>AAA appears once only as a token</p>'
+    assert caching.keep_with_slots("form:1", page, {"csrf": "AAA", "token": "BBB"}, time.time() + 60)
+    first = caching.fill_slots("form:1", {"csrf": lambda: "X1", "token": lambda: "Y1"})
+    second = caching.fill_slots("form:1", {"csrf": lambda: "X2", "token": lambda: "Y2"})
+    assert 'value="X1"' in first and 'value="Y1"' in first and "AAA" not in first and "BBB" not in first
+    assert 'value="X2"' in second and 'value="Y2"' in second
+    # A page without one of the values is not kept: it is not the page expected.
+    assert not caching.keep_with_slots("form:2", page, {"csrf": "AAA", "token": None}, time.time() + 60)
+    assert caching.fill_slots("form:2", {"csrf": lambda: "X", "token": lambda: "Y"}) is None
+
+
+def test_a_shared_value_is_read_again_after_a_bump(db):
+    calls = []
+    assert caching.shared_value("latest:54", lambda: calls.append(1) or {}) == {}
+    assert caching.shared_value("latest:54", lambda: calls.append(1) or {}) == {}  # a falsy value is kept too
+    caching.bump()
+    caching.shared_value("latest:54", lambda: calls.append(1) or {"pk": 1})
+    assert calls == [1, 1]
+
+
+def test_per_request_computes_once_per_request(rf):
+    request, calls = rf.get("/"), []
+    for _ in range(3):
+        caching.per_request(request, "x", lambda: calls.append(1) or 5)
+    assert calls == [1]
+    caching.per_request(rf.get("/"), "x", lambda: calls.append(1) or 5)
+    assert calls == [1, 1]
+
+
+def test_refresh_on_change_bumps_only_for_the_changes_that_matter(django_capture_on_commit_callbacks, db):
+    from presessions.models import Cycle
+
+    caching.refresh_on_change(Cycle, when=lambda cycle: cycle.number > 4, name="test-cycles")
+    try:
+        before = caching.data_version()
+        with django_capture_on_commit_callbacks(execute=True):
+            Cycle.objects.create(number=4)
+        assert caching.data_version() == before
+        with django_capture_on_commit_callbacks(execute=True):
+            Cycle.objects.create(number=5)
+        assert caching.data_version() != before
+    finally:
+        post_save.disconnect(sender=Cycle, dispatch_uid="test-cycles-presessions.Cycle-save")
+        post_delete.disconnect(sender=Cycle, dispatch_uid="test-cycles-presessions.Cycle-delete")

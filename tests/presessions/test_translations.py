@@ -39,7 +39,8 @@ def test_no_template_or_code_string_is_left_untranslated(tmp_path, monkeypatch, 
         service_unavailable("GNU gettext (xgettext) is not installed")
     # Work on a copy of the sources, so the real catalogues are never touched.
     base = Path(settings.BASE_DIR)
-    for name in ["presessions", "applications", "panels", "templates", "locale"]:
+    packages = [p.name for p in base.iterdir() if (p / "__init__.py").exists() and p.name not in ("tests", "bench")]
+    for name in [*packages, "templates", "locale"]:
         shutil.copytree(base / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
     settings.LOCALE_PATHS = [tmp_path / "locale"]
     monkeypatch.chdir(tmp_path)

@@ -4,7 +4,7 @@ too): every route, with GET and POST, for five roles.
 
 - anonymous;
 - an applicant, holding the private links of one application (KE1) and nothing else;
-- alice, reviewer of Kenya, and bob, reviewer of Türkiye;
+- alice, assessor of Kenya, and bob, assessor of Türkiye;
 - carla, coordinator.
 
 Each route must have a rule below; a route added later without one fails the test, naming it.
@@ -14,7 +14,7 @@ one sees. For every request the test checks:
 1. the outcome the rule expects (allowed, or refused: 403, 404, 405, a redirect to the login...);
 2. for a refused request, and for every GET, that no row of the product's tables changed;
 3. that nothing leaked: no response, allowed or not, contains a secret the role may not know
-   (another State's applicants, another reviewer's comments, anyone's private link...);
+   (another State's applicants, another assessor's comments, anyone's private link...);
 4. that no response is a server error.
 """
 
@@ -34,8 +34,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from applications import review as review_rules
-from applications.models import Application, CallAlert, ReviewerAssignment
+from applications import assessment as assessment_rules
+from applications.models import Application, AssessorAssignment, CallAlert
 from applications.tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, make_token, sign
 from outbox.models import EmailTemplate
 from panels import domain, publishing
@@ -47,13 +47,13 @@ from tests.factories import PDF_BYTES, finalise, login_staff, make_application, 
 pytestmark = pytest.mark.django_db
 
 ROLES = ["anon", "applicant", "alice", "bob", "carla"]
-REVIEWERS = {"alice": "a", "bob": "b"}
+ASSESSORS = {"alice": "a", "bob": "b"}
 GOOD = {"national": True, "report": True, "coalition": False, "quality": 4}
 
 # Who may use a route: one of these words, for GET and for POST.
 #   all        everyone;                 nobody      no role here (superusers only, or not at all);
-#   staff      any signed-in staff;      reviewers   both reviewers and the coordinator;
-#   coord      the coordinator;          scoped      the coordinator, and the reviewer of the object's State;
+#   staff      any signed-in staff;      assessors   both assessors and the coordinator;
+#   coord      the coordinator;          scoped      the coordinator, and the assessor of the object's State;
 #   holder     whoever holds the private link (the applicant);
 #   any        no expectation on the status (still: no leak, no server error, no change on GET).
 PUBLIC_GET = {"GET": "all", "POST": "nobody"}
@@ -124,18 +124,18 @@ NOBODY = dict.fromkeys(COORD_ONLY, "nobody")
 ADMIN_RULES = {
     "applications.application": {
         **COORD_ONLY,
-        "list": "reviewers",
+        "list": "assessors",
         "view": "scoped",
         "add": "nobody",
         "simple_history": "coord",
         "export": "coord",
-        "review": "scoped",
-        "next_review": "reviewers",
+        "assess": "scoped",
+        "next_assessment": "assessors",
     },
-    "applications.organisation": {**COORD_ONLY, "list": "reviewers", "view": "scoped", "simple_history": "coord"},
-    "applications.review": {**COORD_ONLY, "list": "reviewers", "view": "scoped", "add": "nobody", "simple_history": "coord"},
+    "applications.organisation": {**COORD_ONLY, "list": "assessors", "view": "scoped", "simple_history": "coord"},
+    "applications.assessment": {**COORD_ONLY, "list": "assessors", "view": "scoped", "add": "nobody", "simple_history": "coord"},
     "applications.criterion": {**COORD_ONLY, "simple_history": "coord"},
-    "applications.reviewerassignment": COORD_ONLY,
+    "applications.assessorassignment": COORD_ONLY,
     "applications.callalert": COORD_ONLY,
     "presessions.cycle": COORD_ONLY,
     "presessions.session": COORD_ONLY,
@@ -166,14 +166,14 @@ ADMIN_RULES = {
     "axes.accessfailurelog": NOBODY,
 }
 AUTOCOMPLETE = [
-    ("applications", "application", "organisation", "reviewers"),
-    ("applications", "reviewerassignment", "review", "coord"),
+    ("applications", "application", "organisation", "assessors"),
+    ("applications", "assessorassignment", "review", "coord"),
     ("presessions", "statereview", "session", "coord"),
     ("presessions", "statereview", "rescheduled_to", "coord"),
     ("presessions", "call", "session", "coord"),
 ]
 APP_LIST = {
-    "applications": "reviewers",
+    "applications": "assessors",
     "presessions": "coord",
     "outbox": "coord",
     "panels": "coord",
@@ -184,9 +184,9 @@ APP_LIST = {
 WATCHED = [
     "applications.application",
     "applications.organisation",
-    "applications.review",
+    "applications.assessment",
     "applications.criterion",
-    "applications.reviewerassignment",
+    "applications.assessorassignment",
     "applications.callalert",
     "outbox.email",
     "outbox.emailtemplate",
@@ -231,8 +231,8 @@ def world(cast, kenya, turkiye, open_session, settings):
     from django.contrib.auth.models import Group
 
     dave = user_model.objects.create_user("dave", password="pw", is_staff=True)
-    dave.groups.add(Group.objects.get(name="Reviewer"))
-    ReviewerAssignment.objects.create(reviewer=dave, review=kenya)
+    dave.groups.add(Group.objects.get(name="Assessor"))
+    AssessorAssignment.objects.create(assessor=dave, review=kenya)
 
     def app(review, name, **fields):
         application = make_application(review, name=name)
@@ -267,12 +267,14 @@ def world(cast, kenya, turkiye, open_session, settings):
     tr1.report_file.save("r.pdf", ContentFile(PDF_BYTES))
     ke3.report_file.save("r.pdf", ContentFile(PDF_BYTES))
     poor = {**GOOD, "quality": 1}
-    daves = review_rules.save_review(application=ke3, reviewer=dave, marks=poor, reasons={}, comment="DAVE-KE3-COMMENT")
+    daves = assessment_rules.save_assessment(application=ke3, assessor=dave, marks=poor, reasons={}, comment="DAVE-KE3-COMMENT")
     daves_total = f"{daves.total:.2f}"  # also KE3's mean: no other review counts
-    review_rules.save_review(application=ke2, reviewer=cast.alice, marks=GOOD, reasons={}, comment="ALICE-KE2-COMMENT")
-    bob_review = review_rules.save_review(application=tr1, reviewer=cast.bob, marks=GOOD, reasons={}, comment="BOB-COMMENT")
-    review_rules.save_review(application=tr1, reviewer=cast.coordinator, marks=GOOD, reasons={}, comment="CARLA-COMMENT")
-    alice_review = ke2.reviews.get(reviewer=cast.alice)
+    assessment_rules.save_assessment(application=ke2, assessor=cast.alice, marks=GOOD, reasons={}, comment="ALICE-KE2-COMMENT")
+    bob_review = assessment_rules.save_assessment(
+        application=tr1, assessor=cast.bob, marks=GOOD, reasons={}, comment="BOB-COMMENT"
+    )
+    assessment_rules.save_assessment(application=tr1, assessor=cast.coordinator, marks=GOOD, reasons={}, comment="CARLA-COMMENT")
+    alice_review = ke2.assessments.get(assessor=cast.alice)
     # The applicant's other credentials: an alert, a schedule subscription, an email change waiting.
     alert = CallAlert.objects.create(email="ke1-secret@example.org", country="KE")
     subscription = ScheduleSubscription.objects.create(session=open_session, email="ke1-secret@example.org")
@@ -322,7 +324,7 @@ def world(cast, kenya, turkiye, open_session, settings):
         "objects": {
             "applications.application": {"a": ke3, "b": tr1},
             "applications.organisation": {"a": ke3.organisation, "b": tr1.organisation},
-            "applications.review": {"a": alice_review, "b": bob_review},
+            "applications.assessment": {"a": alice_review, "b": bob_review},
         },
         "credentials": {
             "detail": make_token(ke1),
@@ -355,7 +357,7 @@ def _walk(patterns, prefix="", namespace=""):
 
 
 def _admin_model(name: str):
-    """The registered model and the view kind of an admin route name like "applications_review_history"."""
+    """The registered model and the view kind of an admin route name like "applications_assessment_history"."""
     short = name.split(":", 1)[1]
     for model in admin.site._registry:
         prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
@@ -488,8 +490,8 @@ def _admin_requests(name, route, world, missing) -> list[Request]:
     if kind == "add":
         add(base + "add/", "add")
         return out
-    if kind in ("export", "next_review"):
-        add(base + {"export": "export/", "next_review": "review/next/"}[kind], kind)
+    if kind in ("export", "next_assessment"):
+        add(base + {"export": "export/", "next_assessment": "assess/next/"}[kind], kind)
         return out
     for variant, obj in objects.items():
         pk = obj.pk if obj is not None else 999999
@@ -504,8 +506,8 @@ def _admin_requests(name, route, world, missing) -> list[Request]:
         elif kind == "simple_history":
             version = obj.history.order_by("history_id").first().history_id if obj is not None else 999999
             add(f"{base}{pk}/history/{version}/", "simple_history", variant)
-        elif kind == "review":
-            add(f"{base}{pk}/review/", "review", variant)
+        elif kind == "assess":
+            add(f"{base}{pk}/assess/", "assess", variant)
         elif kind == "password_change":
             add(f"{base}{pk}/password/", "password_change", variant)
         elif kind in ("config", "qrcode"):
@@ -536,9 +538,9 @@ def _allowed(who: str, role: str, variant: str) -> bool | None:
         "all": True,
         "nobody": False,
         "staff": role in ("alice", "bob", "carla"),
-        "reviewers": role in ("alice", "bob", "carla"),
+        "assessors": role in ("alice", "bob", "carla"),
         "coord": role == "carla",
-        "scoped": role == "carla" or (role in REVIEWERS and variant in ("", REVIEWERS[role])),
+        "scoped": role == "carla" or (role in ASSESSORS and variant in ("", ASSESSORS[role])),
         "holder": role == "applicant" and variant == "holder",
     }[who]
 

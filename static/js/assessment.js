@@ -1,7 +1,7 @@
 // Keep the running total of the review form up to date; the server computes the stored total.
 (function () {
   "use strict";
-  var form = document.getElementById("review-form");
+  var form = document.getElementById("assessment-form");
   var out = document.getElementById("running-total");
   if (!form || !out) { return; }
   function update() {

@@ -1,14 +1,14 @@
 """
-Review of applications by UPR Info staff: who sees what, screening, saving a
-review and keeping each application's score up to date.
+Assessment of applications by UPR Info staff: who sees what, screening, saving a
+assessment and keeping each application's score up to date.
 
 Two roles (groups created by a data migration):
 
 - a Coordinator (permission `applications.coordinate`) sees every State,
   every review, the rankings, the exports and the dashboard;
-- a Reviewer sees only the eligible, submitted applications on the States
-  assigned to them, and sees other reviewers' marks on an application only
-  once their own review of it is saved. A reviewer who declares a conflict of
+- an Assessor sees only the eligible, submitted applications on the States
+  assigned to them, and sees other assessors' marks on an application only
+  once their own assessment of it is saved. An assessor who declares a conflict of
   interest is excluded from that application.
 """
 
@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 
 from presessions.models import Call
 
-from . import scoring
+from . import identity, scoring
 from .enums import ApplicationStatus, Screening
-from .models import Application, Criterion, Organisation, Review
+from .models import Application, Assessment, AssessorAssignment, Criterion, Organisation
 
 
 def is_coordinator(user) -> bool:
@@ -49,66 +49,68 @@ def visible_applications(user) -> QuerySet[Application]:
     if not user.has_perm("applications.view_application"):
         return Application.objects.none()
     return Application.objects.filter(
-        review__assignments__reviewer=user,
+        review__assignments__assessor=user,
         status=ApplicationStatus.SUBMITTED,
         screening=Screening.ELIGIBLE,
     ).filter(~_conflicted(user))
 
 
-def reviewable_applications(user) -> QuerySet[Application]:
-    """What the user can review: eligible, submitted applications on their States (every State for a coordinator)."""
+def assessable_applications(user) -> QuerySet[Application]:
+    """What the user can assess: eligible, submitted applications on their States (every State for a coordinator)."""
     base = Application.objects.filter(status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE)
     if is_coordinator(user) and not user.assignments.exists():
         return base.filter(~_conflicted(user))
-    return base.filter(review__assignments__reviewer=user).filter(~_conflicted(user))
+    return base.filter(review__assignments__assessor=user).filter(~_conflicted(user))
 
 
 def _conflicted(user) -> Exists:
     """
     Whether the user declared a conflict on the application.
 
-    One Exists on the user's own review: `.exclude(reviews__reviewer=user, reviews__conflict_of_interest=True)`
-    across the many reviews of an application does not match row by row, and would hide an
-    application from a reviewer as soon as anyone else declared a conflict on it.
+    One Exists on the user's own assessment: `.exclude(assessments__assessor=user, assessments__conflict_of_interest=True)`
+    across the many assessments of an application does not match row by row, and would hide an
+    application from an assessor as soon as anyone else declared a conflict on it.
     """
-    return Exists(Review.objects.filter(application=OuterRef("pk"), reviewer=user, conflict_of_interest=True))
+    return Exists(Assessment.objects.filter(application=OuterRef("pk"), assessor=user, conflict_of_interest=True))
 
 
-def get_application_for_reviewer(user, pk: int) -> Application:
-    """Return the application, or raise PermissionDenied when the user may not review it."""
-    application = reviewable_applications(user).select_related("organisation", "review__session__call").filter(pk=pk).first()
+def get_application_for_assessor(user, pk: int) -> Application:
+    """Return the application, or raise PermissionDenied when the user may not assess it."""
+    application = assessable_applications(user).select_related("organisation", "review__session__call").filter(pk=pk).first()
     if application is None:
         raise PermissionDenied
     return application
 
 
-def can_see_other_reviews(user, application: Application) -> bool:
-    """Reviews stay independent: a reviewer sees the others' marks only after saving their own."""
+def can_see_other_assessments(user, application: Application) -> bool:
+    """Assessments stay independent: an assessor sees the others' marks only after saving their own."""
     if is_coordinator(user):
         return True
-    return Review.objects.filter(application=application, reviewer=user, conflict_of_interest=False, total__isnull=False).exists()
+    return Assessment.objects.filter(
+        application=application, assessor=user, conflict_of_interest=False, total__isnull=False
+    ).exists()
 
 
-def with_my_review(queryset: QuerySet[Application], user) -> QuerySet[Application]:
-    """Annotate `reviewed_by_me` (a saved, non-conflicted review), `conflict_for_me` and `my_total`."""
-    mine = Review.objects.filter(application=OuterRef("pk"), reviewer=user)
+def with_my_assessment(queryset: QuerySet[Application], user) -> QuerySet[Application]:
+    """Annotate `assessed_by_me` (a saved, non-conflicted assessment), `conflict_for_me` and `my_total`."""
+    mine = Assessment.objects.filter(application=OuterRef("pk"), assessor=user)
     return queryset.annotate(
-        reviewed_by_me=Exists(mine.filter(conflict_of_interest=False, total__isnull=False)),
+        assessed_by_me=Exists(mine.filter(conflict_of_interest=False, total__isnull=False)),
         conflict_for_me=Exists(mine.filter(conflict_of_interest=True)),
         my_total=Subquery(mine.filter(conflict_of_interest=False).values("total")[:1]),
     )
 
 
-def next_for_reviewer(user, *, skip: list[int] = ()) -> Application | None:
+def next_for_assessor(user, *, skip: list[int] = ()) -> Application | None:
     """
-    The oldest application the user has not reviewed yet; None when the queue is empty.
+    The oldest application the user has not assessed yet; None when the queue is empty.
 
-    The order depends on nothing other reviewers did: ordering by the number of reviews would
-    tell a reviewer which applications others have already scored.
+    The order depends on nothing other assessors did: ordering by the number of assessments would
+    tell an assessor which applications others have already scored.
     """
     return (
-        reviewable_applications(user)
-        .exclude(reviews__reviewer=user)
+        assessable_applications(user)
+        .exclude(assessments__assessor=user)
         .exclude(pk__in=list(skip))
         .order_by("submitted_at", "pk")
         .first()
@@ -116,25 +118,25 @@ def next_for_reviewer(user, *, skip: list[int] = ()) -> Application | None:
 
 
 @transaction.atomic
-def save_review(
+def save_assessment(
     *,
     application: Application,
-    reviewer,
+    assessor,
     marks: dict,
     reasons: dict,
     comment: str = "",
     conflict: bool = False,
     conflict_reason: str = "",
-) -> Review:
+) -> Assessment:
     """
-    Create or update the reviewer's review of an application.
+    Create or update the assessor's assessment of an application.
 
     Side effects, in order: the marks are checked against the call's rubric
-    (ValidationError naming each criterion in trouble), the review is saved
+    (ValidationError naming each criterion in trouble), the assessment is saved
     with its weighted total (no total for a declared conflict), then the
     application's mean, count and spread are recomputed.
     """
-    # Lock the application: two reviews saved at once must each see the other when the mean is recomputed.
+    # Lock the application: two assessments saved at once must each see the other when the mean is recomputed.
     Application.objects.select_for_update().filter(pk=application.pk).first()
     call = application.review.session.call
     criteria = ensure_rubric(call)
@@ -152,15 +154,15 @@ def save_review(
                     for key, kind in problems.items()
                 }
             )
-        total = scoring.review_total(marks, criteria)
+        total = scoring.assessment_total(marks, criteria)
         reasons = {
             key: reason
             for key, reason in reasons.items()
             if key in application.assessed and bool(marks.get(key)) != application.assessed[key]
         }
-    review, _created = Review.objects.update_or_create(
+    review, _created = Assessment.objects.update_or_create(
         application=application,
-        reviewer=reviewer,
+        assessor=assessor,
         defaults={
             "marks": marks,
             "override_reasons": reasons,
@@ -175,8 +177,8 @@ def save_review(
 
 
 def update_score(application: Application) -> scoring.Aggregate:
-    """Recompute an application's mean, count and spread from the reviews that count."""
-    totals = Review.objects.filter(application=application, conflict_of_interest=False, total__isnull=False).values_list(
+    """Recompute an application's mean, count and spread from the assessments that count."""
+    totals = Assessment.objects.filter(application=application, conflict_of_interest=False, total__isnull=False).values_list(
         "total", flat=True
     )
     result = scoring.aggregate(totals)
@@ -187,14 +189,14 @@ def update_score(application: Application) -> scoring.Aggregate:
 
 
 def recompute_call(call: Call) -> int:
-    """Recompute every review total and score of a call, after its weights changed; return the number of reviews."""
+    """Recompute every assessment total and score of a call, after its weights changed; return the number of assessments."""
     criteria = ensure_rubric(call)
-    reviews = Review.objects.filter(application__review__session__call=call, conflict_of_interest=False).select_related(
+    reviews = Assessment.objects.filter(application__review__session__call=call, conflict_of_interest=False).select_related(
         "application"
     )
     touched = set()
     for review in reviews:
-        review.total = scoring.review_total(review.marks, criteria)
+        review.total = scoring.assessment_total(review.marks, criteria)
         review.save(update_fields=["total", "updated_at"])
         touched.add(review.application)
     for application in touched:
@@ -221,7 +223,7 @@ def check_screening(application: Application, screening: str, reason: str) -> No
 @transaction.atomic
 def screen_application(application: Application, *, eligible: bool, reason: str = "", by=None) -> Application:
     """
-    Mark an application eligible or ineligible for review; ineligibility needs a reason.
+    Mark an application eligible or ineligible for assessment; ineligibility needs a reason.
 
     The one way screening changes (the admin's form and its "mark eligible" action call it); it is
     recorded in the application's history, with who did it.
@@ -243,31 +245,27 @@ def merge_organisations(target: Organisation, duplicates: list[Organisation], *,
     Each application keeps its own copy of the organisation (what its applicant wrote, which only
     they edit); the copies share one identity (see identity.py), which the panel rules count.
     """
-    from . import identity
-
     return identity.merge(target, [org for org in duplicates if org.pk != target.pk], by=by)
 
 
-def reviewer_progress(session) -> list[dict]:
-    """Per reviewer of a session: how many applications they can review, and how many they have reviewed."""
-    from .models import ReviewerAssignment
-
+def assessor_progress(session) -> list[dict]:
+    """Per assessor of a session: how many applications they can assess, and how many they have assessed."""
     eligible = Q(review__applications__status=ApplicationStatus.SUBMITTED, review__applications__screening=Screening.ELIGIBLE)
     assigned = (
-        ReviewerAssignment.objects.filter(review__session=session)
-        .values("reviewer", "reviewer__username", "reviewer__first_name", "reviewer__last_name")
+        AssessorAssignment.objects.filter(review__session=session)
+        .values("assessor", "assessor__username", "assessor__first_name", "assessor__last_name")
         .annotate(todo=Count("review__applications", filter=eligible, distinct=True))
     )
     done = dict(
-        Review.objects.filter(application__review__session=session, total__isnull=False)
-        .values("reviewer")
+        Assessment.objects.filter(application__review__session=session, total__isnull=False)
+        .values("assessor")
         .annotate(n=Count("pk"))
-        .values_list("reviewer", "n")
+        .values_list("assessor", "n")
     )
     rows = []
-    for row in assigned.order_by("reviewer__username"):
-        name = f"{row['reviewer__first_name']} {row['reviewer__last_name']}".strip() or row["reviewer__username"]
-        todo, finished = row["todo"], done.get(row["reviewer"], 0)
+    for row in assigned.order_by("assessor__username"):
+        name = f"{row['assessor__first_name']} {row['assessor__last_name']}".strip() or row["assessor__username"]
+        todo, finished = row["todo"], done.get(row["assessor"], 0)
         rows.append(
             {
                 "name": name,
