@@ -167,7 +167,7 @@ def rush(args, database_url: str, redis_url: str, smtp_port: int, received_by) -
             "-m",
             "celery",
             "-A",
-            "presessions",
+            "config",
             "worker",
             "--pool",
             args.pool,

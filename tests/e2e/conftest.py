@@ -121,7 +121,7 @@ def stack():
     logs = ROOT / "var"
     logs.mkdir(exist_ok=True)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "presessions", "worker", "-P", "solo", "--loglevel=WARNING"],
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "--loglevel=WARNING"],
         cwd=ROOT,
         env=env,
         stdout=open(logs / "e2e-worker.log", "w"),

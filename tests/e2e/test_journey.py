@@ -144,8 +144,8 @@ def test_the_whole_journey(stack, page_factory):
     steps.shot("assessment-page")
     page.locator("input[name='mark_quality'][value='4']").check()
     page.get_by_role("button", name="Save and go to next").click()
-    page.get_by_text("Your review is saved.").wait_for()
-    steps.shot("reviewed")
+    page.get_by_text("Your assessment is saved.").wait_for()
+    steps.shot("assessed")
 
     # 5. The coordinator composes the panels, approves and sends the decisions.
     page, steps = page_factory("4-coordinator")

@@ -278,11 +278,11 @@ class Stack:
         wait_for(lambda: _port_open(self.ports["nginx"]), 10, "nginx")
 
     def start_worker(self):
-        args = [sys.executable, "-m", "celery", "-A", "presessions", "worker", "-P", "solo", "--loglevel=WARNING"]
+        args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "--loglevel=WARNING"]
         self._spawn("worker", args, cwd=ROOT, env=self.env)
 
     def start_beat(self):
-        args = [sys.executable, "-m", "celery", "-A", "presessions", "beat", "--loglevel=WARNING"]
+        args = [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING"]
         self._spawn("beat", [*args, "-s", str(self.folder / "beat-schedule")], cwd=ROOT, env=self.env)
 
     def kill(self, name: str, sig=signal.SIGTERM):
