@@ -48,6 +48,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/config/test_layers.py
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=info

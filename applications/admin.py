@@ -471,7 +471,7 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
             raise PermissionDenied
         criteria = assessment_rules.ensure_rubric(application.review.session.call)
         existing = Assessment.objects.filter(application=application, assessor=request.user).first()
-        form = AssessmentForm(request.POST or None, criteria=criteria, assessed=application.assessed, review=existing)
+        form = AssessmentForm(request.POST or None, criteria=criteria, assessed=application.assessed, assessment=existing)
         if request.method == "POST" and request.POST.get("action") == "skip":
             skipped = request.session.get(SKIPPED_SESSION_KEY, [])
             request.session[SKIPPED_SESSION_KEY] = [*skipped, application.pk]

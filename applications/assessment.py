@@ -160,7 +160,7 @@ def save_assessment(
             for key, reason in reasons.items()
             if key in application.assessed and bool(marks.get(key)) != application.assessed[key]
         }
-    review, _created = Assessment.objects.update_or_create(
+    assessment, _created = Assessment.objects.update_or_create(
         application=application,
         assessor=assessor,
         defaults={
@@ -173,7 +173,7 @@ def save_assessment(
         },
     )
     update_score(application)
-    return review
+    return assessment
 
 
 def update_score(application: Application) -> scoring.Aggregate:
@@ -191,14 +191,14 @@ def update_score(application: Application) -> scoring.Aggregate:
 def recompute_call(call: Call) -> int:
     """Recompute every assessment total and score of a call, after its weights changed; return the number of assessments."""
     criteria = ensure_rubric(call)
-    reviews = Assessment.objects.filter(application__review__session__call=call, conflict_of_interest=False).select_related(
+    assessments = Assessment.objects.filter(application__review__session__call=call, conflict_of_interest=False).select_related(
         "application"
     )
     touched = set()
-    for review in reviews:
-        review.total = scoring.assessment_total(review.marks, criteria)
-        review.save(update_fields=["total", "updated_at"])
-        touched.add(review.application)
+    for assessment in assessments:
+        assessment.total = scoring.assessment_total(assessment.marks, criteria)
+        assessment.save(update_fields=["total", "updated_at"])
+        touched.add(assessment.application)
     for application in touched:
         update_score(application)
     return len(touched)

@@ -489,16 +489,16 @@ class AssessmentForm(forms.Form):
     conflict_reason = forms.CharField(label=_("Nature of the conflict"), required=False, max_length=300)
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
 
-    def __init__(self, *args, criteria, assessed: dict, review=None, **kwargs):
+    def __init__(self, *args, criteria, assessed: dict, assessment=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.criteria = list(criteria)
         self.assessed = assessed
-        marks = review.marks if review else {}
-        reasons = review.override_reasons if review else {}
-        if review:
-            self.fields["comment"].initial = review.comment
-            self.fields["conflict_of_interest"].initial = review.conflict_of_interest
-            self.fields["conflict_reason"].initial = review.conflict_reason
+        marks = assessment.marks if assessment else {}
+        reasons = assessment.override_reasons if assessment else {}
+        if assessment:
+            self.fields["comment"].initial = assessment.comment
+            self.fields["conflict_of_interest"].initial = assessment.conflict_of_interest
+            self.fields["conflict_reason"].initial = assessment.conflict_reason
         fields = {}
         for criterion in self.criteria:
             name = f"mark_{criterion.key}"

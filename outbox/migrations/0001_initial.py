@@ -14,10 +14,18 @@ MODELS = ("email", "emailtemplate")
 
 
 def _move(apps, source: str, target: str) -> None:
+    """
+    Give the models' content types to `target`. If `target` has its own already (Django creates
+    them after every migrate, so after a migration backwards and forwards again both exist), the
+    target's are dropped first, with the permissions Django made for them: the source's carry the
+    history (admin log entries, groups' permissions), and their permissions have the same codenames.
+    """
     ContentType = apps.get_model("contenttypes", "ContentType")
     for model in MODELS:
-        if not ContentType.objects.filter(app_label=target, model=model).exists():
-            ContentType.objects.filter(app_label=source, model=model).update(app_label=target)
+        moving = ContentType.objects.filter(app_label=source, model=model)
+        if moving.exists():
+            ContentType.objects.filter(app_label=target, model=model).delete()
+            moving.update(app_label=target)
 
 
 def move_content_types(apps, schema_editor):

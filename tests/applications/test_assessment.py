@@ -28,8 +28,8 @@ def test_a_new_call_gets_the_default_2012_rubric(kenya):
 
 
 def test_saving_a_review_computes_its_total_and_the_score(cast, ke_app):
-    review = rules.save_assessment(application=ke_app, assessor=cast.alice, marks=GOOD, reasons={})
-    assert review.total == D("8.20")  # 3 + 2 + 4 * 4/5
+    assessment = rules.save_assessment(application=ke_app, assessor=cast.alice, marks=GOOD, reasons={})
+    assert assessment.total == D("8.20")  # 3 + 2 + 4 * 4/5
     ke_app.refresh_from_db()
     assert (ke_app.score_mean, ke_app.score_count, ke_app.score_spread) == (D("8.20"), 1, D("0.00"))
 
@@ -55,14 +55,14 @@ def test_an_override_without_a_reason_is_refused(cast, ke_app):
         rules.save_assessment(application=ke_app, assessor=cast.alice, marks={**GOOD, "report": False}, reasons={})
     assert list(error.value.message_dict) == ["report"]
     assert Assessment.objects.count() == 0
-    review = rules.save_assessment(
+    assessment = rules.save_assessment(
         application=ke_app,
         assessor=cast.alice,
         marks={**GOOD, "report": False},
         reasons={"report": "Not in the OHCHR compilation"},
     )
-    assert review.total == D("6.20")
-    assert review.override_reasons == {"report": "Not in the OHCHR compilation"}
+    assert assessment.total == D("6.20")
+    assert assessment.override_reasons == {"report": "Not in the OHCHR compilation"}
 
 
 def test_changing_a_weight_recomputes_totals_and_scores(cast, ke_app, kenya):
@@ -133,8 +133,8 @@ def test_merging_organisations_gives_them_one_identity_and_keeps_each_record(ken
 def test_review_history_is_kept(cast, ke_app):
     rules.save_assessment(application=ke_app, assessor=cast.alice, marks=GOOD, reasons={})
     rules.save_assessment(application=ke_app, assessor=cast.alice, marks={**GOOD, "quality": 2}, reasons={})
-    review = Assessment.objects.get()
-    assert [h.total for h in review.history.order_by("history_date")] == [D("8.20"), D("6.60")]
+    assessment = Assessment.objects.get()
+    assert [h.total for h in assessment.history.order_by("history_date")] == [D("8.20"), D("6.60")]
 
 
 def test_another_assessors_conflict_does_not_hide_an_application_from_me(cast, kenya):

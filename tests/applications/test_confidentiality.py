@@ -1,5 +1,5 @@
 """
-The holes a security review found on the staff side, each reproduced as it was found: assessors
+The holes a security audit found on the staff side, each reproduced as it was found: assessors
 of Kenya (alice) and Türkiye (bob), and a coordinator (carla).
 """
 
@@ -59,21 +59,21 @@ def test_nobody_can_revert_through_the_history_not_even_a_coordinator(client, ca
 
 
 def test_a_assessor_cannot_change_a_coordinators_review_through_its_history(client, cast, tr):
-    review = rules.save_assessment(application=tr, assessor=cast.coordinator, marks=GOOD, reasons={}, comment="Strong.")
-    version = review.history.first().history_id
-    url = f"/admin/applications/assessment/{review.pk}/history/{version}/"
+    assessment = rules.save_assessment(application=tr, assessor=cast.coordinator, marks=GOOD, reasons={}, comment="Strong.")
+    version = assessment.history.first().history_id
+    url = f"/admin/applications/assessment/{assessment.pk}/history/{version}/"
     response = login_staff(client, cast.alice).post(url, {"comment": "Weak.", "conflict_of_interest": "on"})
     assert response.status_code == 403
-    review.refresh_from_db()
-    assert (review.comment, review.conflict_of_interest) == ("Strong.", False)
+    assessment.refresh_from_db()
+    assert (assessment.comment, assessment.conflict_of_interest) == ("Strong.", False)
 
 
 @pytest.mark.parametrize("page", ["history/", "history/{version}/"])
 def test_a_assessor_cannot_read_another_states_reviews_through_the_history(client, cast, tr, page):
-    review = rules.save_assessment(
+    assessment = rules.save_assessment(
         application=tr, assessor=cast.bob, marks={}, reasons={}, conflict=True, conflict_reason="Board member"
     )
-    url = f"/admin/applications/assessment/{review.pk}/" + page.format(version=review.history.first().history_id)
+    url = f"/admin/applications/assessment/{assessment.pk}/" + page.format(version=assessment.history.first().history_id)
     response = login_staff(client, cast.alice).get(url)
     assert response.status_code == 403
     assert b"Ankara" not in response.content and b"Board member" not in response.content

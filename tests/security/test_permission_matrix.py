@@ -274,7 +274,7 @@ def world(cast, kenya, turkiye, open_session, settings):
         application=tr1, assessor=cast.bob, marks=GOOD, reasons={}, comment="BOB-COMMENT"
     )
     assessment_rules.save_assessment(application=tr1, assessor=cast.coordinator, marks=GOOD, reasons={}, comment="CARLA-COMMENT")
-    alice_review = ke2.assessments.get(assessor=cast.alice)
+    alice_assessment = ke2.assessments.get(assessor=cast.alice)
     # The applicant's other credentials: an alert, a schedule subscription, an email change waiting.
     alert = CallAlert.objects.create(email="ke1-secret@example.org", country="KE")
     subscription = ScheduleSubscription.objects.create(session=open_session, email="ke1-secret@example.org")
@@ -324,7 +324,7 @@ def world(cast, kenya, turkiye, open_session, settings):
         "objects": {
             "applications.application": {"a": ke3, "b": tr1},
             "applications.organisation": {"a": ke3.organisation, "b": tr1.organisation},
-            "applications.assessment": {"a": alice_review, "b": bob_review},
+            "applications.assessment": {"a": alice_assessment, "b": bob_review},
         },
         "credentials": {
             "detail": make_token(ke1),
