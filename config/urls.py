@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from two_factor import views as two_factor_views
 
@@ -23,6 +23,10 @@ staff_account_urls = [
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("language/", views.switch_language, name="switch_language"),
+    # Admin pages whose models moved or were renamed in 2026 (staff bookmarks, links in ADMINS' emails).
+    re_path(
+        rf"^admin/(?P<old>{'|'.join(views.MOVED_ADMIN_PAGES)})/(?P<rest>.*)$", views.moved_admin_page, name="moved_admin_page"
+    ),
     path("admin/", admin.site.urls),
     path("account/", include((staff_account_urls, "two_factor"))),
     path("", include("presessions.urls")),

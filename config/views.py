@@ -1,8 +1,9 @@
 """The project's own pages: the health check, the language switch, and the page for an oversized request."""
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
@@ -47,3 +48,21 @@ def request_too_large(request):
     """What nginx shows (error_page 413) when a body is larger than client_max_body_size: the same page as Django's own."""
     limit = settings.APPLICATION_UPLOAD_MAX_BYTES // (1024 * 1024)
     return render(request, "request_too_large.html", {"limit": limit}, status=413)
+
+
+# The admin's pages of models that moved to another app or were renamed: where they are now.
+MOVED_ADMIN_PAGES = {
+    "presessions/email": "outbox/email",
+    "presessions/emailtemplate": "outbox/emailtemplate",
+    "applications/review": "applications/assessment",
+    "applications/reviewerassignment": "applications/assessorassignment",
+}
+
+
+@require_safe
+def moved_admin_page(request, old, rest):
+    """Send an old admin address to the same page under the model's new name; the admin checks who may see it."""
+    query = request.GET.urlencode()
+    return HttpResponsePermanentRedirect(
+        reverse("admin:index") + f"{MOVED_ADMIN_PAGES[old]}/{rest}" + (f"?{query}" if query else "")
+    )

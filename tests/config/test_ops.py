@@ -23,3 +23,19 @@ def test_private_links_are_masked_in_logs():
     record = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (line,), None)
     MaskPrivateLinks().filter(record)
     assert "sIgNaTuRe" not in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/admin/presessions/email/12/change/?x=1", "/admin/outbox/email/12/change/?x=1"),
+        ("/admin/presessions/emailtemplate/", "/admin/outbox/emailtemplate/"),
+        ("/admin/applications/review/3/history/", "/admin/applications/assessment/3/history/"),
+        ("/admin/applications/reviewerassignment/", "/admin/applications/assessorassignment/"),
+    ],
+)
+def test_old_admin_addresses_lead_to_the_moved_pages(client, old, new):
+    """Bookmarks and the links in ADMINS' emails from before the outbox and the assessments were renamed."""
+    response = client.get(old)
+    assert (response.status_code, response["Location"]) == (301, new)
+    assert client.post(old).status_code == 405

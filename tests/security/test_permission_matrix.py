@@ -37,6 +37,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from applications import assessment as assessment_rules
 from applications.models import Application, AssessorAssignment, CallAlert
 from applications.tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, make_token, sign
+from config.views import MOVED_ADMIN_PAGES
 from outbox.models import EmailTemplate
 from panels import domain, publishing
 from panels.models import PanelMember, PanelRules, ScheduleSubscription
@@ -115,6 +116,7 @@ ROUTE_RULES = {
     "admin:view_on_site": {"GET": "staff", "POST": "staff"},
     "admin:catch_all": {"GET": "nobody", "POST": "nobody"},
     "admin:object_redirect": {"GET": "any", "POST": "any"},
+    "moved_admin_page": {"GET": "any", "POST": "nobody"},  # a redirect to the admin, which decides
 }
 
 # The admin's models: who may list, view, change (POST to the change page), add, delete, read the
@@ -382,6 +384,8 @@ def _fill(route: str, world) -> list[tuple[str, dict]]:
         "<str:key>": world["member"].statement_key,
         "<path:content_type_id>/<path:object_id>": f"{ContentType.objects.get_for_model(Session).pk}/{Session.objects.get(number=60).pk}",
     }
+    if "(?P<old>" in route:  # the admin's old addresses (config.views.moved_admin_page)
+        return [(f"/admin/{old}/", {}) for old in MOVED_ADMIN_PAGES]
     url = route
     for placeholder, value in fills.items():
         url = url.replace(placeholder, value)
