@@ -1,10 +1,16 @@
 # Two commands matter: `make run` and `make test`. Both set up everything first.
 PYTHON ?= python3
+MIN_PYTHON := 3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# One stamp per requirements file's contents: a changed pin reinstalls.
-STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d" " -f1)
-DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d" " -f1)
+# The interpreter's tag (e.g. cpython-311); empty when PYTHON is missing or older than MIN_PYTHON.
+PY_TAG := $(shell $(PYTHON) -c 'import sys; print(sys.implementation.cache_tag if sys.version_info >= (3, 11) else "")' 2>/dev/null)
+ifeq ($(PY_TAG),)
+$(error Pre-session Manager needs Python $(MIN_PYTHON) or newer, and "$(PYTHON)" is $(or $(shell $(PYTHON) --version 2>&1),not installed). Choose another one, for example: make run PYTHON=python3.11)
+endif
+# One stamp per interpreter and requirements file's contents: another Python or a changed pin reinstalls.
+STAMP := $(VENV)/.installed-prod-$(PY_TAG)-$(shell cksum requirements.txt | cut -d" " -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(PY_TAG)-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d" " -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -12,14 +18,18 @@ PORT ?= 8000
 
 # What production needs (requirements.txt): `make run` installs only this.
 $(STAMP): requirements.txt
+	@if [ -e $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print(sys.implementation.cache_tag)' 2>/dev/null)" != "$(PY_TAG)" ]; then \
+		echo "$(VENV) was made with another Python: making it again with $(PYTHON)."; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	rm -f $(VENV)/.installed-[0-9]*
+	@echo "Installing what production needs (requirements.txt). The first time takes a few minutes."
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -r requirements.txt
+	rm -f $(VENV)/.installed-prod-*
 	touch $(STAMP)
 
 # Test, lint and benchmark tools on top (requirements-dev.txt).
 $(DEV_STAMP): $(STAMP) requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "Installing the test, lint and benchmark tools (requirements-dev.txt)."
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -r requirements-dev.txt
 	rm -f $(VENV)/.installed-dev-*
 	touch $(DEV_STAMP)
 
