@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from . import links
 
 # Placeholders the apps registered, then the outbox's own (filled into every email by
 # outbox.delivery.render_message), each with an example value or a function that makes one.
 _placeholders: dict[str, object] = {}
-_own: dict[str, object] = {"contact_email": lambda: _setting("CONTACT_EMAIL"), "site_url": lambda: links.site_url()}
+_own: dict[str, object] = {"contact_email": lambda: settings.CONTACT_EMAIL, "site_url": links.site_url}
 _private: set[str] = set()
 _kinds: dict[str, EmailKind] = {}
 
@@ -29,12 +31,6 @@ class EmailKind:
     # an earlier, unsent one stale (a decision changed before the first was sent), and a sent one
     # is never sent again. None for kinds that stand alone.
     family: str | None = None
-
-
-def _setting(name: str) -> str:
-    from django.conf import settings  # read when a preview is built, not when an app registers
-
-    return getattr(settings, name)
 
 
 def register_kind(name: str, *, family: str | None = None) -> None:
