@@ -10,6 +10,7 @@ last read, logs the outage once, and reads again at the next chance.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.db import DatabaseError, InterfaceError, connection
 from django_celery_beat.schedulers import DatabaseScheduler
@@ -19,6 +20,16 @@ logger = logging.getLogger(__name__)
 
 class ResilientDatabaseScheduler(DatabaseScheduler):
     _database_away = False
+    _last_recorded = 0.0
+
+    def tick(self, *args, **kwargs):
+        # A sign of life for the readiness check, at most every few seconds (config/health.py).
+        if time.monotonic() - self._last_recorded >= 5:
+            from config import health
+
+            health.record(health.BEAT_KEY)
+            self._last_recorded = time.monotonic()
+        return super().tick(*args, **kwargs)
 
     def all_as_schedule(self):
         try:

@@ -30,3 +30,17 @@ def _close_old_database_connections(sender=None, **kwargs):
     # An eager task runs inside its caller's request or transaction, which owns the connection.
     if not getattr(sender.request, "is_eager", False):
         close_old_connections()
+
+
+@signals.task_prerun.connect
+def _worker_seen(sender=None, **kwargs):
+    """Every task a worker starts is a sign of life for the readiness check (config/health.py)."""
+    if not getattr(sender.request, "is_eager", False):
+        from config import health
+
+        health.record(health.WORKER_KEY)
+
+
+@app.task(name="config.heartbeat", ignore_result=True)
+def heartbeat():
+    """Sent by beat every few seconds (settings.PERIODIC_TASKS): running it is the sign of life (task_prerun)."""

@@ -14,9 +14,11 @@ import environ
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
+
+# What this host writes: the SQLite database (development), uploaded files without object storage,
+# collected static files and development mail. Each web server of a scaled-out site has its own.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -163,11 +165,36 @@ FORMAT_MODULE_PATH = ["presessions.formats"]
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
-    "default": {
+# Uploaded reports and statements: on S3-compatible object storage when S3_BUCKET is set (several
+# web servers then share them), on this host's disk otherwise. Either way the files are private:
+# staff and speakers download them through the application, which checks who asks; the bucket
+# must not be public, and no bucket URL is ever shown.
+S3_BUCKET = env.str("S3_BUCKET", default="")
+if S3_BUCKET:
+    UPLOADS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("S3_PREFIX", default="private"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+            "addressing_style": env.str("S3_ADDRESSING_STYLE", default="path"),
+            "signature_version": "s3v4",
+        },
+    }
+else:
+    UPLOADS_STORAGE = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": VAR_DIR / "private"},
-    },
+    }
+STORAGES = {
+    "default": UPLOADS_STORAGE,
     "staticfiles": {
         "BACKEND": env.str(
             "STATICFILES_BACKEND",
@@ -227,6 +254,8 @@ PERIODIC_TASKS = {
     "Alerts when a call opens": ("applications.send_call_alerts", 900),
     "Unconfirmed speakers past their deadline": ("panels.expire_unconfirmed", 3600),
     "Reminders for missing written statements": ("panels.send_statement_reminders", 3600),
+    # Readiness (/readyz) fails when the worker has not run this for 45 seconds (config/health.py).
+    "Worker heartbeat": ("config.heartbeat", 15),
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -300,16 +329,44 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
+# Error reports: Sentry (or GlitchTip) when SENTRY_DSN is set, otherwise mail to ADMINS (config/errors.py).
+# Neither carries form data, cookies or a private link in full.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.PrivateExceptionReporterFilter"
+ERROR_MAIL = [] if SENTRY_DSN else ["mail_admins"]
+if SENTRY_DSN:
+    from config.errors import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"mask_private_links": {"()": "outbox.masking.MaskPrivateLinks"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_private_links"]}},
+    "filters": {
+        "mask_private_links": {"()": "outbox.masking.MaskPrivateLinks"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_private_links"]},
+        # A server error (a 500, a task that crashed) by mail to ADMINS, when DEBUG is off and Sentry is not used.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "mask_private_links"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own default "console" handler (DEBUG only) has no masking filter: replace it.
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django": {"handlers": ["console", *ERROR_MAIL], "level": "INFO", "propagate": False},
+        "celery": {"handlers": ["console", *ERROR_MAIL], "level": "INFO", "propagate": False},
+        # Requests for other host names (scanners) are logged, not mailed.
+        "django.security.DisallowedHost": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         "pypdf": {"level": "ERROR"},  # a damaged upload is refused with a message, not logged

@@ -1,18 +1,37 @@
-"""The project's own pages: the health check, the language switch, and the page for an oversized request."""
+"""The project's own pages: the liveness and readiness checks, the language switch, and the page for an oversized request."""
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponsePermanentRedirect, HttpResponseRedirect
+from django.http import (
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
+from . import health
+
 
 @require_safe
 def healthz(request):
     """Answer without touching the database: the framework's own limit."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_safe
+def readyz(request):
+    """Readiness, in JSON: 200 when the database, Redis, the worker and beat all answer, 503 otherwise."""
+    healthy, report = health.readiness()
+    response = JsonResponse(report, status=200 if healthy else 503)
+    response["Cache-Control"] = "no-store"
+    # A monitor polls this every few seconds: an outage is not mailed to ADMINS as a server error each time.
+    response._has_been_logged = True
+    return response
 
 
 @csrf_exempt  # the worst a forged post can do is change a visitor's language; public pages stay free of tokens
