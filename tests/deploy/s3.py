@@ -3,15 +3,13 @@ A real S3-compatible server on loopback (moto's standalone server), as the SMTP 
 mail server: the uploads tests and the two-server test talk to it over HTTP with boto3, exactly as
 the product talks to a provider's object storage.
 
-Run as a script (`python -m tests.deploy.s3 --port N`) it serves until it is stopped, so that
-several web servers in other processes can share it.
+In a process of its own (`python -m moto.server -H 127.0.0.1 -p PORT`, see `command`), several web
+servers in other processes share it.
 """
 
 from __future__ import annotations
 
-import argparse
-import signal
-import threading
+import sys
 
 ACCESS_KEY, SECRET_KEY, REGION = "presessions-test-key", "presessions-test-secret", "us-east-1"
 BUCKET = "presessions-uploads"
@@ -25,6 +23,11 @@ def moto_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def command(port: int) -> list[str]:
+    """moto's own standalone server, on loopback."""
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
 
 
 def client(endpoint: str):
@@ -87,24 +90,19 @@ def public_grants(s3, key: str, bucket: str = BUCKET) -> list[dict]:
     return [g for g in grants if any(name in g["Grantee"].get("URI", "") for name in PUBLIC_GRANTEES)]
 
 
+def anonymous_status(endpoint: str, key: str, bucket: str = BUCKET) -> int:
+    """The status of a plain, unsigned GET of an object from the bucket: what anyone with its address would get."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{endpoint}/{bucket}/{key}", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def empty(s3, bucket: str = BUCKET) -> None:
     for key in objects(s3, bucket):
         s3.delete_object(Bucket=bucket, Key=key)
 
-
-def serve(port: int) -> None:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *args: stop.set())
-    signal.signal(signal.SIGINT, lambda *args: stop.set())
-    stop.wait()
-    server.stop()
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    serve(parser.parse_args().port)

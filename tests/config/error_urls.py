@@ -1,0 +1,18 @@
+"""A page that fails, for the error-report tests: it holds an applicant's data and a private link when it does."""
+
+from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+
+PRIVATE_LINK = "/applications/Zq3xYpL0rKd8vW2mNsTb:Ab9cDe8fGh7iJk6lMn5oPq4r/"
+
+
+@csrf_exempt
+def broken(request):
+    applicant = request.POST.get("speaker_name", "")  # noqa: F841 -- a local an error report must not show
+    raise RuntimeError(f"could not render {PRIVATE_LINK} for this applicant")
+
+
+urlpatterns = [
+    path("broken/", broken),
+    path("", include("config.urls")),
+]
