@@ -30,6 +30,11 @@ if DEBUG:
 else:
     SECRET_KEY = env.str("SECRET_KEY")
 
+# Old keys, newest first, after SECRET_KEY was changed: links signed with them (private application
+# links in applicants' mailboxes, unsubscribe links) keep working; sessions too. Drop a key once
+# every link it signed has expired or been sent again (deploy/README.md).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -105,4 +105,3 @@ def anonymous_status(endpoint: str, key: str, bucket: str = BUCKET) -> int:
 def empty(s3, bucket: str = BUCKET) -> None:
     for key in objects(s3, bucket):
         s3.delete_object(Bucket=bucket, Key=key)
-

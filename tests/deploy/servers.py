@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import uuid
 from binascii import unhexlify
 from dataclasses import dataclass, field
@@ -57,51 +58,36 @@ def multipart(fields: dict, files: dict[str, tuple[str, bytes, str]]) -> tuple[b
 
 
 class Browser(Client):
-    """tests.faults.stack.Client, with file uploads and the body as bytes."""
+    """tests.faults.stack.Client (cookies, one source address), which also uploads files and gives the body as bytes."""
 
     def send(self, method: str, path: str, data: dict | None = None, files: dict | None = None) -> tuple[int, dict, bytes]:
-        if not files:
-            status, headers, _text = super().request(method, path, data)
-            return status, headers, self._last_body
-        body, content_type = multipart(data or {}, files)
-        headers = {
-            "Host": "127.0.0.1",
-            "User-Agent": "deploy-suite",
-            "Content-Type": content_type,
-            "Referer": f"http://127.0.0.1:{self.port}{path}",
-        }
+        headers = {"Host": "127.0.0.1", "User-Agent": "deploy-suite"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if files:
+            body, headers["Content-Type"] = multipart(data or {}, files)
+        elif data is not None:
+            body = urllib.parse.urlencode(data, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if body is not None:
+            headers["Referer"] = f"http://127.0.0.1:{self.port}{path}"
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout, source_address=(self.source, 0))
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             content = response.read()
-            self._keep_cookies(response.getheaders())
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    key, _, rest = value.partition("=")
+                    self.cookies[key.strip()] = rest.split(";", 1)[0]
             return response.status, {k.lower(): v for k, v in response.getheaders()}, content
         finally:
             connection.close()
 
-    def request(self, method, path, data=None):
-        # The parent's request, keeping the raw body too (it decodes it as text, which a PDF is not).
-        original = http.client.HTTPResponse.read
-
-        def read(response, *args):
-            content = original(response, *args)
-            self._last_body = content
-            return content
-
-        http.client.HTTPResponse.read = read
-        try:
-            return super().request(method, path, data)
-        finally:
-            http.client.HTTPResponse.read = original
-
-    def _keep_cookies(self, headers):
-        for name, value in headers:
-            if name.lower() == "set-cookie":
-                key, _, rest = value.partition("=")
-                self.cookies[key.strip()] = rest.split(";", 1)[0]
+    def request(self, method: str, path: str, data: dict | list | None = None) -> tuple[int, dict, str]:
+        status, headers, content = self.send(method, path, data)
+        return status, headers, content.decode("utf-8", "replace")
 
     def csrf_token(self, path: str) -> str:
         status, _headers, text = self.request("GET", path)
@@ -245,7 +231,11 @@ class TwoServers:
         wait_for(lambda: _port_open(self.ports["s3"]), 30, "the S3 server")
         s3server.client(self.endpoint).create_bucket(Bucket=s3server.BUCKET)
         stack.env = {
-            **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "VAR_DIR") and not k.startswith("S3_")},
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if k not in ("DATABASE_URL", "REDIS_URL", "VAR_DIR") and not k.startswith("S3_")
+            },
             **s3server.environment(self.endpoint),
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:{stack.ports['postgres']}/presessions",
             "REDIS_URL": f"redis://127.0.0.1:{stack.ports['redis']}/0",

@@ -1,0 +1,67 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from presessions import backup
+
+from .backup import HelpFormatter
+
+
+class Command(BaseCommand):
+    help = """Restore a backup made by `manage.py backup` into an EMPTY database and its uploads storage.
+
+Refuses, changing nothing: a damaged or foreign archive; a backup whose migrations differ from
+this code's (restore with the version that made it, then upgrade); a database that already has
+data (only what `migrate` creates is allowed); a storage with a file of a backup's name but other
+content.
+
+Then: runs migrate, replaces what migrate created (groups, periodic tasks and their schedules) by
+the backup's, loads every row in one transaction (staff, second factors, audit history, admin log,
+outbox, periodic tasks as staff left them, all the Pre-sessions' data), resets PostgreSQL's
+sequences, and puts the files back through the uploads storage (disk or S3). Sessions and
+django-axes' access logs and lockouts are not in a backup.
+
+Warns when SECRET_KEY differs from the backed-up site's: the private links already sent would
+stop working. Stop the web servers and workers while restoring."""
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.formatter_class = HelpFormatter
+        return parser
+
+    def add_arguments(self, parser):
+        parser.add_argument("archive", help="The .tar.gz written by `manage.py backup`.")
+        parser.add_argument(
+            "--files-only",
+            action="store_true",
+            help="Put back only the files (after a restore whose files step failed); the database is left alone.",
+        )
+
+    def handle(self, *args, archive, files_only=False, **options):
+        try:
+            report = backup.restore(archive, files_only=files_only)
+        except backup.BackupError as error:
+            raise CommandError(str(error)) from error
+        manifest = report["manifest"]
+        self.stdout.write(f"Backup of {manifest['created_at']} ({manifest['database_vendor']}).")
+        if not files_only:
+            self.stdout.write(self.style.SUCCESS(f"Database restored: {report['rows']} rows of {report['models']} models."))
+            if report["stale_natural_keys"]:
+                self.stdout.write(
+                    f"{report['stale_natural_keys']} content type(s) or permission(s) of models removed since were recreated."
+                )
+        self.stdout.write(
+            self.style.SUCCESS(f"Files restored: {report['files_restored']}; already present: {report['files_present']}.")
+        )
+        if report["files_failed"]:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{len(report['files_failed'])} file(s) appeared in the storage during the restore and were left "
+                    f"as they are: {', '.join(report['files_failed'][:10])}"
+                )
+            )
+        missing = manifest["files"]["referenced_missing"]
+        if missing:
+            self.stdout.write(
+                self.style.WARNING(f"{missing} file(s) that rows refer to were already missing when the backup was made.")
+            )
+        if report["secret_key_warning"]:
+            self.stdout.write(self.style.WARNING(report["secret_key_warning"]))
