@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Compress pages for applicants on slow connections; CSRF tokens are masked per request, which defeats BREACH.
     "django.middleware.gzip.GZipMiddleware",
+    # An ETag on every page: a visitor (or a proxy) that has a page gets "304 Not Modified", not the page again.
+    "django.middleware.http.ConditionalGetMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -508,17 +508,25 @@ def _not_empty(found: dict) -> str:
     )
 
 
-def _restore_files(tar, items: list[dict]) -> list[str]:
-    """Put the files back under their names; return the names that could not be (appeared meanwhile)."""
-    failed = []
+def _restore_files(tar, items: list[dict]) -> tuple[list[str], list[str]]:
+    """
+    Put the files back under their names. Return the names that were damaged in the archive and
+    those taken meanwhile by another file (both left out; every other file is put back).
+    """
+    damaged, taken = [], []
     for item in items:
         name = item["name"]
-        with _spool_member(tar, FILES + name, item) as copy:
+        try:
+            copy = _spool_member(tar, FILES + name, item)
+        except BackupError:
+            damaged.append(name)
+            continue
+        with copy:
             saved = default_storage.save(name, File(copy, name=name))
         if saved != name:  # the name was taken since the check: keep the storage as it was
             default_storage.delete(saved)
-            failed.append(name)
-    return failed
+            taken.append(name)
+    return damaged, taken
 
 
 def restore(path, *, files_only: bool = False, migrate_stdout=None) -> dict:
@@ -541,11 +549,12 @@ def restore(path, *, files_only: bool = False, migrate_stdout=None) -> dict:
         if not files_only:
             call_command("migrate", interactive=False, verbosity=0, stdout=migrate_stdout or io.StringIO())
             report.update(_load_rows(tar, manifest))
-        failed = _restore_files(tar, to_restore)
+        damaged, taken = _restore_files(tar, to_restore)
     report.update(
-        files_restored=len(to_restore) - len(failed),
+        files_restored=len(to_restore) - len(damaged) - len(taken),
         files_present=len(present),
-        files_failed=failed,
+        files_damaged=damaged,
+        files_taken=taken,
         secret_key_warning=secret_key_warning(manifest),
     )
     return report

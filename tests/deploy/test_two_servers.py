@@ -122,7 +122,7 @@ def test_a_change_through_one_server_shows_on_the_others_public_pages_within_the
 
     # Both servers have the page, without the note, in their caches (Redis and each process's memory).
     public = {server: site.browser(server) for server in ("a", "b")}
-    for server, browser in public.items():
+    for browser in public.values():
         for _ in range(6):  # enough for both workers of each server
             status, _headers, text = browser.request("GET", page)
             assert status == 200 and note not in text
@@ -147,5 +147,3 @@ def test_a_change_through_one_server_shows_on_the_others_public_pages_within_the
     late = [(sent, server, fresh) for sent, server, fresh in seen if sent >= LOCAL_VERSION_SECONDS + POLL]
     assert len([row for row in late if row[1] == "b"]) >= 10
     assert [row for row in late if not row[2]] == [], f"stale after {LOCAL_VERSION_SECONDS} s: {late}"
-    first = min(sent for sent, server, fresh in seen if server == "b" and fresh)
-    assert first <= LOCAL_VERSION_SECONDS + POLL

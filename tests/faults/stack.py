@@ -50,16 +50,22 @@ def _as_postgres(args: list[str]) -> list[str]:
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def write_nginx_conf(folder: Path, listen: int, upstream: int, access_log: Path) -> Path:
-    """A whole nginx.conf around deploy/nginx-site.conf, for nginx run in the foreground on loopback."""
-    site = (ROOT / "deploy" / "nginx-site.conf").read_text()
-    for name, value in {
-        "LISTEN": f"127.0.0.1:{listen}",
-        "UPSTREAM": f"127.0.0.1:{upstream}",
-        "STATIC_ROOT": str(ROOT / "static"),
-        "ACCESS_LOG": str(access_log),
-    }.items():
-        site = site.replace("${" + name + "}", value)
+def deploy_nginx_files(folder: Path, values: dict) -> dict[str, str]:
+    """deploy/nginx/'s files with their placeholders filled in, as envsubst would (deploy/README.md)."""
+    filled = {}
+    for source in sorted((ROOT / "deploy" / "nginx").glob("*.conf")):
+        text = source.read_text()
+        for name, value in values.items():
+            text = text.replace("${" + name + "}", value)
+        filled[source.name] = text
+    snippets = folder / "snippets"
+    snippets.mkdir(exist_ok=True)
+    (snippets / "presessions-proxy.conf").write_text(filled["presessions-proxy.conf"])
+    return filled
+
+
+def nginx_main_conf(folder: Path, server_blocks: str, http_extra: str = "") -> Path:
+    """A whole nginx.conf for nginx run in the foreground on loopback, with deploy/nginx/'s http part."""
     temp = folder / "nginx-temp"
     temp.mkdir(exist_ok=True)
     temp.chmod(0o777)
@@ -69,10 +75,22 @@ def write_nginx_conf(folder: Path, listen: int, upstream: int, access_log: Path)
         + ("user root;\n" if os.geteuid() == 0 else "")
         + "worker_processes 1;\nevents { worker_connections 512; }\nhttp {\n  include /etc/nginx/mime.types;\n"
         + "".join(f"  {kind}_temp_path {temp}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        + site
+        + (ROOT / "deploy" / "nginx" / "presessions-http.conf").read_text()
+        + http_extra
+        + server_blocks
         + "\n}\n"
     )
     return conf
+
+
+def write_nginx_conf(folder: Path, listen: int, upstream: int, access_log: Path) -> Path:
+    """Plain HTTP on loopback, in front of gunicorn, with deploy/nginx/presessions-proxy.conf inside."""
+    deploy_nginx_files(folder, {"UPSTREAM": f"127.0.0.1:{upstream}", "STATIC_ROOT": str(ROOT / "static")})
+    server = (
+        f"server {{\n  listen 127.0.0.1:{listen};\n  access_log {access_log} presessions;\n"
+        f"  include {folder / 'snippets' / 'presessions-proxy.conf'};\n}}\n"
+    )
+    return nginx_main_conf(folder, server)
 
 
 def wait_for(check, timeout: float, what: str):

@@ -1,5 +1,5 @@
 """
-Behind a real nginx (Debian's package, with deploy/nginx-site.conf), the rate limit counts each
+Behind a real nginx (Debian's package, with deploy/nginx/), the rate limit counts each
 applicant on their own address, not the proxy's: one client is limited after 20 posts a minute,
 while 25 clients through the same proxy all get through; a forged X-Forwarded-For changes nothing.
 """

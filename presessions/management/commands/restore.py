@@ -51,11 +51,11 @@ stop working. Stop the web servers and workers while restoring."""
         self.stdout.write(
             self.style.SUCCESS(f"Files restored: {report['files_restored']}; already present: {report['files_present']}.")
         )
-        if report["files_failed"]:
+        if report["files_taken"]:
             self.stdout.write(
                 self.style.WARNING(
-                    f"{len(report['files_failed'])} file(s) appeared in the storage during the restore and were left "
-                    f"as they are: {', '.join(report['files_failed'][:10])}"
+                    f"{len(report['files_taken'])} file(s) appeared in the storage during the restore and were left "
+                    f"as they are: {', '.join(report['files_taken'][:10])}"
                 )
             )
         missing = manifest["files"]["referenced_missing"]
@@ -65,3 +65,9 @@ stop working. Stop the web servers and workers while restoring."""
             )
         if report["secret_key_warning"]:
             self.stdout.write(self.style.WARNING(report["secret_key_warning"]))
+        if report["files_damaged"]:
+            damaged = report["files_damaged"]
+            raise CommandError(
+                f"{len(damaged)} file(s) are damaged in the archive and were not put back "
+                f"(they do not match their SHA-256 in the manifest): {', '.join(damaged[:10])}"
+            )
