@@ -14,7 +14,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(PY_TAG)-$(shell cat requirements.txt requi
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev run test lint worker beat messages bench faults
+.PHONY: install install-dev run test lint worker beat messages bench faults smoke
 
 # What production needs (requirements.txt): `make run` installs only this.
 $(STAMP): requirements.txt
@@ -53,6 +53,11 @@ test: install-dev
 # Celery worker and beat, an SMTP sink), each part failed in turn during a burst of submissions.
 faults: install-dev
 	FAULTS=1 $(BIN)/python -m pytest tests/faults -p no:cacheprovider -q
+
+# The production smoke test: deploy/README.md's steps on loopback (nginx with TLS, gunicorn, worker,
+# beat, PostgreSQL, Redis, an SMTP sink), then a visit over HTTPS and the readiness check.
+smoke: install-dev
+	SMOKE=1 $(BIN)/python -m pytest tests/deploy/test_production.py -p no:cacheprovider -q
 
 lint: install-dev
 	$(BIN)/ruff check .

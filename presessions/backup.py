@@ -502,6 +502,7 @@ def _load_rows(tar, manifest: dict) -> dict:
 
 def _not_empty(found: dict) -> str:
     listed = ", ".join(f"{label} ({n} row{'s' if n != 1 else ''})" for label, n in sorted(found.items())[:10])
+    listed += f" and {len(found) - 10} more tables" if len(found) > 10 else ""
     return (
         f"The target database is not empty: {listed}. A backup restores only into an empty database "
         "(a new one, or drop and create it again); nothing was changed."

@@ -36,7 +36,7 @@ Restore with `manage.py restore ARCHIVE`."""
         parser.add_argument(
             "output",
             help="The archive to write; a folder gets a dated name (presessions-backup-YYYYMMDDTHHMMSSZ.tar.gz); "
-            "- writes to standard output.",
+            "- writes to standard output (for a pipe into gpg or age; a file the shell creates follows its umask).",
         )
 
     def handle(self, *args, output, **options):
