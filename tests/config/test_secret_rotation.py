@@ -31,7 +31,11 @@ def test_the_fallbacks_are_read_from_the_environment():
     from django.conf import settings
 
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"],
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)",
+        ],
         cwd=settings.BASE_DIR,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY_FALLBACKS": "k1,k2"},
         capture_output=True,

@@ -121,7 +121,7 @@ def test_a_report_goes_to_the_bucket_privately_and_staff_download_it_through_the
     response, body = _download(login_staff(Client(), cast.coordinator), url)
     assert response.status_code == 200 and body == REPORT
     assert response.streaming and not response.has_header("Location")
-    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Type"] == "application/pdf" and response["Content-Length"] == str(len(REPORT))
     assert response["Content-Disposition"] == f'attachment; filename="report-{application.pk}.pdf"'
     # Kenya's assessor sees it once it is screened eligible, not before; Türkiye's assessor never.
     alice, bob = login_staff(Client(), cast.alice), login_staff(Client(), cast.bob)

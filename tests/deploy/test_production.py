@@ -181,7 +181,10 @@ def site():
         site = Site(stack, folder, env_file, ports, cert)
         stack.env = site.env
         # Step: build and check.
-        site.manage("compiletranslations")
+        # As root, in the code's folder, without the env file (the guide's command).
+        subprocess.run(
+            [str(VENV / "bin" / "python"), "manage.py", "compiletranslations"], cwd=ROOT, check=True, capture_output=True
+        )
         site.manage("collectstatic", "--noinput", "--verbosity", "0")
         site.manage("migrate", "--noinput")
         check = site.manage("check", "--deploy", "--fail-level", "WARNING")

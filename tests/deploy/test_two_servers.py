@@ -99,7 +99,7 @@ def test_an_upload_through_one_server_is_downloaded_by_staff_through_the_other(s
     status, headers, body = coordinator.send("GET", url)
     assert status == 200 and body == REPORT
     assert "location" not in headers
-    assert headers["content-type"] == "application/pdf"
+    assert headers["content-type"] == "application/pdf" and headers["content-length"] == str(len(REPORT))
     assert headers["content-disposition"] == f'attachment; filename="report-{pk}.pdf"'
     # Staff's pages on B link to the application's own address, never to the bucket.
     status, _headers, page = coordinator.request("GET", f"/admin/applications/application/{pk}/change/")
