@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -26,7 +26,7 @@ from presessions import caching
 from presessions.countries import display_name
 from presessions.forms import error_summary
 from presessions.models import Session
-from presessions.web import DatabaseUnavailable, private_page, staff_required
+from presessions.web import DatabaseUnavailable, private_file, private_page, staff_required
 
 from . import assessment as assessment_rules
 from . import domain
@@ -395,14 +395,7 @@ def report_file(request, pk):
     application = get_object_or_404(Application, pk=pk)
     if not assessment_rules.visible_applications(request.user).filter(pk=pk).exists():
         raise PermissionDenied
-    if not application.report_file:
-        raise Http404
-    return FileResponse(
-        application.report_file.open("rb"),
-        content_type="application/pdf",
-        as_attachment=True,
-        filename=f"report-{application.pk}.pdf",
-    )
+    return private_file(application.report_file, filename=f"report-{application.pk}.pdf")
 
 
 @private_page

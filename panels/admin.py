@@ -22,6 +22,12 @@ class PanelRulesAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         return obj.slots
 
 
+def statement_link(member):
+    if not member.statement_file:
+        return "–"
+    return format_html('<a href="{}">{}</a>', reverse("panels:statement_file", args=[member.pk]), _("Download the statement"))
+
+
 class MemberInline(admin.TabularInline):
     model = PanelMember
     extra = 0
@@ -32,13 +38,18 @@ class MemberInline(admin.TabularInline):
         "confirmed_at",
         "declined_at",
         "attends_training",
-        "statement_file",
+        "statement_download",
         "statement_public",
     ]
     # Who speaks, in which order, and what they answered change only through the panel page and the
     # speaker's own link (panels.domain), which keep decisions, emails and public pages in step.
-    readonly_fields = ["role", "position", "application", "confirmed_at", "declined_at"]
+    readonly_fields = ["role", "position", "application", "confirmed_at", "declined_at", "statement_download"]
     can_delete = False
+
+    def statement_download(self, obj):
+        return statement_link(obj)
+
+    statement_download.short_description = _("written statement")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -132,7 +143,15 @@ class PanelMemberAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         "confirmed_at",
         "declined_at",
         "decline_reason",
+        "statement_download",
     ]
+    # The statement is downloaded through the application (a link to the file's storage would be a
+    # bucket's address); the speaker sends it, or a new one, through their own link.
+    exclude = ["statement_file", "statement_key"]
+
+    @admin.display(description=_("written statement"))
+    def statement_download(self, obj):
+        return statement_link(obj)
 
     def has_add_permission(self, request):
         return False  # members come from composing a panel

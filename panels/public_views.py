@@ -14,7 +14,7 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +29,7 @@ from outbox.links import absolute
 from presessions import caching
 from presessions.countries import display_name
 from presessions.models import Session
-from presessions.web import private_page
+from presessions.web import private_file, private_page
 
 from . import publishing
 from .models import ScheduleRelease, ScheduleSubscription
@@ -232,9 +232,7 @@ def schedule_json(request, number):
 def statement(request, key):
     """A speaker's written statement, while staff keep it public and the speaker is public."""
     member = get_object_or_404(publishing.public_speakers(), statement_key=key, statement_public=True)
-    if not member.statement_file:
-        raise Http404
-    return FileResponse(member.statement_file.open("rb"), content_type="application/pdf", filename="statement.pdf")
+    return private_file(member.statement_file, filename="statement.pdf", as_attachment=False)
 
 
 class SubscribeForm(forms.Form):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("staff/sessions/<int:number>/panels/", views.session_panels, name="session"),
     path("staff/sessions/<int:number>/schedule/", views.schedule_staff, name="schedule_staff"),
     path("staff/panels/<int:review_id>/", views.panel_detail, name="panel"),
+    path("staff/panel-members/<int:pk>/statement.pdf", views.statement_file, name="statement_file"),
     path("applications/<str:token>/participation/", views.participation, name="participation"),
     path("sessions/<int:number>/schedule/", public_views.schedule, name="schedule"),
     path("sessions/<int:number>/schedule/changes/", public_views.changes, name="changes"),

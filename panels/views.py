@@ -16,7 +16,7 @@ from applications.forms import validate_pdf
 from applications.models import Application
 from applications.tokens import key_from_token
 from presessions.models import Session, StateReview
-from presessions.web import private_page, staff_required
+from presessions.web import private_file, private_page, staff_required
 
 from . import domain, publishing
 from .enums import MemberRole, StatementLanguage
@@ -468,3 +468,12 @@ def _schedule_page(request, session, publish_form, status=200):
         releases=releases,
     )
     return render(request, "admin/panels/schedule.html", context, status=status)
+
+
+@staff_required
+@require_http_methods(["GET"])
+def statement_file(request, pk):
+    """A speaker's written statement, for the coordinator, public or not yet (streamed, never a storage link)."""
+    _coordinator(request)
+    member = get_object_or_404(PanelMember, pk=pk)
+    return private_file(member.statement_file, filename=f"statement-{member.pk}.pdf")

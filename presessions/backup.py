@@ -426,7 +426,10 @@ def _natural_keys_used(data) -> tuple[set, set]:
         if not line.strip():
             continue
         row = json.loads(line)
-        model = apps.get_model(row["model"])
+        try:
+            model = apps.get_model(row["model"])
+        except (LookupError, ValueError) as error:
+            raise BackupError(f"The backup has rows of a model this code does not have: {row['model']}.") from error
         if model not in relations:
             relations[model] = [
                 (f.name, f.many_to_many, f.related_model._meta.label_lower)

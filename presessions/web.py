@@ -58,3 +58,27 @@ def staff_required(view):
 
 class DatabaseUnavailable(Exception):
     """The database stayed unreachable after a retry: DatabaseUnavailableMiddleware shows a page that says so."""
+
+
+def private_file(field_file, *, filename: str, as_attachment: bool = True):
+    """
+    Stream an uploaded file through the application (never a link to where it is stored), once the
+    caller has checked who asks. A file missing from the disk or the bucket is a 404 and a log line
+    for the operator, not a server error.
+    """
+    import logging
+
+    from django.http import FileResponse, Http404
+
+    if not field_file:
+        raise Http404
+    try:
+        if not field_file.storage.exists(field_file.name):
+            raise FileNotFoundError(field_file.name)
+        handle = field_file.open("rb")
+    except (OSError, Exception) as error:  # noqa: BLE001 -- the disk, or the object store's client, failed
+        if isinstance(error, Http404):
+            raise
+        logging.getLogger(__name__).error("Uploaded file %s cannot be read: %s", field_file.name, type(error).__name__)
+        raise Http404 from error
+    return FileResponse(handle, content_type="application/pdf", as_attachment=as_attachment, filename=filename)

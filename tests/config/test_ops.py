@@ -11,6 +11,7 @@ def test_periodic_tasks_are_installed_for_the_admin():
     assert sorted(PeriodicTask.objects.values_list("task", flat=True)) == [
         "applications.send_call_alerts",
         "applications.send_deadline_reminders",
+        "config.heartbeat",
         "panels.expire_unconfirmed",
         "panels.send_statement_reminders",
         "presessions.sweep_outbox",

@@ -217,6 +217,9 @@ class TwoServers:
             site._start()
         except BaseException:
             site.stop()
+            for log in sorted(stack.logs.glob("*.log")):  # shown by pytest with the failure
+                print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+            shutil.rmtree(folder, ignore_errors=True)
             raise
         return site
 
@@ -234,7 +237,7 @@ class TwoServers:
             **{
                 k: v
                 for k, v in os.environ.items()
-                if k not in ("DATABASE_URL", "REDIS_URL", "VAR_DIR") and not k.startswith("S3_")
+                if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_CACHE_URL", "VAR_DIR") and not k.startswith("S3_")
             },
             **s3server.environment(self.endpoint),
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:{stack.ports['postgres']}/presessions",
@@ -269,10 +272,6 @@ class TwoServers:
     def files_on_disk(self, server: str) -> list[Path]:
         """Every file in a server's var/ folder (uploads without object storage would land in var/private)."""
         return sorted(path for path in self.var[server].rglob("*") if path.is_file())
-
-    def log(self, name: str) -> str:
-        path = self.stack.logs / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self):
         for process in self.processes.values():

@@ -41,7 +41,9 @@ def snapshot() -> dict:
 
 
 def _snapshot() -> dict:
+    from django.contrib.admin.models import LogEntry
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.core import serializers
     from django.core.files.storage import default_storage
     from django_celery_beat.models import PeriodicTask
@@ -68,6 +70,13 @@ def _snapshot() -> dict:
         ),
         "staff": sorted(
             [u.username, u.password, sorted(u.groups.values_list("name", flat=True))] for u in get_user_model().objects.all()
+        ),
+        "admin_log": sorted(
+            [e.user.username, e.content_type.app_label, e.content_type.model, e.object_repr] for e in LogEntry.objects.all()
+        ),
+        "group_permissions": sorted(
+            [group.name, sorted(group.permissions.values_list("content_type__app_label", "codename"))]
+            for group in Group.objects.all()
         ),
         "totp": sorted([d.user.username, d.name, d.key, d.confirmed] for d in TOTPDevice.objects.all()),
         "static_tokens": sorted(StaticToken.objects.values_list("device__user__username", "token")),
@@ -119,6 +128,9 @@ def uploads(settings, tmp_path):
 @pytest.fixture
 def site(uploads, cast, kenya):
     """A site in use: applications (one with its report, one whose file is gone), staff with second factors, a paused task."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
     from django.core.files.storage import default_storage
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
     from django_otp.plugins.otp_static.models import StaticDevice
@@ -138,6 +150,13 @@ def site(uploads, cast, kenya):
     Email.objects.create(
         to=application.email, kind="application-received", subject="S", body_text="B", dedupe_key="k1", related=application
     )
+
+    # The admin log and a group name a model removed since (its content type and permission are stale).
+    gone = ContentType.objects.create(app_label="applications", model="review")
+    Group.objects.get(name="Coordinator").permissions.add(
+        Permission.objects.create(codename="mark_review", name="x", content_type=gone)
+    )
+    LogEntry.objects.create(user=cast.coordinator, content_type=gone, object_id="3", object_repr="Old review", action_flag=CHANGE)
 
     TOTPDevice.objects.create(user=cast.coordinator, name="phone", confirmed=True)
     StaticDevice.objects.create(user=cast.coordinator, name="backup codes").token_set.create(token="abcd1234")
@@ -205,6 +224,9 @@ def test_a_backup_restores_into_an_empty_database_with_its_files(site, archive, 
     assert after["history"] == source["history"] != []
     assert after["emails"] == source["emails"] == [["k1", "applications", "application", site.application.pk]]
     assert after["staff"] == source["staff"]
+    assert after["admin_log"] == source["admin_log"] == [["carla", "applications", "review", "Old review"]]
+    assert after["group_permissions"] == source["group_permissions"]
+    assert "2 content type(s) or permission(s) of models removed since were recreated" in restored.stdout
     assert after["totp"] == source["totp"] and after["static_tokens"] == source["static_tokens"] == [["carla", "abcd1234"]]
     # The uploaded report, byte for byte, under its name; and the file no row refers to.
     report = site.application.report_file.name

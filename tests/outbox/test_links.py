@@ -34,11 +34,11 @@ def test_a_dedupe_key_names_the_kind_and_its_parts_and_never_a_secret():
 
 
 def test_only_the_link_helper_reads_the_site_address():
-    """settings.SITE_URL is read in one place (test harnesses only pass it to the servers they start)."""
+    """settings.SITE_URL is read in one place (test harnesses only pass it to the servers they start; the deploy check only looks at it)."""
     root = pathlib.Path(settings.BASE_DIR)
     readers = sorted(
         str(path.relative_to(root))
         for path in root.rglob("*.py")
         if not {".venv", "var", "tests", "bench"} & set(path.relative_to(root).parts) and "SITE_URL" in path.read_text()
     )
-    assert readers == ["config/settings.py", "outbox/links.py"]
+    assert readers == ["config/checks.py", "config/settings.py", "outbox/links.py"]

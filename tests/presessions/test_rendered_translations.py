@@ -39,7 +39,16 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
 READ_ATTRIBUTES = {"alt", "title", "placeholder", "aria-label", "data-template"}
 # Routes that are not pages: files, feeds and redirects.
 # Not pages: the health check, the language switch, files, and redirects of old admin addresses.
-NOT_PAGES = {"healthz", "readyz", "switch_language", "panels:ics", "panels:json", "panels:statement", "moved_admin_page"}
+NOT_PAGES = {
+    "healthz",
+    "readyz",
+    "switch_language",
+    "panels:ics",
+    "panels:json",
+    "panels:statement",
+    "panels:statement_file",
+    "moved_admin_page",
+}
 # Dates written with an English pattern: English month and day names (not "May", a Spanish word too),
 # a raw ISO moment, and in Spanish a date without its "de" ("14 diciembre 2026").
 ENGLISH_DATE_WORDS = re.compile(

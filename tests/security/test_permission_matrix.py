@@ -90,6 +90,7 @@ ROUTE_RULES = {
     "panels:session": COORD,
     "panels:schedule_staff": COORD,
     "panels:panel": COORD,
+    "panels:statement_file": {"GET": "coord", "POST": "nobody"},
     "panels:participation": HOLDER,
     "panels:schedule": PUBLIC_GET,
     "panels:changes": PUBLIC_GET,
@@ -390,6 +391,8 @@ def _fill(route: str, world) -> list[tuple[str, dict]]:
     url = route
     for placeholder, value in fills.items():
         url = url.replace(placeholder, value)
+    if "<int:pk>" in url and "statement.pdf" in url:
+        return [(url.replace("<int:pk>", str(world["member"].pk)), {})]
     if "<int:pk>" in url and "report.pdf" in url:
         return [
             (url.replace("<int:pk>", str(ke3.pk)), {"variant": "a"}),
