@@ -77,7 +77,7 @@ def production_settings(app_configs=None, **kwargs):
 def translations_compiled(app_configs=None, **kwargs):
     """French and Spanish fall back to English, silently, when their .mo files were not built."""
     missing = [
-        str(po.relative_to(settings.BASE_DIR))
+        str(po.relative_to(Path(folder).parent))
         for folder in settings.LOCALE_PATHS
         for po in Path(folder).glob("*/LC_MESSAGES/*.po")
         if not po.with_suffix(".mo").exists() or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
