@@ -46,7 +46,8 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.core.management.color import no_style
 from django.core.serializers import jsonl
-from django.db import connection, models, transaction
+from django.core.serializers.base import DeserializationError
+from django.db import DatabaseError, connection, models, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils.encoding import force_bytes
@@ -479,14 +480,17 @@ def _load_rows(tar, manifest: dict) -> dict:
                 if filled_by_migrate(model):
                     replaced += model._base_manager.all().delete()[0]
             stale = _create_missing_natural_keys(content_types, permissions)
-            for row in serializers.deserialize("jsonl", data):
-                model = type(row.object)
-                row.save(force_insert=not model._meta.parents)
-                counts[model._meta.label] += 1
             tables = {m._meta.db_table for m in scope} | {
                 f.remote_field.through._meta.db_table for m in scope for f in m._meta.local_many_to_many
             }
-            connection.check_constraints(table_names=sorted(tables))
+            try:
+                for row in serializers.deserialize("jsonl", data):
+                    model = type(row.object)
+                    row.save(force_insert=not model._meta.parents)
+                    counts[model._meta.label] += 1
+                connection.check_constraints(table_names=sorted(tables))
+            except (DeserializationError, DatabaseError) as error:
+                raise BackupError(f"The backup's rows could not be loaded, and none was kept: {error}") from error
             expected = {label: n for label, n in manifest["models"].items() if n}
             if dict(counts) != expected:
                 differences = sorted(set(expected.items()) ^ set(counts.items()))

@@ -19,8 +19,8 @@ def test_missing_or_stale_translations_are_warned_about(tmp_path, settings):
     call_command("compiletranslations", verbosity=0)
     assert translations_compiled() == []
     po = locale / "es" / "LC_MESSAGES" / "django.po"
-    mo = po.with_suffix(".mo")
-    os.utime(mo, (mo.stat().st_mtime - 60, mo.stat().st_mtime - 60))  # a .po edited after the build
+    later = po.with_suffix(".mo").stat().st_mtime + 60
+    os.utime(po, (later, later))  # a .po edited after the build
     assert [warning.id for warning in translations_compiled()] == ["presessions.W007"]
 
 
