@@ -17,6 +17,8 @@ preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket lives in $HOME, read-only under the systemd unit's sandbox; nothing uses it.
+control_socket_disable = True
 
 # Private application links never reach the access log in full.
 logconfig_dict = {

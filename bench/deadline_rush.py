@@ -151,7 +151,7 @@ def rush(args, database_url: str, redis_url: str, smtp_port: int, received_by) -
 
     manage("migrate", "--noinput")
     manage("collectstatic", "--noinput")
-    manage("load_demo")
+    manage("load_demo", "--even-with-debug-off")
     info = manage(
         "shell",
         "-c",

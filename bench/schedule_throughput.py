@@ -50,7 +50,7 @@ def main():
     manage("migrate", "--noinput")
     manage("collectstatic", "--noinput")
     manage("compiletranslations")
-    manage("load_demo")
+    manage("load_demo", "--even-with-debug-off")
     script = (
         "from presessions.models import Call\n"
         "from panels import domain, publishing\n"

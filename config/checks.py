@@ -6,10 +6,12 @@ silently not working.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register(Tags.security, deploy=True)
@@ -62,6 +64,24 @@ def production_settings(app_configs=None, **kwargs):
                 id="presessions.W005",
             )
         )
+    if not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+        found.append(
+            Warning(
+                f"Emails are not sent: EMAIL_BACKEND is {settings.EMAIL_BACKEND}.",
+                hint="Set EMAIL_URL to the mail server (smtp+tls://user:password@host:587). Without it every "
+                "email, private links included, is written to files in VAR_DIR/mail.",
+                id="presessions.W008",
+            )
+        )
+    site_host = urlsplit(settings.SITE_URL).hostname or ""
+    if site_host and not _host_allowed(site_host):
+        found.append(
+            Warning(
+                f"SITE_URL's host ({site_host}) is not in ALLOWED_HOSTS.",
+                hint="Every link in an email would lead to a 400 page: add the host to ALLOWED_HOSTS, or correct SITE_URL.",
+                id="presessions.W009",
+            )
+        )
     if not settings.SENTRY_DSN and not settings.ADMINS:
         found.append(
             Warning(
@@ -70,6 +90,30 @@ def production_settings(app_configs=None, **kwargs):
                 id="presessions.W006",
             )
         )
+    return found
+
+
+def _host_allowed(host: str) -> bool:
+    from django.http.request import validate_host
+
+    return validate_host(host, settings.ALLOWED_HOSTS)
+
+
+@register(Tags.security)
+def trusted_proxies(app_configs=None, **kwargs):
+    """A mistyped TRUSTED_PROXIES would otherwise fail every request, at the first one."""
+    found = []
+    for entry in settings.TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            found.append(
+                Error(
+                    f"TRUSTED_PROXIES holds {entry!r}, which is not an address or a network.",
+                    hint="Give addresses or networks, comma-separated: 127.0.0.1,10.0.0.0/8 (not host names).",
+                    id="presessions.E001",
+                )
+            )
     return found
 
 

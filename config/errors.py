@@ -7,13 +7,32 @@ read by more people, and kept longer, than the data it was made from.
 
 from __future__ import annotations
 
+import hashlib
+import re
+
+from django.utils.log import AdminEmailHandler
 from django.views.debug import SafeExceptionReporterFilter
 
 from outbox.masking import mask_private_links
 
+# A URL with a password in it ("redis://:secret@host", "smtp://user:secret@host").
+URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@", re.IGNORECASE)
+
+
+def _hide_url_passwords(text: str) -> str:
+    return URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:********@", text)
+
 
 class PrivateExceptionReporterFilter(SafeExceptionReporterFilter):
     """Django's filter for ADMINS' error mails, with every posted value hidden, not only passwords."""
+
+    # Django's names, and settings holding addresses with passwords (REDIS_URL, CELERY_BROKER_URL,
+    # CACHES' LOCATION, SENTRY_DSN) or tokens (the CSRF cookie in META).
+    hidden_settings = re.compile("API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|CSRF|DSN|LOCATION|_URL$", flags=re.I)
+
+    def cleanse_setting(self, key, value):
+        cleansed = super().cleanse_setting(key, value)
+        return _hide_url_passwords(cleansed) if type(cleansed) is str else cleansed
 
     def is_active(self, request):
         return True  # also with DEBUG on: the debug page must not show applicants' data to a passer-by either
@@ -29,6 +48,36 @@ class PrivateExceptionReporterFilter(SafeExceptionReporterFilter):
     def get_traceback_frame_variables(self, request, tb_frame):
         # Local variables hold forms, applications and emails: show none of their values.
         return [(name, self.cleansed_substitute) for name, _value in tb_frame.f_locals.items()]
+
+
+class PrivateAdminEmailHandler(AdminEmailHandler):
+    """
+    Django's error mail to ADMINS, with every private link masked in the whole mail (the request's
+    URL, META, the Referer: not only the log line), and the same error mailed at most once every
+    ten minutes, so that anyone repeating a request that fails cannot flood the mailboxes.
+    """
+
+    REPEAT_SECONDS = 600
+
+    def emit(self, record):
+        if not self._first_in_a_while(record):
+            return
+        super().emit(record)
+
+    def _first_in_a_while(self, record) -> bool:
+        from django.core.cache import cache
+
+        where = f"{record.name}:{record.pathname}:{record.lineno}:{record.exc_info[0] if record.exc_info else ''}"
+        key = "error-mail:" + hashlib.sha256(where.encode()).hexdigest()[:24]
+        try:
+            return cache.add(key, 1, self.REPEAT_SECONDS)
+        except Exception:  # noqa: BLE001 -- no cache: mail rather than stay silent
+            return True
+
+    def send_mail(self, subject, message, *args, **kwargs):
+        if kwargs.get("html_message"):
+            kwargs["html_message"] = mask_private_links(kwargs["html_message"])
+        super().send_mail(mask_private_links(subject), mask_private_links(message), *args, **kwargs)
 
 
 def _mask_everywhere(value):

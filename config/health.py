@@ -8,6 +8,10 @@ falls back to each process's memory when Redis is away, so asking the cache itse
 "fine"), the worker (it ran a task recently: beat sends it a heartbeat task every
 HEARTBEAT_SECONDS, and every task it starts counts too) and beat (its scheduler ticked recently).
 
+`/readyz/web` checks only what this web server needs to serve pages: the database (without Redis
+the site still serves: the cache falls back to memory, and emails wait in the outbox). A load
+balancer polls it; a stopped worker or beat must not take every web server out of the pool.
+
 The answer names the checks and how long ago the worker and beat were seen, and the type of an
 error, never an address, a host name or an error message: the endpoint is public.
 """
@@ -76,9 +80,10 @@ def _seen(key: str) -> Callable[[], dict]:
     return check
 
 
-def checks() -> dict[str, Callable[[], dict]]:
+def checks(scope: str = "site") -> dict[str, Callable[[], dict]]:
+    """Every check ("site", for a monitor), or only what this web server needs to serve ("web", for a load balancer)."""
     found = {"database": _database}
-    if not settings.REDIS_URL:
+    if scope == "web" or not settings.REDIS_URL:
         return found  # development: a per-process cache, tasks run in the web process, no beat
     cache = settings.CACHES["default"]
     if "redis" in cache["BACKEND"].lower():
@@ -89,10 +94,10 @@ def checks() -> dict[str, Callable[[], dict]]:
     return found
 
 
-def readiness() -> tuple[bool, dict]:
-    """Run every check; return whether all passed, and a report that is safe to show anyone."""
+def readiness(scope: str = "site") -> tuple[bool, dict]:
+    """Run the scope's checks; return whether all passed, and a report that is safe to show anyone."""
     report = {}
-    for name, check in checks().items():
+    for name, check in checks(scope).items():
         started = time.monotonic()
         try:
             result = {"ok": True, **check()}

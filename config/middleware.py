@@ -5,7 +5,7 @@ import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
@@ -69,6 +69,24 @@ class RequestSizeLimitMiddleware:
             response = render(request, "request_too_large.html", {"limit": limit}, status=413)
             response["Connection"] = "close"  # the body that follows is not read
             return response
+        return self.get_response(request)
+
+
+class NullCharacterMiddleware:
+    """
+    Answer 400 to an address with a NUL character in its path or query string.
+
+    No page needs one, and PostgreSQL refuses NUL in text: a query filtered on such a value would
+    otherwise be a server error (and an error report) that anyone can cause at will. Form fields
+    refuse NUL themselves, next to the field (Django's ProhibitNullCharactersValidator).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+            return HttpResponseBadRequest("Bad request", content_type="text/plain")
         return self.get_response(request)
 
 

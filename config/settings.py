@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "config.middleware.RequestSizeLimitMiddleware",
+    "config.middleware.NullCharacterMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -362,7 +363,7 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_private_links"]},
         # A server error (a 500, a task that crashed) by mail to ADMINS, when DEBUG is off and Sentry is not used.
         "mail_admins": {
-            "class": "django.utils.log.AdminEmailHandler",
+            "class": "config.errors.PrivateAdminEmailHandler",
             "level": "ERROR",
             "filters": ["require_debug_false", "mask_private_links"],
         },

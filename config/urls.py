@@ -23,6 +23,7 @@ staff_account_urls = [
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("readyz/web", views.readyz, {"scope": "web"}, name="readyz_web"),
     path("language/", views.switch_language, name="switch_language"),
     # Admin pages whose models moved or were renamed in 2026 (staff bookmarks, links in ADMINS' emails).
     re_path(

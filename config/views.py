@@ -24,9 +24,9 @@ def healthz(request):
 
 
 @require_safe
-def readyz(request):
-    """Readiness, in JSON: 200 when the database, Redis, the worker and beat all answer, 503 otherwise."""
-    healthy, report = health.readiness()
+def readyz(request, scope="site"):
+    """Readiness, in JSON: 200 when the database, Redis, the worker and beat all answer (for /readyz/web: the database), 503 otherwise."""
+    healthy, report = health.readiness(scope)
     response = JsonResponse(report, status=200 if healthy else 503)
     response["Cache-Control"] = "no-store"
     # A monitor polls this every few seconds: an outage is not mailed to ADMINS as a server error each time.

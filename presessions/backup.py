@@ -17,6 +17,12 @@ again), django-axes' access logs and lockouts, and django-celery-beat's change m
 accounts with their second factors (django-otp devices), groups, the audit history
 (django-simple-history), the admin log, the outbox and the periodic tasks as staff set them.
 
+A restore first reads the whole archive once and verifies it, before anything changes: every
+member against its size and SHA-256 in the manifest (data.jsonl and every file), no member outside
+`files/`, no link, nothing missing and nothing unlisted; then that every row parses, is of a model
+the code has, and that the rows per model are the manifest's. These sums detect damage (a bad disk,
+a copy cut short), not deliberate tampering: whoever can write an archive can rewrite its manifest.
+
 A restore goes only into an empty database with the same migrations as the code: it runs
 `migrate`, replaces the rows `migrate` creates (groups, periodic tasks and their schedules) with
 the backup's, loads every row in one transaction, resets PostgreSQL's sequences, then puts the
@@ -25,15 +31,19 @@ files back through `default_storage`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gzip
 import hashlib
 import hmac
 import io
 import json
 import os
+import pwd
 import tarfile
 import tempfile
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -76,6 +86,7 @@ MIGRATE_FILLS_MODELS = {"auth.group"}
 # Rows that `migrate` creates with other ids in each database: named by natural key in the data.
 BY_NATURAL_KEY = {"contenttypes.contenttype", "auth.permission"}
 
+MANIFEST_MAX_BYTES = 64 * 1024 * 1024  # a manifest lists files: a few hundred bytes each
 SPOOL_BYTES = 32 * 1024 * 1024  # an upload is at most 10 MB: files are spooled in memory below this
 CHUNK = 1024 * 1024
 SECRET_KEY_MESSAGE = b"presessions backup: the SECRET_KEY that signed the private links"
@@ -83,6 +94,14 @@ SECRET_KEY_MESSAGE = b"presessions backup: the SECRET_KEY that signed the privat
 
 class BackupError(Exception):
     """A backup that cannot be made or restored, with a message for the operator."""
+
+
+# What reading a damaged or truncated .tar.gz raises (gzip.BadGzipFile is an OSError).
+READ_ERRORS = (EOFError, OSError, gzip.BadGzipFile, zlib.error, tarfile.TarError)
+
+
+def _damaged(error) -> BackupError:
+    return BackupError(f"The archive is damaged or incomplete: {str(error) or type(error).__name__}. Nothing was changed.")
 
 
 # --- What is backed up --------------------------------------------------------------------------
@@ -272,16 +291,51 @@ def default_name() -> str:
     return f"presessions-backup-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.tar.gz"
 
 
-def backup_to_path(path) -> tuple[Path, dict]:
+def _is_folder_name(text: str) -> bool:
+    return text.endswith("/") or text.endswith(os.sep) or bool(os.altsep and text.endswith(os.altsep))
+
+
+def _install_hint(folder) -> str:
+    return f"create it with `install -d -m 700 {folder}` (as the user running backup)"
+
+
+def _publish(partial: str, path: Path, *, overwrite: bool) -> None:
+    """Give the complete archive its name; without `overwrite`, never over an existing file."""
+    if overwrite:
+        os.replace(partial, path)
+        return
+    try:
+        os.link(partial, path)  # fails if the name exists, even if it appeared during the backup
+    except FileExistsError as error:
+        raise BackupError(f"{path} already exists (it appeared during the backup): left as it was.") from error
+    except OSError:  # a file system without hard links
+        if path.exists() or path.is_symlink():
+            raise BackupError(f"{path} already exists (it appeared during the backup): left as it was.") from None
+        os.replace(partial, path)
+
+
+def backup_to_path(output, *, overwrite: bool = False) -> tuple[Path, dict]:
     """
-    Write a backup to `path` (a file, or a folder that then gets a dated name), with mode 0600.
+    Write a backup to `output` with mode 0600: a file, or a folder (an existing one, or a name
+    ending in "/") where the archive gets a dated name. Refuse an existing file unless `overwrite`.
     The archive appears under its name only once complete. Return the path and the manifest.
     """
-    path = Path(path)
+    text = os.fspath(output)
+    path = Path(text)
+    if _is_folder_name(text) and not path.is_dir():
+        if path.exists():
+            raise BackupError(f"{text} is not a folder.")
+        raise BackupError(f"The folder {text} does not exist; {_install_hint(text)}.")
     if path.is_dir():
         path = path / default_name()
     if not path.parent.is_dir():
-        raise BackupError(f"The folder {path.parent} does not exist.")
+        raise BackupError(f"The folder {path.parent} does not exist; {_install_hint(path.parent)}.")
+    if path.is_dir():
+        raise BackupError(f"{path} is a folder.")
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise BackupError(
+            f"{path} already exists: give --overwrite to replace it, or give a folder (the archive then gets a dated name)."
+        )
     fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)  # mode 0600
     try:
         os.fchmod(fd, 0o600)
@@ -289,10 +343,9 @@ def backup_to_path(path) -> tuple[Path, dict]:
             manifest = write_backup(out, temp_dir=path.parent)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(partial, path)
-    except BaseException:
+        _publish(partial, path, overwrite=overwrite)
+    finally:
         Path(partial).unlink(missing_ok=True)
-        raise
     os.chmod(path, 0o600)
     return path, manifest
 
@@ -300,16 +353,143 @@ def backup_to_path(path) -> tuple[Path, dict]:
 # --- Restore ------------------------------------------------------------------------------------
 
 
-def read_manifest(tar: tarfile.TarFile) -> dict:
+def parse_manifest(body: bytes | None) -> dict:
+    """The manifest, checked for its format and the fields a restore relies on."""
+    if body is None:
+        raise BackupError(
+            "The archive is damaged or incomplete, or it is not a backup of this site: it has no manifest.json "
+            "(written last, so an archive cut short lacks it). Nothing was changed."
+        )
     try:
-        manifest = json.load(tar.extractfile(tar.getmember(MANIFEST)))
-    except (KeyError, ValueError) as error:
-        raise BackupError("This is not a backup of this site: it has no readable manifest.json.") from error
-    if manifest.get("format") != FORMAT:
-        raise BackupError("This is not a backup of this site (unknown format).")
+        manifest = json.loads(body)
+    except ValueError as error:
+        raise BackupError(
+            f"The archive is damaged: its manifest.json is not valid JSON ({error}). Nothing was changed."
+        ) from error
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BackupError("This is not a backup of this site (unknown format). Nothing was changed.")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise BackupError(
             f"This backup has format version {manifest.get('format_version')}; this code reads version {FORMAT_VERSION}."
+        )
+
+    def digest(entry) -> bool:
+        return (
+            isinstance(entry, dict)
+            and isinstance(entry.get("size"), int)
+            and isinstance(entry.get("sha256"), str)
+            and len(entry["sha256"]) == 64
+        )
+
+    files = manifest.get("files")
+    migrations = manifest.get("migrations")
+    well_formed = (
+        digest(manifest.get("data"))
+        and isinstance(manifest.get("models"), dict)
+        and all(isinstance(n, int) for n in manifest["models"].values())
+        and isinstance(migrations, dict)
+        and isinstance(migrations.get("applied"), dict)
+        and all(isinstance(names, list) for names in migrations["applied"].values())
+        and isinstance(files, dict)
+        and isinstance(files.get("items"), list)
+        and all(digest(item) and isinstance(item.get("name"), str) for item in files["items"])
+        and isinstance(files.get("referenced_missing", 0), int)
+    )
+    if not well_formed:
+        raise BackupError("The archive is damaged: its manifest.json lacks fields a restore needs. Nothing was changed.")
+    return manifest
+
+
+def safe_file_name(name: str) -> bool:
+    """A relative storage name with no "..", "." or empty part (nothing that could leave the storage's folder)."""
+    return bool(name) and "\\" not in name and "\x00" not in name and all(part not in {"", ".", ".."} for part in name.split("/"))
+
+
+def _outside(name: str) -> BackupError:
+    return BackupError(f"The archive holds a file name outside files/: {name!r}. Nothing was changed.")
+
+
+def _shown(names, limit: int = 10) -> str:
+    names = list(names)
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _digest_of(fileobj) -> dict:
+    sha256, size = hashlib.sha256(), 0
+    while chunk := fileobj.read(CHUNK):
+        sha256.update(chunk)
+        size += len(chunk)
+    return {"size": size, "sha256": sha256.hexdigest()}
+
+
+def _scan(tar: tarfile.TarFile) -> tuple[dict[str, dict], bytes | None]:
+    """
+    Read the archive once, from start to end: each member's size and SHA-256, and the manifest's
+    bytes. Reading the compressed stream to its end checks its length and CRC too.
+    """
+    found: dict[str, dict] = {}
+    manifest = None
+    try:
+        for member in tar:
+            name = member.name
+            if name in found or (name == MANIFEST and manifest is not None):
+                raise BackupError(f"The archive is damaged: it holds {name} twice. Nothing was changed.")
+            in_files = name.startswith(FILES) and safe_file_name(name.removeprefix(FILES).rstrip("/"))
+            if member.isdir() and (in_files or name.rstrip("/") == FILES.rstrip("/")):
+                continue  # a folder entry, as `tar` adds when an archive is packed again
+            if name not in {MANIFEST, DATA} and not in_files:
+                raise _outside(name)
+            if not member.isreg():
+                raise BackupError(
+                    f"The archive holds {name}, which is not a regular file (a link or a device). Nothing was changed."
+                )
+            if name == MANIFEST:
+                if member.size > MANIFEST_MAX_BYTES:
+                    raise BackupError(f"The archive is damaged: its manifest.json is {member.size} bytes. Nothing was changed.")
+                manifest = tar.extractfile(member).read()
+            else:
+                found[name] = _digest_of(tar.extractfile(member))
+        while tar.fileobj.read(CHUNK):  # what follows the last member, up to the gzip trailer
+            pass
+    except READ_ERRORS as error:
+        raise _damaged(error) from error
+    return found, manifest
+
+
+def verify_archive(tar: tarfile.TarFile) -> dict:
+    """
+    Read the whole archive and check it against its manifest before anything changes; return the
+    manifest. Every member must be listed, of its size and SHA-256 (data.jsonl and every file), under
+    files/ and a plain file; every listed member must be there.
+    """
+    found, body = _scan(tar)
+    manifest = parse_manifest(body)
+    expected = {DATA: manifest["data"]}
+    for item in manifest["files"]["items"]:
+        if not safe_file_name(item["name"]):
+            raise _outside(FILES + item["name"])
+        if FILES + item["name"] in expected:
+            raise BackupError(f"The archive is damaged: its manifest lists {item['name']} twice. Nothing was changed.")
+        expected[FILES + item["name"]] = item
+    if missing := [name for name in expected if name not in found]:
+        raise BackupError(
+            f"The archive is damaged or incomplete: {len(missing)} member(s) of its manifest are missing: "
+            f"{_shown(missing)}. Nothing was changed."
+        )
+    if unlisted := [name for name in found if name not in expected]:
+        raise BackupError(
+            f"The archive is damaged or was altered: {len(unlisted)} member(s) are not in its manifest: "
+            f"{_shown(unlisted)}. Nothing was changed."
+        )
+    differ = [
+        name
+        for name, entry in expected.items()
+        if (found[name]["size"], found[name]["sha256"]) != (entry["size"], entry["sha256"])
+    ]
+    if differ:
+        raise BackupError(
+            f"The archive is damaged: {len(differ)} member(s) do not match their size and SHA-256 in the manifest: "
+            f"{_shown(differ)}. Nothing was changed."
         )
     return manifest
 
@@ -377,15 +557,19 @@ def secret_key_warning(manifest: dict) -> str | None:
 
 def _spool_member(tar, member_name: str, expected: dict, temp_dir=None):
     """The archive member in a temporary file, checked against its size and SHA-256 in the manifest."""
-    try:
-        source = tar.extractfile(tar.getmember(member_name))
-    except KeyError as error:
-        raise BackupError(f"The backup is incomplete: {member_name} is missing.") from error
     copy = tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=temp_dir)
     sha256 = hashlib.sha256()
-    while chunk := source.read(CHUNK):
-        sha256.update(chunk)
-        copy.write(chunk)
+    try:
+        source = tar.extractfile(tar.getmember(member_name))
+        while chunk := source.read(CHUNK):
+            sha256.update(chunk)
+            copy.write(chunk)
+    except KeyError as error:
+        copy.close()
+        raise BackupError(f"The backup is incomplete: {member_name} is missing.") from error
+    except READ_ERRORS as error:
+        copy.close()
+        raise BackupError(f"The archive is damaged or incomplete: {member_name} could not be read ({error}).") from error
     if (copy.tell(), sha256.hexdigest()) != (expected["size"], expected["sha256"]):
         copy.close()
         raise BackupError(f"The backup is damaged: {member_name} does not match its size and SHA-256 in the manifest.")
@@ -419,32 +603,55 @@ def plan_files(manifest: dict) -> tuple[list[dict], list[str]]:
     return to_restore, present
 
 
-def _natural_keys_used(data) -> tuple[set, set]:
-    """The content types and permissions the rows name by natural key."""
+def check_rows(data, manifest: dict) -> tuple[set, set]:
+    """
+    Read every row before anything changes: each must parse and be of a model this code has, and the
+    rows per model must be the manifest's. Return the content types and permissions the rows name by
+    natural key.
+    """
     content_types, permissions = set(), set()
     relations: dict = {}
-    for line in data:
+    counts: Counter = Counter()
+    for number, line in enumerate(data, start=1):
         if not line.strip():
             continue
-        row = json.loads(line)
         try:
-            model = apps.get_model(row["model"])
+            row = json.loads(line)
+            label, fields = row["model"], row["fields"]
+            if not isinstance(label, str) or not isinstance(fields, dict):
+                raise TypeError("no model or no fields")
+        except (ValueError, KeyError, TypeError) as error:
+            raise BackupError(
+                f"The archive is damaged: line {number} of {DATA} is not a row ({error}). Nothing was changed."
+            ) from error
+        try:
+            model = apps.get_model(label)
         except (LookupError, ValueError) as error:
-            raise BackupError(f"The backup has rows of a model this code does not have: {row['model']}.") from error
+            raise BackupError(f"The backup has rows of a model this code does not have: {label}. Nothing was changed.") from error
+        counts[model._meta.label] += 1
         if model not in relations:
             relations[model] = [
                 (f.name, f.many_to_many, f.related_model._meta.label_lower)
                 for f in model._meta.get_fields()
                 if f.concrete and f.is_relation and f.related_model and f.related_model._meta.label_lower in BY_NATURAL_KEY
             ]
-        for name, many, target in relations[model]:
-            value = row["fields"].get(name)
-            for key in (value or []) if many else ([value] if value else []):
-                if target == "contenttypes.contenttype":
-                    content_types.add(tuple(key))
-                else:
-                    permissions.add(tuple(key))
-                    content_types.add(tuple(key[1:]))
+        try:
+            for name, many, target in relations[model]:
+                value = fields.get(name)
+                for key in (value or []) if many else ([value] if value else []):
+                    if target == "contenttypes.contenttype":
+                        content_types.add(tuple(key))
+                    else:
+                        permissions.add(tuple(key))
+                        content_types.add(tuple(key[1:]))
+        except (AttributeError, TypeError) as error:
+            raise BackupError(
+                f"The archive is damaged: line {number} of {DATA} is malformed ({error}). Nothing was changed."
+            ) from error
+    expected = {label: n for label, n in manifest["models"].items() if n}
+    if dict(counts) != expected:
+        differences = sorted(set(expected.items()) ^ set(counts.items()))
+        raise BackupError(f"The backup's rows do not match its manifest: {differences[:10]}. Nothing was changed.")
     return content_types, permissions
 
 
@@ -465,45 +672,44 @@ def _create_missing_natural_keys(content_types: set, permissions: set) -> int:
     return created
 
 
-def _load_rows(tar, manifest: dict) -> dict:
-    """Load the backup's rows, in one transaction, into a migrated database with no data of its own."""
-    with _spool_member(tar, DATA, manifest["data"]) as data:
-        content_types, permissions = _natural_keys_used(data)
-        data.seek(0)
-        scope = backed_up_models()
-        counts: Counter = Counter()
-        with transaction.atomic():
-            if found := rows_in_database():  # written since the check, by a site left running
-                raise BackupError(_not_empty(found))
-            replaced = 0
-            for model in scope:
-                if filled_by_migrate(model):
-                    replaced += model._base_manager.all().delete()[0]
-            stale = _create_missing_natural_keys(content_types, permissions)
-            tables = {m._meta.db_table for m in scope} | {
-                f.remote_field.through._meta.db_table for m in scope for f in m._meta.local_many_to_many
-            }
-            try:
-                for row in serializers.deserialize("jsonl", data):
-                    model = type(row.object)
-                    row.save(force_insert=not model._meta.parents)
-                    counts[model._meta.label] += 1
-                connection.check_constraints(table_names=sorted(tables))
-            except (DeserializationError, DatabaseError) as error:
-                raise BackupError(f"The backup's rows could not be loaded, and none was kept: {error}") from error
-            expected = {label: n for label, n in manifest["models"].items() if n}
-            if dict(counts) != expected:
-                differences = sorted(set(expected.items()) ^ set(counts.items()))
-                raise BackupError(f"The backup's rows do not match its manifest: {differences[:10]}")
-            loaded = [m for m in scope if counts[m._meta.label]]
-            through = [f.remote_field.through for m in loaded for f in m._meta.local_many_to_many]
-            with connection.cursor() as cursor:
-                for sql in connection.ops.sequence_reset_sql(no_style(), loaded + through):
-                    cursor.execute(sql)
-            if apps.is_installed("django_celery_beat"):
-                from django_celery_beat.models import PeriodicTasks  # a running beat reloads its schedule
+def _load_rows(data, manifest: dict, natural_keys: tuple[set, set]) -> dict:
+    """Load the backup's rows (checked by check_rows), in one transaction, into a migrated database with no data of its own."""
+    content_types, permissions = natural_keys
+    data.seek(0)
+    scope = backed_up_models()
+    counts: Counter = Counter()
+    with transaction.atomic():
+        if found := rows_in_database():  # written since the check, by a site left running
+            raise BackupError(_not_empty(found))
+        replaced = 0
+        for model in scope:
+            if filled_by_migrate(model):
+                replaced += model._base_manager.all().delete()[0]
+        stale = _create_missing_natural_keys(content_types, permissions)
+        tables = {m._meta.db_table for m in scope} | {
+            f.remote_field.through._meta.db_table for m in scope for f in m._meta.local_many_to_many
+        }
+        try:
+            for row in serializers.deserialize("jsonl", data):
+                model = type(row.object)
+                row.save(force_insert=not model._meta.parents)
+                counts[model._meta.label] += 1
+            connection.check_constraints(table_names=sorted(tables))
+        except (DeserializationError, DatabaseError) as error:
+            raise BackupError(f"The backup's rows could not be loaded, and none was kept: {error}") from error
+        expected = {label: n for label, n in manifest["models"].items() if n}
+        if dict(counts) != expected:
+            differences = sorted(set(expected.items()) ^ set(counts.items()))
+            raise BackupError(f"The backup's rows do not match its manifest: {differences[:10]}")
+        loaded = [m for m in scope if counts[m._meta.label]]
+        through = [f.remote_field.through for m in loaded for f in m._meta.local_many_to_many]
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), loaded + through):
+                cursor.execute(sql)
+        if apps.is_installed("django_celery_beat"):
+            from django_celery_beat.models import PeriodicTasks  # a running beat reloads its schedule
 
-                PeriodicTasks.update_changed()
+            PeriodicTasks.update_changed()
     return {"rows": sum(counts.values()), "models": len(counts), "replaced": replaced, "stale_natural_keys": stale}
 
 
@@ -537,27 +743,60 @@ def _restore_files(tar, items: list[dict]) -> tuple[list[str], list[str]]:
     return damaged, taken
 
 
+def _open_archive(path):
+    """The archive, opened for reading; a clear message when it cannot be."""
+    try:
+        fileobj = open(path, "rb")  # noqa: SIM115 -- closed by restore()
+    except PermissionError as error:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        raise BackupError(
+            f"Cannot read the archive {path}: permission denied. Make it readable by the user running restore "
+            f"({user}), e.g. `chown {user} {path}` (keep its mode 0600). Nothing was changed."
+        ) from error
+    except FileNotFoundError as error:
+        raise BackupError(f"Cannot read the archive {path}: there is no such file. Nothing was changed.") from error
+    except OSError as error:
+        raise BackupError(f"Cannot read the archive {path}: {error.strerror or error}. Nothing was changed.") from error
+    if not fileobj.seekable():
+        fileobj.close()
+        raise BackupError(
+            f"Cannot read the archive {path}: it is not a regular file (a pipe?). Decrypt or copy it to a file "
+            "first. Nothing was changed."
+        )
+    return fileobj
+
+
 def restore(path, *, files_only: bool = False, migrate_stdout=None) -> dict:
     """
     Restore the backup at `path` into this site's empty database and its uploads storage.
     Refuse (BackupError, nothing changed) a damaged or foreign archive, other migrations than the
-    code's, a database with data, or a storage with other files of the same names.
+    code's, a database with data, or a storage with other files of the same names: the whole archive
+    is verified against its manifest (every member's size and SHA-256, every row's model and the
+    rows per model) before `migrate` runs or anything is written.
     """
-    try:
-        tar = tarfile.open(path, "r:gz")
-    except (OSError, tarfile.TarError) as error:
-        raise BackupError(f"Cannot read {path} as a backup: {error}") from error
-    with tar:
-        manifest = read_manifest(tar)
-        check_migrations(manifest)
-        if not files_only and (found := rows_in_database()):
-            raise BackupError(_not_empty(found))
-        to_restore, present = plan_files(manifest)
-        report = {"manifest": manifest, "rows": 0, "models": 0, "replaced": 0, "stale_natural_keys": 0}
-        if not files_only:
-            call_command("migrate", interactive=False, verbosity=0, stdout=migrate_stdout or io.StringIO())
-            report.update(_load_rows(tar, manifest))
-        damaged, taken = _restore_files(tar, to_restore)
+    with _open_archive(path) as fileobj:
+        try:
+            tar = tarfile.open(fileobj=fileobj, mode="r:gz")
+        except READ_ERRORS as error:
+            raise BackupError(
+                f"Cannot read {path} as a backup: it is not a .tar.gz, or the archive is damaged or incomplete: "
+                f"{error}. Nothing was changed."
+            ) from error
+        with tar, contextlib.ExitStack() as stack:
+            manifest = verify_archive(tar)
+            check_migrations(manifest)
+            natural_keys = None
+            if not files_only:
+                data = stack.enter_context(_spool_member(tar, DATA, manifest["data"]))
+                natural_keys = check_rows(data, manifest)
+                if found := rows_in_database():
+                    raise BackupError(_not_empty(found))
+            to_restore, present = plan_files(manifest)
+            report = {"manifest": manifest, "rows": 0, "models": 0, "replaced": 0, "stale_natural_keys": 0}
+            if not files_only:
+                call_command("migrate", interactive=False, verbosity=0, stdout=migrate_stdout or io.StringIO())
+                report.update(_load_rows(data, manifest, natural_keys))
+            damaged, taken = _restore_files(tar, to_restore)
     report.update(
         files_restored=len(to_restore) - len(damaged) - len(taken),
         files_present=len(present),

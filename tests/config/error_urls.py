@@ -14,5 +14,6 @@ def broken(request):
 
 urlpatterns = [
     path("broken/", broken),
+    path("applications/<str:token>/broken/", lambda request, token: broken(request)),
     path("", include("config.urls")),
 ]

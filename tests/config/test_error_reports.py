@@ -25,9 +25,12 @@ TYPED = {"speaker_name": "Afi Mensah-Quist", "email": "afi@example.org"}
 @pytest.mark.urls("tests.config.error_urls")
 def test_a_server_error_is_mailed_to_admins_without_the_applicants_data(settings, mailoutbox):
     settings.ADMINS = [("Operations", "ops@example.org")]
+    settings.REDIS_URL = "redis://:Hunter2RedisPw@redis.internal:6379/0"
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
     client = Client(raise_request_exception=False)
     client.cookies["sessionid"] = "s3ss10n-v4lue-of-the-visitor"
-    response = client.post("/broken/", TYPED)
+    # The private link in the path, and again in the Referer, as a browser sends it.
+    response = client.post(f"{PRIVATE_LINK}broken/", TYPED, HTTP_REFERER=f"https://example.org{PRIVATE_LINK}")
     assert response.status_code == 500
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
@@ -35,14 +38,25 @@ def test_a_server_error_is_mailed_to_admins_without_the_applicants_data(settings
     body = message.body + "".join(str(alternative[0]) for alternative in getattr(message, "alternatives", []))
     assert "RuntimeError" in body  # the report is useful: what failed, and where
     assert "speaker_name" in body  # the field's name, not its value
-    for secret in (*TYPED.values(), SECRET_PART, "s3ss10n-v4lue-of-the-visitor"):
+    assert PRIVATE_LINK.split("/")[2][:6] in body  # the link's first characters, to tell applicants apart
+    for secret in (*TYPED.values(), SECRET_PART, "s3ss10n-v4lue-of-the-visitor", "Hunter2RedisPw"):
         assert secret not in body and secret not in message.subject, secret
+
+
+@pytest.mark.urls("tests.config.error_urls")
+def test_the_same_error_is_mailed_once_in_ten_minutes(settings, mailoutbox):
+    """Anyone can repeat a request that fails: the mailboxes are not flooded."""
+    settings.ADMINS = [("Operations", "ops@example.org")]
+    client = Client(raise_request_exception=False)
+    for _ in range(5):
+        assert client.post("/broken/", TYPED).status_code == 500
+    assert len(mailoutbox) == 1
 
 
 def test_admins_are_told_nothing_while_debug_is_on(settings, mailoutbox):
     """The handler is the one in LOGGING, with Django's require_debug_false filter."""
     handler = settings.LOGGING["handlers"]["mail_admins"]
-    assert handler["class"] == "django.utils.log.AdminEmailHandler"
+    assert handler["class"] == "config.errors.PrivateAdminEmailHandler"
     assert "require_debug_false" in handler["filters"] and "mask_private_links" in handler["filters"]
     assert "mail_admins" in settings.LOGGING["loggers"]["django"]["handlers"]
 

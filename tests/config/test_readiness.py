@@ -48,6 +48,10 @@ def test_redis_away_is_unhealthy_and_names_no_address(client, settings, mailoutb
     assert body["checks"]["database"]["ok"] is True
     for name in ("cache", "broker", "worker", "beat"):
         assert body["checks"][name]["ok"] is False, name
+    # The load balancer's check: this web server still serves pages without Redis.
+    response = client.get("/readyz/web")
+    assert response.status_code == 200
+    assert list(json.loads(response.content)["checks"]) == ["database"]
     assert body["checks"]["cache"]["error"] == "ConnectionError"
     text = json.dumps(body)
     assert "127.0.0.1" not in text and "hunter2" not in text and "redis://" not in text

@@ -252,7 +252,7 @@ class TwoServers:
             "VAR_DIR": str(stack.folder / "var-setup"),
         }
         stack.manage("migrate", "--noinput")
-        stack.manage("load_demo")
+        stack.manage("load_demo", "--even-with-debug-off")
         for name in SERVERS:
             self.var[name] = stack.folder / f"var-{name}"
             self.var[name].mkdir()

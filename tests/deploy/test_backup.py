@@ -13,11 +13,13 @@ import hashlib
 import io
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
 import tarfile
 import uuid
+from contextlib import closing
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlparse, urlunparse
@@ -305,19 +307,67 @@ def test_restoring_under_another_secret_key_warns_that_private_links_stop_workin
     assert "SECRET_KEY_FALLBACKS" in restored.stdout
 
 
-def rewritten(path, tmp_path, change) -> Path:
-    """A copy of the archive at `path` whose manifest went through change(manifest)."""
+def repacked(path, tmp_path, change) -> Path:
+    """A copy of the archive at `path` whose members went through change(member, body) -> body (it may rename member)."""
     copy = tmp_path / f"changed-{uuid.uuid4().hex[:6]}.tar.gz"
     with tarfile.open(path, "r:gz") as tar, tarfile.open(copy, "w:gz") as out:
         for member in tar.getmembers():
-            body = tar.extractfile(member).read()
-            if member.name == backup.MANIFEST:
-                manifest = json.loads(body)
-                change(manifest)
-                body = json.dumps(manifest).encode()
-                member.size = len(body)
+            body = change(member, tar.extractfile(member).read())
+            member.size = len(body)
             out.addfile(member, io.BytesIO(body))
     return copy
+
+
+def rewritten(path, tmp_path, change) -> Path:
+    """A copy of the archive at `path` whose manifest went through change(manifest)."""
+
+    def manifest_changed(member, body):
+        if member.name != backup.MANIFEST:
+            return body
+        manifest = json.loads(body)
+        change(manifest)
+        return json.dumps(manifest).encode()
+
+    return repacked(path, tmp_path, manifest_changed)
+
+
+def flipped(body: bytes) -> bytes:
+    """`body` with one bit of its middle byte flipped."""
+    middle = len(body) // 2
+    return body[:middle] + bytes([body[middle] ^ 0x01]) + body[middle + 1 :]
+
+
+def tables_in(target) -> list[str]:
+    """The tables of the target's database (none: nothing was changed)."""
+    if target.sqlite:
+        if not target.sqlite.exists():
+            return []
+        with closing(sqlite3.connect(target.sqlite)) as db:
+            return [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    import psycopg
+
+    with psycopg.connect(target.url) as db:
+        return [row[0] for row in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
+
+
+def sqlite_target(tmp_path) -> SimpleNamespace:
+    var_dir = tmp_path / f"target-{uuid.uuid4().hex[:6]}"
+    var_dir.mkdir()
+    return SimpleNamespace(url=f"sqlite:///{var_dir / 'new.sqlite3'}", var_dir=var_dir, sqlite=var_dir / "new.sqlite3")
+
+
+def assert_refused_changing_nothing(result, target, message):
+    """`manage.py restore` failed with a CommandError (status 1, no traceback), before anything changed."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.startswith("CommandError: "), result.stderr
+    assert message in result.stderr, result.stderr
+    assert "Nothing was changed" in result.stderr
+    assert tables_in(target) == []  # not even migrate ran
+    assert files_in(target.var_dir / "private") == []
 
 
 def test_a_backup_of_other_migrations_is_refused(archive, tmp_path):
@@ -363,17 +413,155 @@ def test_files_are_put_back_only_where_the_storage_agrees(archive, empty_uploads
     assert (empty_uploads / "statements/orphan.pdf").read_bytes() == b"other bytes"
 
 
-def test_a_damaged_archive_is_refused(archive, empty_uploads, tmp_path):
+@pytest.mark.parametrize("damage", ["a byte of an uploaded file", "a byte of the rows", "the rows per model"])
+def test_a_damaged_archive_is_refused_before_anything_changes(archive, target, tmp_path, damage):
+    """One flipped byte anywhere is found by the manifest's SHA-256 sums before migrate runs: no row, no file restored."""
+    manifest = manifest_of(archive)
+    report = next(item["name"] for item in manifest["files"]["items"] if item["name"].startswith("reports/"))
+    if damage == "a byte of an uploaded file":
+        damaged = repacked(archive, tmp_path, lambda m, body: flipped(body) if m.name == backup.FILES + report else body)
+        message = f"1 member(s) do not match their size and SHA-256 in the manifest: files/{report}"
+    elif damage == "a byte of the rows":
+        damaged = repacked(archive, tmp_path, lambda m, body: flipped(body) if m.name == backup.DATA else body)
+        message = f"1 member(s) do not match their size and SHA-256 in the manifest: {backup.DATA}"
+    else:  # the rows are intact, the manifest's count of them is not
+        damaged = rewritten(archive, tmp_path, lambda m: m["models"].update({"applications.Application": 3}))
+        message = (
+            "The backup's rows do not match its manifest: [('applications.Application', 2), ('applications.Application', 3)]"
+        )
+
+    assert_refused_changing_nothing(manage("restore", str(damaged), target=target), target, message)
+
+
+@pytest.mark.parametrize("keep", ["half", "all but the last 10 bytes", "40 bytes"])
+def test_a_truncated_archive_is_refused_with_a_message(archive, empty_uploads, tmp_path, keep):
+    body = archive.read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(body[: {"half": len(body) // 2, "all but the last 10 bytes": len(body) - 10, "40 bytes": 40}[keep]])
+
+    with pytest.raises(CommandError, match="the archive is damaged or incomplete|The archive is damaged or incomplete"):
+        call_command("restore", str(cut), "--files-only", stdout=io.StringIO())
+    assert files_in(empty_uploads) == []
+    if keep == "half":  # as the operator sees it: a message, status 1, no traceback, nothing changed
+        target = sqlite_target(tmp_path)
+        assert_refused_changing_nothing(manage("restore", str(cut), target=target), target, "damaged or incomplete")
+
+
+@pytest.mark.parametrize(
+    "manifest_name, member_name",
+    [
+        ("../escaped.pdf", "files/../escaped.pdf"),
+        ("statements/../../escaped.pdf", "files/statements/../../escaped.pdf"),
+        ("/tmp/escaped.pdf", "files//tmp/escaped.pdf"),
+        (None, "../escaped.pdf"),  # a member its manifest does not list
+        (None, "/tmp/escaped.pdf"),
+    ],
+)
+def test_a_file_name_outside_files_is_refused(archive, empty_uploads, tmp_path, manifest_name, member_name):
+    orphan = "statements/orphan.pdf"
+
+    def renamed(member, body):
+        if member.name == backup.FILES + orphan:
+            member.name = member_name
+        elif member.name == backup.MANIFEST and manifest_name:
+            manifest = json.loads(body)
+            next(item for item in manifest["files"]["items"] if item["name"] == orphan)["name"] = manifest_name
+            body = json.dumps(manifest).encode()
+        return body
+
+    outside = repacked(archive, tmp_path, renamed)
+    with pytest.raises(CommandError, match=r"The archive holds a file name outside files/: .*escaped\.pdf.*Nothing was changed"):
+        call_command("restore", str(outside), "--files-only", stdout=io.StringIO())
+    assert files_in(empty_uploads) == [] and not (tmp_path / "escaped.pdf").exists()
+    if member_name == "files/../escaped.pdf":
+        target = sqlite_target(tmp_path)
+        assert_refused_changing_nothing(manage("restore", str(outside), target=target), target, "outside files/")
+
+
+def test_a_link_in_the_archive_is_refused(archive, empty_uploads, tmp_path):
+    linked = tmp_path / "linked.tar.gz"
+    with tarfile.open(archive, "r:gz") as tar, tarfile.open(linked, "w:gz") as out:
+        for member in tar.getmembers():
+            body = tar.extractfile(member).read()
+            if member.name == "files/statements/orphan.pdf":
+                member.type, member.linkname, member.size, body = tarfile.SYMTYPE, "/etc/passwd", 0, b""
+            out.addfile(member, io.BytesIO(body))
+    with pytest.raises(CommandError, match=r"holds files/statements/orphan.pdf, which is not a regular file"):
+        call_command("restore", str(linked), "--files-only", stdout=io.StringIO())
+    assert files_in(empty_uploads) == []
+
+
+def test_an_unreadable_archive_is_refused_with_what_to_do(archive, empty_uploads, monkeypatch):
+    """Restore runs as the site's user: an archive left readable by root only is a message, not a traceback."""
+    if os.geteuid() == 0:  # root reads any file: make the archive unreadable to restore all the same
+
+        def unreadable(path, *args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(backup, "open", unreadable, raising=False)
+    else:
+        archive.chmod(0)
+    with pytest.raises(CommandError, match=r"Cannot read the archive .*site\.tar\.gz: permission denied\. .*chown \w+"):
+        call_command("restore", str(archive), "--files-only", stdout=io.StringIO())
+    assert files_in(empty_uploads) == []
+
+
+def test_the_files_are_checked_again_as_they_are_put_back(archive, empty_uploads, tmp_path, monkeypatch):
+    """Should the archive change after it was verified, a file that no longer matches its SHA-256 is left out."""
+
     def damaged_file(manifest):
         next(item for item in manifest["files"]["items"] if item["name"] == "statements/orphan.pdf")["sha256"] = "0" * 64
 
+    monkeypatch.setattr(backup, "verify_archive", lambda tar: backup.parse_manifest(backup._scan(tar)[1]))
     out = io.StringIO()
     with pytest.raises(CommandError, match=r"1 file\(s\) are damaged in the archive .*: statements/orphan.pdf"):
         call_command("restore", str(rewritten(archive, tmp_path, damaged_file)), "--files-only", stdout=out)
     assert "Files restored: 1" in out.getvalue()  # every other file is put back
     assert not (empty_uploads / "statements/orphan.pdf").exists()
 
+
+def test_something_else_than_a_backup_is_refused(tmp_path, empty_uploads):
     not_a_backup = tmp_path / "notes.tar.gz"
     not_a_backup.write_bytes(b"not an archive")
-    with pytest.raises(CommandError, match="Cannot read"):
+    with pytest.raises(CommandError, match="Cannot read .* as a backup"):
         call_command("restore", str(not_a_backup), stdout=io.StringIO())
+    with pytest.raises(CommandError, match="there is no such file"):
+        call_command("restore", str(tmp_path / "missing.tar.gz"), stdout=io.StringIO())
+
+
+def test_a_backup_goes_into_an_existing_folder_and_overwrites_only_when_asked(site, tmp_path):
+    missing = f"{tmp_path / 'missing'}/"
+    with pytest.raises(CommandError, match=r"The folder .*/missing/ does not exist; create it with `install -d -m 700 "):
+        call_command("backup", missing, stdout=io.StringIO())
+    assert not (tmp_path / "missing").exists()  # no file named after the folder
+
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    call_command("backup", f"{folder}/", stdout=io.StringIO())
+    [dated] = folder.glob("presessions-backup-*.tar.gz")
+
+    existing = tmp_path / "site.tar.gz"
+    existing.write_bytes(b"yesterday's backup")
+    with pytest.raises(CommandError, match=r"site\.tar\.gz already exists: give --overwrite"):
+        call_command("backup", str(existing), stdout=io.StringIO())
+    assert existing.read_bytes() == b"yesterday's backup"
+    call_command("backup", str(existing), "--overwrite", stdout=io.StringIO())
+    assert manifest_of(existing)["rows"] == manifest_of(dated)["rows"] > 0
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o600
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_the_help_says_what_is_verified_and_what_the_checksums_do_not_protect_against():
+    from presessions.management.commands import backup as backup_command
+    from presessions.management.commands import restore as restore_command
+
+    def help_of(module, name) -> str:
+        return " ".join(module.Command().create_parser("manage.py", name).format_help().split())
+
+    restore_help, backup_help = help_of(restore_command, "restore"), help_of(backup_command, "backup")
+    assert "Before anything changes, reads the whole archive" in restore_help
+    assert "SHA-256 of data.jsonl and of every file" in restore_help
+    assert "detect damage (a bad disk, a copy cut short), not deliberate tampering" in restore_help
+    assert "chown presessions ARCHIVE" in restore_help and "(age, gpg)" in restore_help
+    assert "--overwrite" in backup_help and "install -d -m 700 FOLDER" in backup_help
+    assert "not deliberate tampering" in backup_help and "age -r" in backup_help

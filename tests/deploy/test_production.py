@@ -189,7 +189,7 @@ def site():
         site.manage("migrate", "--noinput")
         check = site.manage("check", "--deploy", "--fail-level", "WARNING")
         assert "no issues" in check, check
-        site.demo = site.manage("load_demo")  # not a guide step: data for the visit
+        site.demo = site.manage("load_demo", "--even-with-debug-off")  # not a guide step: data for the visit
         # Step: nginx, with deploy/nginx/ filled in.
         filled = deploy_nginx_files(
             folder,

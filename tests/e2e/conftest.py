@@ -116,7 +116,7 @@ def stack():
     manage("migrate", "--noinput")
     manage("collectstatic", "--noinput")
     manage("compiletranslations")
-    demo = manage("load_demo")
+    demo = manage("load_demo", "--even-with-debug-off")
     passwords = dict(re.findall(r"username: (\w+)\s+password: (\S+)", demo))
     logs = ROOT / "var"
     logs.mkdir(exist_ok=True)

@@ -190,7 +190,7 @@ class Stack:
             "CONN_MAX_AGE": "60",
         }
         stack.manage("migrate", "--noinput")
-        stack.manage("load_demo")
+        stack.manage("load_demo", "--even-with-debug-off")
         # The sweep every 2 seconds instead of every minute, so that the suite takes minutes, not hours.
         stack.manage(
             "shell",

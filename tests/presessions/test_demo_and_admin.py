@@ -34,7 +34,7 @@ def test_load_demo_twice_keeps_one_call_and_the_new_password_works(client):
 
 
 def test_load_demo_command_prints_the_credentials(capsys):
-    call_command("load_demo")
+    call_command("load_demo", "--even-with-debug-off")  # pytest-django runs with DEBUG off
     out = capsys.readouterr().out
     assert "username: coordinator" in out and "password: " in out
 
@@ -91,3 +91,16 @@ def test_admin_requires_staff(client):
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
     assert client.get(response["Location"])["Location"] == "/account/login/?next=/admin/presessions/session/"
+
+
+def test_the_demo_is_refused_with_debug_off_unless_asked_for(settings):
+    from django.core.management.base import CommandError
+
+    from presessions.models import Session
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="even-with-debug-off"):
+        call_command("load_demo")
+    assert not Session.objects.exists()
+    call_command("load_demo", "--even-with-debug-off", stdout=open("/dev/null", "w"))
+    assert Session.objects.exists()

@@ -65,6 +65,7 @@ HOLDER = {"GET": "holder", "POST": "holder"}
 ROUTE_RULES = {
     "healthz": PUBLIC_GET,
     "readyz": PUBLIC_GET,
+    "readyz_web": PUBLIC_GET,
     "switch_language": {"GET": "nobody", "POST": "all"},
     "presessions:home": PUBLIC_GET,
     "presessions:calendar": PUBLIC_GET,

@@ -15,12 +15,17 @@ PRODUCTION = {
     "USE_X_FORWARDED_PROTO": "1",
     "SITE_URL": "https://presessions.example.org",
     "ADMINS": "Operations <ops@example.org>",
+    "EMAIL_URL": "smtp+tls://presessions:secret@smtp.example.org:587",
 }
 NEW_WARNINGS = ("presessions.W001", "presessions.W002", "presessions.W003", "presessions.W004", "presessions.W005")
 
 
 def _check(env: dict, *args) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "ADMINS", "SITE_URL")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "ADMINS", "SITE_URL", "EMAIL_URL", "EMAIL_BACKEND")
+    }
     return subprocess.run(
         [sys.executable, "manage.py", "check", *args],
         cwd=settings.BASE_DIR,
@@ -41,7 +46,7 @@ def test_a_half_configured_production_is_warned_about():
     """DEBUG off on SQLite, without Redis, a proxy setting, an https SITE_URL or anyone to tell of errors."""
     result = _check({"DEBUG": "0", "ALLOWED_HOSTS": "example.org"}, "--deploy")
     output = result.stdout + result.stderr
-    for warning in (*NEW_WARNINGS, "presessions.W006"):
+    for warning in (*NEW_WARNINGS, "presessions.W006", "presessions.W008"):
         assert warning in output, warning
     assert "SQLite" in output and "REDIS_URL" in output and "TRUSTED_PROXIES" in output
     # One fix at a time makes its warning go away.
@@ -63,3 +68,11 @@ def test_production_refuses_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_a_site_url_outside_allowed_hosts_and_a_mistyped_proxy_are_caught():
+    result = _check({**PRODUCTION, "SITE_URL": "https://presessions.upr-info.org"}, "--deploy")
+    assert "presessions.W009" in result.stdout + result.stderr
+    result = _check({**PRODUCTION, "TRUSTED_PROXIES": "nginx"})
+    assert result.returncode != 0
+    assert "presessions.E001" in result.stdout + result.stderr and "'nginx'" in result.stdout + result.stderr

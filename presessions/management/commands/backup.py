@@ -15,7 +15,13 @@ class Command(BaseCommand):
 
 The archive holds every row, portable between PostgreSQL and SQLite (data.jsonl), every file of
 the uploads storage on disk or S3 (files/), and manifest.json: creation time, migrations, rows
-per model, files with their SHA-256, and a fingerprint of SECRET_KEY (never the key itself).
+per model, the size and SHA-256 of data.jsonl and of each file, and a fingerprint of SECRET_KEY
+(never the key itself).
+
+OUTPUT is a folder, where the archive gets a dated name (presessions-backup-YYYYMMDDTHHMMSSZ.tar.gz):
+an existing folder, or a name ending in "/", which must exist (create it with
+`install -d -m 700 FOLDER`); or a file name, refused if the file exists unless --overwrite is given;
+or - for standard output. The archive appears under its name only once complete.
 
 Included: staff accounts and groups, their second factors (django-otp devices and backup codes),
 the audit history (django-simple-history), the admin log, the outbox, the periodic tasks as
@@ -25,7 +31,12 @@ lockouts.
 
 The archive holds applicants' personal data: keep it encrypted and access-controlled. SECRET_KEY
 is not in it: keep it separately, or the private links already sent stop working after a restore.
-Restore with `manage.py restore ARCHIVE`."""
+
+`manage.py restore ARCHIVE` verifies the whole archive against the manifest's SHA-256 sums before
+it changes anything. These sums detect damage (a bad disk, a copy cut short), not deliberate
+tampering: whoever can write the archive can rewrite its manifest too. Keep archives where only
+trusted people can write, and encrypt and sign them, e.g. `manage.py backup - | age -r RECIPIENT
+> backup.tar.gz.age`, or with gpg --sign --encrypt."""
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -35,11 +46,18 @@ Restore with `manage.py restore ARCHIVE`."""
     def add_arguments(self, parser):
         parser.add_argument(
             "output",
-            help="The archive to write; a folder gets a dated name (presessions-backup-YYYYMMDDTHHMMSSZ.tar.gz); "
-            "- writes to standard output (for a pipe into gpg or age; a file the shell creates follows its umask).",
+            help="The archive to write: a file (refused if it exists, unless --overwrite); a folder, existing or named "
+            'with a final "/", which then must exist (the archive gets a dated name, '
+            "presessions-backup-YYYYMMDDTHHMMSSZ.tar.gz); or - for standard output (for a pipe into age or gpg; "
+            "a file the shell creates follows its umask).",
+        )
+        parser.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="Replace OUTPUT if it is an existing file (once the new archive is complete).",
         )
 
-    def handle(self, *args, output, **options):
+    def handle(self, *args, output, overwrite=False, **options):
         if output == "-":
             report = self.stderr  # standard output carries the archive
             manifest = backup.write_backup(sys.stdout.buffer)
@@ -48,7 +66,7 @@ Restore with `manage.py restore ARCHIVE`."""
         else:
             report = self.stdout
             try:
-                path, manifest = backup.backup_to_path(output)
+                path, manifest = backup.backup_to_path(output, overwrite=overwrite)
             except backup.BackupError as error:
                 raise CommandError(str(error)) from error
             where = str(path)

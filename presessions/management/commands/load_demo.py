@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from presessions.demo import load_demo
 
@@ -8,8 +9,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2012, help="Seed of the synthetic data generator.")
+        parser.add_argument(
+            "--even-with-debug-off",
+            action="store_true",
+            help="Load the demo on a site with DEBUG off too (a demo or test server, never the real site).",
+        )
 
     def handle(self, *args, seed=2012, **options):
+        if not settings.DEBUG and not options["even_with_debug_off"]:
+            raise CommandError(
+                "DEBUG is off: this looks like the real site. The demo adds 140 made-up applications and staff "
+                "accounts whose passwords it prints. On a demo or test server, add --even-with-debug-off."
+            )
         result = load_demo(seed=seed, stdout=self.stdout)
         session = result["session"]
         call = session.call

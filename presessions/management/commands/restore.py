@@ -8,16 +8,26 @@ from .backup import HelpFormatter
 class Command(BaseCommand):
     help = """Restore a backup made by `manage.py backup` into an EMPTY database and its uploads storage.
 
-Refuses, changing nothing: a damaged or foreign archive; a backup whose migrations differ from
-this code's (restore with the version that made it, then upgrade); a database that already has
-data (only what `migrate` creates is allowed); a storage with a file of a backup's name but other
-content.
+Before anything changes, reads the whole archive and checks it against its manifest.json: the size
+and SHA-256 of data.jsonl and of every file, every member under files/ (no "..", no absolute name,
+no link), none missing and none unlisted; then that every row parses, is of a model this code
+has, and that the rows per model are the manifest's. Refuses, changing nothing: an archive that
+cannot be read (make it readable by the user running restore, e.g. chown presessions ARCHIVE), a
+damaged, truncated or foreign archive; a backup whose migrations differ from this code's (restore
+with the version that made it, then upgrade); a database that already has data (only what
+`migrate` creates is allowed); a storage with a file of a backup's name but other content.
 
 Then: runs migrate, replaces what migrate created (groups, periodic tasks and their schedules) by
 the backup's, loads every row in one transaction (staff, second factors, audit history, admin log,
 outbox, periodic tasks as staff left them, all the Pre-sessions' data), resets PostgreSQL's
-sequences, and puts the files back through the uploads storage (disk or S3). Sessions and
-django-axes' access logs and lockouts are not in a backup.
+sequences, and puts the files back through the uploads storage (disk or S3), checking each one's
+SHA-256 again (a file that fails is left out and reported, exit status 1; --files-only retries).
+Sessions and django-axes' access logs and lockouts are not in a backup.
+
+The SHA-256 sums detect damage (a bad disk, a copy cut short), not deliberate tampering: whoever
+can write the archive can rewrite its manifest too. Keep archives where only trusted people can
+write, and encrypt and sign them (age, gpg); decrypt into a file readable by the user running
+restore.
 
 Warns when SECRET_KEY differs from the backed-up site's: the private links already sent would
 stop working. Stop the web servers and workers while restoring."""
@@ -28,7 +38,9 @@ stop working. Stop the web servers and workers while restoring."""
         return parser
 
     def add_arguments(self, parser):
-        parser.add_argument("archive", help="The .tar.gz written by `manage.py backup`.")
+        parser.add_argument(
+            "archive", help="The .tar.gz written by `manage.py backup` (a file readable by the user running restore)."
+        )
         parser.add_argument(
             "--files-only",
             action="store_true",
