@@ -171,12 +171,17 @@ FORMAT_MODULE_PATH = ["presessions.formats"]
 # Static files: Bootstrap is vendored in static/vendor and served by
 # whitenoise with hashed, compressed names; no CDN is involved.
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# Where collectstatic puts the files nginx serves: outside VAR_DIR in production (deploy/README.md),
+# so that nginx's user may read them without reaching the uploads.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded reports and statements: on S3-compatible object storage when S3_BUCKET is set (several
 # web servers then share them), on this host's disk otherwise. Either way the files are private:
 # staff and speakers download them through the application, which checks who asks; the bucket
 # must not be public, and no bucket URL is ever shown.
+# Uploads on disk are readable by the site's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 S3_BUCKET = env.str("S3_BUCKET", default="")
 if S3_BUCKET:
     UPLOADS_STORAGE = {
@@ -208,6 +213,8 @@ STORAGES = {
             "STATICFILES_BACKEND",
             default="whitenoise.storage.CompressedManifestStaticFilesStorage",
         ),
+        # Readable by nginx's user, unlike uploads (FILE_UPLOAD_PERMISSIONS).
+        "OPTIONS": {"file_permissions_mode": 0o644, "directory_permissions_mode": 0o755},
     },
 }
 

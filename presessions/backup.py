@@ -385,6 +385,8 @@ def parse_manifest(body: bytes | None) -> dict:
     migrations = manifest.get("migrations")
     well_formed = (
         digest(manifest.get("data"))
+        and isinstance(manifest.get("created_at"), str)
+        and isinstance(manifest.get("database_vendor"), str)
         and isinstance(manifest.get("models"), dict)
         and all(isinstance(n, int) for n in manifest["models"].values())
         and isinstance(migrations, dict)

@@ -81,4 +81,7 @@ def private_file(field_file, *, filename: str, as_attachment: bool = True):
             raise
         logging.getLogger(__name__).error("Uploaded file %s cannot be read: %s", field_file.name, type(error).__name__)
         raise Http404 from error
-    return FileResponse(handle, content_type="application/pdf", as_attachment=as_attachment, filename=filename)
+    response = FileResponse(handle, content_type="application/pdf", as_attachment=as_attachment, filename=filename)
+    if as_attachment:  # a private file (a report, a statement not yet public): kept by no cache
+        response["Cache-Control"] = "private, no-store"
+    return response

@@ -151,6 +151,9 @@ def site():
     stack.start_redis()
     stack.start_sink()
     try:
+        # Step: the folders, as the guide makes them: VAR_DIR closed to others (uploads), static files open.
+        (folder / "var").mkdir(mode=0o750)
+        (folder / "var").chmod(0o750)
         # Step: the env file, from .env.example.
         etc = folder / "etc" / "presessions"
         etc.mkdir(parents=True)
@@ -163,6 +166,7 @@ def site():
             "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
             "EMAIL_URL": f"smtp://127.0.0.1:{ports['smtp']}",
             "VAR_DIR": str(folder / "var"),
+            "STATIC_ROOT": str(folder / "static"),
             "GUNICORN_BIND": f"127.0.0.1:{ports['web']}",
             "WEB_CONCURRENCY": "2",
         }.items():
@@ -195,18 +199,19 @@ def site():
             folder,
             {
                 "UPSTREAM": f"127.0.0.1:{ports['web']}",
-                "STATIC_ROOT": str(folder / "var" / "staticfiles"),
+                "STATIC_ROOT": str(folder / "static"),
                 "DOMAIN": DOMAIN,
                 "TLS_CERT": str(cert),
                 "TLS_KEY": str(key),
             },
         )
         server = filled["presessions.conf"]
-        server = server.replace("listen 80;", f"listen 127.0.0.1:{ports['http']};")
-        server = server.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{ports['https']} ssl http2;")
+        server = re.sub(r"listen 80([ ;])", rf"listen 127.0.0.1:{ports['http']}\1", server)
+        server = re.sub(r"listen 443 ", f"listen 127.0.0.1:{ports['https']} ", server)
         server = re.sub(r"^\s*listen \[::\]:\d+.*$", "", server, flags=re.MULTILINE)
         server = server.replace("/var/log/nginx/", f"{stack.logs}/")
-        nginx = nginx_main_conf(folder, server)
+        # nginx's workers as Debian's www-data, as on a server: the folders' modes must let it read the static files.
+        nginx = nginx_main_conf(folder, server, user="www-data")
         from tests.faults.stack import NGINX
 
         tested = subprocess.run([NGINX, "-t", "-c", str(nginx), "-p", str(folder)], capture_output=True, text=True)
@@ -232,8 +237,17 @@ def test_tls_http2_redirect_and_hsts(site):
     response = plain.getresponse()
     assert response.status == 301
     assert response.headers["Location"] == f"https://{DOMAIN}/calendar/?x=1"
+    # Another name, over HTTP or HTTPS: closed without an answer, never a redirect to that name.
+    other = http.client.HTTPConnection("127.0.0.1", site.ports["http"], timeout=10)
+    other.request("GET", "/", headers={"Host": "evil.example"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+        other.getresponse()
+    raw = socket.create_connection(("127.0.0.1", site.ports["https"]), timeout=10)
+    with pytest.raises(ssl.SSLError):
+        ssl._create_unverified_context().wrap_socket(raw, server_hostname="evil.example")
     status, headers, body = site.https("GET", "/")
     assert status == 200
+    assert "nginx" not in headers.get("Server", "nginx/").split("/")[1:]  # no version
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
     assert b"UPR Info" in body
     # Static files come from nginx, cached for a year.
@@ -337,6 +351,33 @@ def test_an_application_with_an_upload_near_the_limit(site):
     status, _headers, body = site.https("POST", path, body=too_big, headers={**headers, "Content-Type": content_type})
     assert status == 413
     assert b"<html" in body.lower() and b"nginx" not in body.lower()
+    # The same over HTTP/2, as browsers send it, to a private link: the site's page, in Spanish, and
+    # the link in full in no log of nginx's (its error log cannot mask).
+    private = "/applications/AbCdEfGhIjKlMnOpQrStUv:Qm3Pz8Wc1Kx5Nv7Rb2Ty4Lh6Js9D/edit/"
+    upload = site.folder / "too-big.pdf"
+    upload.write_bytes(b"%PDF-1.4\n" + b"0" * (13 * 1024 * 1024))
+    curl = subprocess.run(
+        ["curl", "-s", "--http2", "--cacert", str(site.cert), "--resolve", f"{DOMAIN}:{site.ports['https']}:127.0.0.1"]
+        + [
+            "-H",
+            "Cookie: django_language=es",
+            "-F",
+            f"app-report_file=@{upload}",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code} %{http_version}",
+        ]
+        + [f"https://{DOMAIN}:{site.ports['https']}{private}"],
+        capture_output=True,
+        timeout=60,
+    )
+    page, _, outcome = curl.stdout.rpartition(b"\n")
+    assert outcome == b"413 2", curl.stderr
+    assert b"El archivo" in page or b"grande" in page, page[:300]
+    assert b"nginx" not in page.lower()
+    for log in site.stack.logs.glob("*.log"):
+        assert "Qm3Pz8Wc1Kx5Nv7Rb2Ty4Lh6Js9D" not in log.read_text(errors="replace"), log.name
 
 
 def site_limit() -> int:
@@ -386,6 +427,8 @@ def test_readiness_follows_the_worker(site):
     status, report = site.ready()
     assert status == 503
     assert report["checks"]["worker"]["ok"] is False
+    # The load balancer's check stays healthy: the web servers still serve.
+    assert site.https("GET", "/readyz/web")[0] == 200
     assert report["checks"]["beat"]["ok"] is True and report["checks"]["database"]["ok"] is True
     unhealthy_after = time.monotonic() - stopped
     site.start("worker")
@@ -397,3 +440,17 @@ def test_readiness_follows_the_worker(site):
         f"readiness: unhealthy {unhealthy_after:.0f} s after the worker stopped, "
         f"healthy {time.monotonic() - restarted:.0f} s after it started again"
     )
+
+
+def test_a_restart_shows_a_page_in_three_languages(site):
+    """While gunicorn is away (an upgrade's restart), nginx answers with the site's own page, not its bare 502."""
+    site.stack.kill("web")
+    try:
+        status, headers, body = site.https("GET", "/calendar/")
+        assert status == 502
+        text = body.decode()
+        assert "Back in a minute" in text and "De retour dans une minute" in text and "Volvemos en un minuto" in text
+    finally:
+        site.start("web")
+        wait_for(lambda: _port_open(site.ports["web"]), 60, "gunicorn")
+    assert site.https("GET", "/calendar/")[0] == 200

@@ -64,7 +64,7 @@ def deploy_nginx_files(folder: Path, values: dict) -> dict[str, str]:
     return filled
 
 
-def nginx_main_conf(folder: Path, server_blocks: str, http_extra: str = "") -> Path:
+def nginx_main_conf(folder: Path, server_blocks: str, http_extra: str = "", user: str = "root") -> Path:
     """A whole nginx.conf for nginx run in the foreground on loopback, with deploy/nginx/'s http part."""
     temp = folder / "nginx-temp"
     temp.mkdir(exist_ok=True)
@@ -72,7 +72,7 @@ def nginx_main_conf(folder: Path, server_blocks: str, http_extra: str = "") -> P
     conf = folder / "nginx.conf"
     conf.write_text(
         f"daemon off;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'nginx-error.log'} warn;\n"
-        + ("user root;\n" if os.geteuid() == 0 else "")
+        + (f"user {user};\n" if os.geteuid() == 0 else "")
         + "worker_processes 1;\nevents { worker_connections 512; }\nhttp {\n  include /etc/nginx/mime.types;\n"
         + "".join(f"  {kind}_temp_path {temp}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         + (ROOT / "deploy" / "nginx" / "presessions-http.conf").read_text()

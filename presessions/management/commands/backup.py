@@ -35,8 +35,9 @@ is not in it: keep it separately, or the private links already sent stop working
 `manage.py restore ARCHIVE` verifies the whole archive against the manifest's SHA-256 sums before
 it changes anything. These sums detect damage (a bad disk, a copy cut short), not deliberate
 tampering: whoever can write the archive can rewrite its manifest too. Keep archives where only
-trusted people can write, and encrypt and sign them, e.g. `manage.py backup - | age -r RECIPIENT
-> backup.tar.gz.age`, or with gpg --sign --encrypt."""
+trusted people can write, and encrypt them, e.g. `manage.py backup - | age -r RECIPIENT
+> backup.tar.gz.age`; to detect tampering too, sign them (gpg --sign --encrypt) and check the
+signature before restoring."""
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)

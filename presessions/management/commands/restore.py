@@ -12,7 +12,7 @@ Before anything changes, reads the whole archive and checks it against its manif
 and SHA-256 of data.jsonl and of every file, every member under files/ (no "..", no absolute name,
 no link), none missing and none unlisted; then that every row parses, is of a model this code
 has, and that the rows per model are the manifest's. Refuses, changing nothing: an archive that
-cannot be read (make it readable by the user running restore, e.g. chown presessions ARCHIVE), a
+cannot be read (make it readable by the user running restore, e.g. chown presessions ARCHIVE); a
 damaged, truncated or foreign archive; a backup whose migrations differ from this code's (restore
 with the version that made it, then upgrade); a database that already has data (only what
 `migrate` creates is allowed); a storage with a file of a backup's name but other content.
@@ -26,8 +26,8 @@ Sessions and django-axes' access logs and lockouts are not in a backup.
 
 The SHA-256 sums detect damage (a bad disk, a copy cut short), not deliberate tampering: whoever
 can write the archive can rewrite its manifest too. Keep archives where only trusted people can
-write, and encrypt and sign them (age, gpg); decrypt into a file readable by the user running
-restore.
+write, encrypt them (age, gpg) and sign them (gpg --sign), checking the signature before a
+restore; decrypt into a file readable by the user running restore.
 
 Warns when SECRET_KEY differs from the backed-up site's: the private links already sent would
 stop working. Stop the web servers and workers while restoring."""
