@@ -191,6 +191,7 @@ def site():
         )
         site.manage("collectstatic", "--noinput", "--verbosity", "0")
         site.manage("migrate", "--noinput")
+        site.manage("load_calendar")
         check = site.manage("check", "--deploy", "--fail-level", "WARNING")
         assert "no issues" in check, check
         site.demo = site.manage("load_demo", "--even-with-debug-off")  # not a guide step: data for the visit

@@ -600,7 +600,10 @@ def test_the_permission_matrix(world):
                 transaction.set_rollback(True)
             counted += 1
             where = f"{request.method} {request.url} [{request.route}] as {role}"
-            if response.status_code >= 500:
+            # The readiness check answers 503 by design when no worker has been seen (a run with Redis and
+            # no worker): its own answer, in JSON, not a server error.
+            deliberate = request.route.startswith("readyz") and response.status_code == 503 and b'"unhealthy"' in response.content
+            if response.status_code >= 500 and not deliberate:
                 problems.append(f"{where}: server error {response.status_code}")
                 continue
             body = b"".join(response.streaming_content) if response.streaming else response.content
