@@ -11,7 +11,7 @@ import hashlib
 import re
 
 from django.utils.log import AdminEmailHandler
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from outbox.masking import mask_private_links
 
@@ -45,6 +45,10 @@ class PrivateExceptionReporterFilter(SafeExceptionReporterFilter):
             hidden[name] = self.cleansed_substitute
         return hidden
 
+    def get_safe_cookies(self, request):
+        # Every cookie: the messages cookie, for one, can hold an applicant's email addresses.
+        return dict.fromkeys(getattr(request, "COOKIES", {}), self.cleansed_substitute)
+
     def get_traceback_frame_variables(self, request, tb_frame):
         # Local variables hold forms, applications and emails: show none of their values.
         return [(name, self.cleansed_substitute) for name, _value in tb_frame.f_locals.items()]
@@ -67,7 +71,15 @@ class PrivateAdminEmailHandler(AdminEmailHandler):
     def _first_in_a_while(self, record) -> bool:
         from django.core.cache import cache
 
-        where = f"{record.name}:{record.pathname}:{record.lineno}:{record.exc_info[0] if record.exc_info else ''}"
+        where = f"{record.name}:{record.pathname}:{record.lineno}"
+        if record.exc_info and record.exc_info[2] is not None:
+            # Where the exception was raised (the innermost frame), not where it was logged: Django
+            # logs every failed request from the same line.
+            innermost = record.exc_info[2]
+            while innermost.tb_next is not None:
+                innermost = innermost.tb_next
+            frame = innermost.tb_frame.f_code
+            where += f":{record.exc_info[0].__name__}:{frame.co_filename}:{innermost.tb_lineno}"
         key = "error-mail:" + hashlib.sha256(where.encode()).hexdigest()[:24]
         try:
             return cache.add(key, 1, self.REPEAT_SECONDS)
@@ -78,6 +90,16 @@ class PrivateAdminEmailHandler(AdminEmailHandler):
         if kwargs.get("html_message"):
             kwargs["html_message"] = mask_private_links(kwargs["html_message"])
         super().send_mail(mask_private_links(subject), mask_private_links(message), *args, **kwargs)
+
+
+class PrivateExceptionReporter(ExceptionReporter):
+    """Django's error report without the names of uploaded files (an applicant may name a file after themselves)."""
+
+    def get_traceback_data(self):
+        data = super().get_traceback_data()
+        if "request_FILES_items" in data:
+            data["request_FILES_items"] = [(name, "********************") for name, _file in data["request_FILES_items"]]
+        return data
 
 
 def _mask_everywhere(value):

@@ -276,7 +276,7 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # Email. In development each message is written to a file under var/mail/.
 EMAIL_FILE_PATH = VAR_DIR / "mail"
-if "EMAIL_URL" in env:
+if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
@@ -348,6 +348,7 @@ SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 # Neither carries form data, cookies or a private link in full.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.errors.PrivateExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "config.errors.PrivateExceptionReporter"
 ERROR_MAIL = [] if SENTRY_DSN else ["mail_admins"]
 if SENTRY_DSN:
     from config.errors import init_sentry

@@ -12,7 +12,13 @@ def broken(request):
     raise RuntimeError(f"could not render {PRIVATE_LINK} for this applicant")
 
 
+@csrf_exempt
+def broken_elsewhere(request):
+    raise RuntimeError("another failure, in another place")
+
+
 urlpatterns = [
+    path("elsewhere/", broken_elsewhere),
     path("broken/", broken),
     path("applications/<str:token>/broken/", lambda request, token: broken(request)),
     path("", include("config.urls")),

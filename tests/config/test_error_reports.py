@@ -29,8 +29,15 @@ def test_a_server_error_is_mailed_to_admins_without_the_applicants_data(settings
     settings.CELERY_BROKER_URL = settings.REDIS_URL
     client = Client(raise_request_exception=False)
     client.cookies["sessionid"] = "s3ss10n-v4lue-of-the-visitor"
+    client.cookies["messages"] = "m3ssage-c00kie-with-new.address@defender.example"
+    client.cookies["preferences"] = "pr3fs-c00kie-afi@example.org"
     # The private link in the path, and again in the Referer, as a browser sends it.
-    response = client.post(f"{PRIVATE_LINK}broken/", TYPED, HTTP_REFERER=f"https://example.org{PRIVATE_LINK}")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("afi-mensah-quist-report.pdf", b"%PDF-1.4", content_type="application/pdf")
+    response = client.post(
+        f"{PRIVATE_LINK}broken/", {**TYPED, "report": upload}, HTTP_REFERER=f"https://example.org{PRIVATE_LINK}"
+    )
     assert response.status_code == 500
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
@@ -39,7 +46,15 @@ def test_a_server_error_is_mailed_to_admins_without_the_applicants_data(settings
     assert "RuntimeError" in body  # the report is useful: what failed, and where
     assert "speaker_name" in body  # the field's name, not its value
     assert PRIVATE_LINK.split("/")[2][:6] in body  # the link's first characters, to tell applicants apart
-    for secret in (*TYPED.values(), SECRET_PART, "s3ss10n-v4lue-of-the-visitor", "Hunter2RedisPw"):
+    for secret in (
+        *TYPED.values(),
+        SECRET_PART,
+        "s3ss10n-v4lue-of-the-visitor",
+        "Hunter2RedisPw",
+        "m3ssage-c00kie",
+        "pr3fs-c00kie",
+        "afi-mensah-quist-report",
+    ):
         assert secret not in body and secret not in message.subject, secret
 
 
@@ -51,6 +66,10 @@ def test_the_same_error_is_mailed_once_in_ten_minutes(settings, mailoutbox):
     for _ in range(5):
         assert client.post("/broken/", TYPED).status_code == 500
     assert len(mailoutbox) == 1
+    # Another error of the same kind, raised elsewhere, is still told: the repeat is known by where it was raised.
+    assert client.get("/elsewhere/").status_code == 500
+    assert len(mailoutbox) == 2
+    assert "another failure" in mailoutbox[1].body
 
 
 def test_admins_are_told_nothing_while_debug_is_on(settings, mailoutbox):

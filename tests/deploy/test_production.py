@@ -246,6 +246,9 @@ def test_tls_http2_redirect_and_hsts(site):
     raw = socket.create_connection(("127.0.0.1", site.ports["https"]), timeout=10)
     with pytest.raises(ssl.SSLError):
         ssl._create_unverified_context().wrap_socket(raw, server_hostname="evil.example")
+    # The site's name in TLS, another in Host: closed too (nginx's default page would log the path in full).
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError, ssl.SSLError)):
+        site.https("GET", "/applications/AbCdEfGhIjKlMnOpQrStUv:Qm3Pz8Wc1Kx5Nv7Rb2Ty4Lh6Js9D/", headers={"Host": "evil.example"})
     status, headers, body = site.https("GET", "/")
     assert status == 200
     assert "nginx" not in headers.get("Server", "nginx/").split("/")[1:]  # no version

@@ -42,6 +42,7 @@ READ_ATTRIBUTES = {"alt", "title", "placeholder", "aria-label", "data-template"}
 NOT_PAGES = {
     "healthz",
     "readyz",
+    "readyz_web",
     "switch_language",
     "panels:ics",
     "panels:json",
