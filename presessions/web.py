@@ -76,9 +76,7 @@ def private_file(field_file, *, filename: str, as_attachment: bool = True):
         if not field_file.storage.exists(field_file.name):
             raise FileNotFoundError(field_file.name)
         handle = field_file.open("rb")
-    except (OSError, Exception) as error:  # noqa: BLE001 -- the disk, or the object store's client, failed
-        if isinstance(error, Http404):
-            raise
+    except Exception as error:  # noqa: BLE001 -- the disk, or the object store's client, failed
         logging.getLogger(__name__).error("Uploaded file %s cannot be read: %s", field_file.name, type(error).__name__)
         raise Http404 from error
     response = FileResponse(handle, content_type="application/pdf", as_attachment=as_attachment, filename=filename)

@@ -267,18 +267,6 @@ def test_a_304_through_the_proxy(site):
     assert status == 304 and body == b""
 
 
-def _form(site) -> dict:
-    output = site.manage(
-        "shell",
-        "-c",
-        "import json; from presessions.models import Call, Theme; call = Call.objects.order_by('-opens_at').first(); "
-        "review = call.session.reviews.taking_place().filter(meeting_not_held=False).order_by('order').first(); "
-        "print(json.dumps({'number': call.session.number, 'review': review.pk, 'country': review.country.code, "
-        "'themes': list(Theme.objects.filter(active=True).order_by('pk').values_list('pk', flat=True)[:2])}))",
-    )
-    return json.loads(output.strip().splitlines()[-1])
-
-
 def _pdf(size: int) -> bytes:
     from pypdf import PdfWriter
 
@@ -314,7 +302,7 @@ def _cookies(headers) -> dict[str, str]:
 def test_an_application_with_an_upload_near_the_limit(site):
     from tests.faults.stack import application_data
 
-    form = _form(site)
+    form = site.stack.form_data()
     path = f"/sessions/{form['number']}/apply/"
     source = "127.0.0.77"
     status, headers, body = site.https("GET", path, source=source)
@@ -395,7 +383,7 @@ def test_a_browser_over_https(site):
 
     if not Path(CHROMIUM).exists():
         service_unavailable("Chromium is not installed (Debian's chromium package)")
-    form = _form(site)
+    form = site.stack.form_data()
     base = f"https://{DOMAIN}:{site.ports['https']}"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
