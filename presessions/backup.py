@@ -57,6 +57,7 @@ from django.core.management import call_command
 from django.core.management.color import no_style
 from django.core.serializers import jsonl
 from django.core.serializers.base import DeserializationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection, models, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
@@ -120,6 +121,15 @@ def backed_up_models() -> list[type[models.Model]]:
 
 def filled_by_migrate(model) -> bool:
     return model._meta.app_label in MIGRATE_FILLS_APPS or model._meta.label_lower in MIGRATE_FILLS_MODELS
+
+
+class _ExactEncoder(DjangoJSONEncoder):
+    """Django's encoder keeps milliseconds only: a backup keeps every microsecond of a time."""
+
+    def default(self, o):
+        if isinstance(o, dt.datetime | dt.time):
+            return o.isoformat()
+        return super().default(o)
 
 
 class _Serializer(jsonl.Serializer):
@@ -221,7 +231,7 @@ def _dump_rows(stream) -> Counter:
                 counts[label] += 1
                 yield row
 
-        _Serializer().serialize(rows(), stream=stream)
+        _Serializer().serialize(rows(), stream=stream, cls=_ExactEncoder)
     return counts
 
 

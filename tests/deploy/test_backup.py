@@ -63,6 +63,8 @@ def _snapshot() -> dict:
         "applications": serialized(Application.objects.all()),
         "application_themes": sorted(Application.themes.through.objects.values_list("application_id", "theme_id")),
         "history": serialized(HistoricalApplication.objects.all()),
+        # Every microsecond (Django's JSON keeps milliseconds only, and drops a fraction under one).
+        "history_dates": [h.history_date.isoformat() for h in HistoricalApplication.objects.order_by("pk")],
         "emails": sorted(
             [e.dedupe_key, e.content_type.app_label, e.content_type.model, e.object_id] for e in Email.objects.all()
         ),
@@ -146,6 +148,9 @@ def site(uploads, cast, kenya):
     application.report_file.save("our report.pdf", ContentFile(PDF_BYTES))
     application.speaker_name = "Wanjiru Kamau"
     application.save()  # a second history record
+    # Times a millisecond cannot hold: a fraction under one millisecond, and six digits.
+    for record, microsecond in zip(application.history.order_by("pk")[:2], [999, 123456], strict=True):
+        type(record).objects.filter(pk=record.pk).update(history_date=record.history_date.replace(microsecond=microsecond))
     other = make_application(kenya, name="Sauti Yetu", status="draft", screening="pending")
     Application.objects.filter(pk=other.pk).update(report_file="reports/gone.pdf")  # a row whose file is missing
     default_storage.save("statements/orphan.pdf", ContentFile(ORPHAN))
@@ -224,6 +229,8 @@ def test_a_backup_restores_into_an_empty_database_with_its_files(site, archive, 
     assert after["applications"] == source["applications"]
     assert after["application_themes"] == source["application_themes"] != []
     assert after["history"] == source["history"] != []
+    assert after["history_dates"] == source["history_dates"]
+    assert ".000999" in source["history_dates"][0] and ".123456" in source["history_dates"][1]
     assert after["emails"] == source["emails"] == [["k1", "applications", "application", site.application.pk]]
     assert after["staff"] == source["staff"]
     assert after["admin_log"] == source["admin_log"] == [["carla", "applications", "review", "Old review"]]
