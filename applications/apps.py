@@ -68,6 +68,7 @@ def register_emails() -> None:
         "new-link",
         "alert-confirm",
         "call-alert",
+        "erasure-receipt",
     ):
         kinds.register_kind(kind)
     kinds.register_placeholders(
@@ -76,6 +77,8 @@ def register_emails() -> None:
             "organisation.acronym": "EHRF",
             "application.speaker_name": "Wanjiru Kamau",
             "alert.country.name": "Kenya",
+            "receipt": "E-1A2B3C4D5E",
+            "erased_at": timezone.now,
             "new_email": "new-address@example.org",
             "deadline": example_deadline,
             "days": 7,

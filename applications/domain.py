@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from outbox.delivery import queue_each, queue_email
 from outbox.links import absolute, dedupe_key, fingerprint
-from presessions.models import Call
+from presessions.models import Call, current_privacy_version
 
 from . import identity
 from .enums import ApplicationStatus
@@ -114,6 +114,7 @@ def _create(org_form, app_form, *, email, token, draft, language, now) -> Applic
     application.language = language
     application.status = ApplicationStatus.DRAFT if draft else ApplicationStatus.SUBMITTED
     application.submitted_at = None if draft else now
+    _record_consent(application)
     application.save()
     # The application is new: add() is one insert, where the form's save_m2m() (a set()) first reads the existing themes.
     application.themes.add(*app_form.cleaned_data.get("themes") or [])
@@ -123,6 +124,11 @@ def _create(org_form, app_form, *, email, token, draft, language, now) -> Applic
     else:
         _queue(application, "application-received", dedupe_key("application-received", application.pk), new_key=True)
     return application
+
+
+def _record_consent(application: Application) -> None:
+    """Record the version of the privacy notice the applicant agreed to: the one the form linked to when they saved it."""
+    application.privacy_version = current_privacy_version() if application.consent_data else None
 
 
 def email_taken(*, email: str, review, exclude: Application) -> bool:
@@ -236,6 +242,7 @@ def update_application(
     application.email = locked.email
     # The status is not a form field: it keeps the stored value and changes only through change_status.
     application.status = locked.status
+    _record_consent(application)
     application.save()
     app_form.save_m2m()
     if submit and application.status == ApplicationStatus.DRAFT:

@@ -15,6 +15,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Field, Fieldset, Layout
 from django import forms
 from django.conf import settings
+from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -371,6 +372,11 @@ class ApplicationForm(forms.ModelForm):
         self.fields["consent_data"].label = _(
             "I agree that UPR Info stores and uses this information to select the speakers and organise the Pre-session."
         )
+        self.fields["consent_data"].help_text = format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            reverse("presessions:privacy"),
+            _("Read the privacy notice (opens in a new tab): what we hold, who sees it, how long we keep it, how to erase it."),
+        )
         self.fields["contact_time"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
 
     def _get_validation_exclusions(self):
@@ -564,3 +570,12 @@ class AssessmentForm(forms.Form):
             else:
                 self.add_error(f"mark_{key}", _("Give a rating from 1 to 5."))
         return data
+
+
+class EraseForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_(
+            "I understand that the application and everything we hold about it will be erased, and that this cannot be undone."
+        ),
+        error_messages={"required": _("Tick the box to confirm that you want to erase the application")},
+    )

@@ -117,6 +117,7 @@ class Organisation(models.Model):
     ecosoc_status = models.BooleanField(_("has ECOSOC consultative status"), default=False)
     aim = models.TextField(_("aim and work"), blank=True, validators=[validate_max_words])
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True, editable=False)
     # The same organisation across applications (see identity.py): the earliest copy, or this one.
     identity = models.ForeignKey(
         "self",
@@ -189,6 +190,9 @@ class Application(models.Model):
     attendance = models.CharField(_("attendance"), max_length=20, choices=Attendance.choices, blank=True)
 
     consent_data = models.BooleanField(_("consents to the processing of this data"), default=False)
+    privacy_version = models.PositiveIntegerField(
+        _("version of the privacy notice agreed to"), null=True, blank=True, editable=False
+    )
     publication = models.CharField(
         _("what may be published if selected"), max_length=30, choices=Publication.choices, default=Publication.NOTHING
     )
@@ -221,6 +225,10 @@ class Application(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    # Erasure (applications/privacy.py): the personal data is gone, the categories the statistics
+    # need stay; the receipt is the only thing that ties the erasure to the email the applicant got.
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True, editable=False, db_index=True)
+    erasure_receipt = models.CharField(_("erasure receipt"), max_length=20, blank=True, editable=False)
 
     objects = ApplicationQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["link_key", "form_token", "updated_at", "pending_email_key"])

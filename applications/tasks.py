@@ -11,3 +11,10 @@ def task_send_deadline_reminders() -> int:
 @shared_task(name="applications.send_call_alerts")
 def task_send_call_alerts() -> int:
     return send_call_alerts()
+
+
+@shared_task(name="applications.purge_personal_data")
+def task_purge_personal_data() -> dict:
+    from .privacy import purge
+
+    return dict(purge().counts)

@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -29,11 +29,11 @@ from presessions.models import Session
 from presessions.web import DatabaseUnavailable, private_file, private_page, staff_required
 
 from . import assessment as assessment_rules
-from . import domain
+from . import domain, privacy
 from .answers import as_text, posted_answers
 from .dashboard import session_stats
 from .enums import ApplicationStatus
-from .forms import ApplicationForm, CallAlertForm, OrganisationForm
+from .forms import ApplicationForm, CallAlertForm, EraseForm, OrganisationForm
 from .models import Application, CallAlert
 from .tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, key_from_token
 
@@ -47,7 +47,7 @@ def _rate(group, request):
 def _get_application_for_token(token: str) -> Application:
     """Return the application behind a private link, or 404 for an unknown or tampered link."""
     key = key_from_token(token)
-    return get_object_or_404(Application.objects.with_related(), link_key=key)
+    return get_object_or_404(Application.objects.with_related(), link_key=key, erased_at__isnull=True)
 
 
 def _forms(request, session, *, instance=None, initial_review=None):
@@ -300,6 +300,10 @@ def sent(request, number):
 @private_page
 @require_http_methods(["GET"])
 def detail(request, token):
+    erased = Application.objects.filter(link_key=key_from_token(token), erased_at__isnull=False).first()
+    if erased is not None:
+        # Whoever has the link learns only that the data was erased, and when.
+        return render(request, "applications/erased.html", {"erased_at": erased.erased_at}, status=410)
     application = _get_application_for_token(token)
     context = {"application": application, "token": token, "now": timezone.now(), "call": application.call}
     return render(request, "applications/detail.html", context)
@@ -387,6 +391,50 @@ def reopen(request, token):
         return redirect(application.get_private_url())
     messages.success(request, _("Your application is a draft again. Check it and submit it before the deadline."))
     return redirect("applications:edit", token=token)
+
+
+@private_page
+@require_http_methods(["GET"])
+def your_data(request, token):
+    """Everything held about the application, as a page, with the JSON copy one click away."""
+    application = _get_application_for_token(token)
+    if application.status == ApplicationStatus.WITHDRAWN:
+        return redirect(application.get_private_url())
+    sections = privacy.held_data(application)
+    return render(request, "applications/your_data.html", {"application": application, "token": token, "sections": sections})
+
+
+@private_page
+@require_http_methods(["GET"])
+def your_data_json(request, token):
+    application = _get_application_for_token(token)
+    if application.status == ApplicationStatus.WITHDRAWN:
+        return redirect(application.get_private_url())
+    response = JsonResponse(privacy.held_data_json(application), json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="application-{timezone.localdate():%Y-%m-%d}.json"'
+    return response
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def erase(request, token):
+    """Erase the application's data, after the applicant ticks that they understand it cannot be undone."""
+    application = _get_application_for_token(token)
+    form = EraseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            privacy.erase_own_application(application)
+        except privacy.AlreadyErased:
+            pass
+        return redirect("applications:detail", token=token)
+    context = {
+        "application": application,
+        "token": token,
+        "form": form,
+        "errors": error_summary(form["confirm"]) if form.is_bound else [],
+        "selected": application.told and application.status == ApplicationStatus.SELECTED,
+    }
+    return render(request, "applications/erase.html", context, status=400 if form.errors else 200)
 
 
 @staff_required

@@ -269,10 +269,24 @@ PERIODIC_TASKS = {
     "Alerts when a call opens": ("applications.send_call_alerts", 900),
     "Unconfirmed speakers past their deadline": ("panels.expire_unconfirmed", 3600),
     "Reminders for missing written statements": ("panels.send_statement_reminders", 3600),
+    "Erase personal data past its period": ("applications.purge_personal_data", 24 * 3600),
     # Readiness (/readyz) fails when the worker has not run this for 45 seconds (config/health.py).
     "Worker heartbeat": ("config.heartbeat", 15),
 }
 CELERY_TIMEZONE = TIME_ZONE
+
+# How long personal data is kept, in days (applications/privacy.py; `manage.py purge`, daily). The
+# privacy notice states these periods, so change them there too.
+RETENTION = {
+    # Unselected, reserve, declined and withdrawn applications, after their Pre-session week.
+    "unselected": env.int("RETAIN_UNSELECTED_DAYS", default=365),
+    # Selected speakers' applications, after their Pre-session week.
+    "selected": env.int("RETAIN_SELECTED_DAYS", default=730),
+    # Drafts never submitted, after the call closed; unconfirmed alerts and subscriptions, after they were asked for.
+    "drafts": env.int("RETAIN_DRAFTS_DAYS", default=30),
+    # The outbox's recipients, subjects and bodies, after the email was queued.
+    "outbox": env.int("RETAIN_EMAILS_DAYS", default=90),
+}
 
 # Email. In development each message is written to a file under var/mail/.
 EMAIL_FILE_PATH = VAR_DIR / "mail"

@@ -16,7 +16,7 @@ def register_emails() -> None:
     """Tell the outbox which emails this app sends and what their staff-edited versions may say."""
     for kind in ("decision-selected", "decision-reserve", "decision-not-selected"):
         kinds.register_kind(kind, family="decision")  # a later decision replaces an earlier one
-    for kind in ("panel-message", "statement-reminder", "schedule-updated", "schedule-subscription-confirm"):
+    for kind in ("panel-message", "statement-reminder", "schedule-updated", "schedule-subscription-confirm", "speaker-erased"):
         kinds.register_kind(kind)
     kinds.register_placeholders(
         {
@@ -58,10 +58,12 @@ class PanelsConfig(AppConfig):
     def ready(self):
         from applications.models import Application  # models are not loaded when apps.py is imported
 
+        from . import privacy
         from .models import PanelMember  # models are not loaded when apps.py is imported
 
         register_emails()
         add_calendar_links()
+        privacy.register()
         # A speaker who is or may be public changed (confirmed, declined, removed, statement shown or
         # hidden): serve the public schedule afresh. Members nobody outside can see (reserves,
         # speakers who have not confirmed) change nothing public, so recomposing a panel, which

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.db.models import Count
+from django.utils import translation
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .countries import find_countries
-from .models import Call, CouncilSession, Cycle, Session, StateReview, Theme
+from .models import Call, CouncilSession, Cycle, PrivacyNotice, Session, StateReview, Theme
 
 
 class CountryNameSearchMixin:
@@ -168,3 +169,32 @@ class ThemeAdmin(admin.ModelAdmin):
     search_fields = ["label", "label_fr", "label_es", "slug", "source_label"]
     list_editable = ["active"]
     prepopulated_fields = {"slug": ["label"]}
+
+
+@admin.register(PrivacyNotice)
+class PrivacyNoticeAdmin(admin.ModelAdmin):
+    """
+    Staff publish a new version of the privacy notice; a published version is never edited, since
+    each application records the version its applicant agreed to. The form starts from the current text.
+    """
+
+    list_display = ["version", "published_at", "changes"]
+    fields = ["changes", "text", "text_fr", "text_es"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_changeform_initial_data(self, request):
+        from .privacy_views import built_in_text
+
+        current = PrivacyNotice.objects.current()
+        if current is not None:
+            return {"text": current.text, "text_fr": current.text_fr, "text_es": current.text_es}
+        initial = {}
+        for language, name in (("en", "text"), ("fr", "text_fr"), ("es", "text_es")):
+            with translation.override(language):
+                initial[name] = built_in_text().strip()
+        return initial

@@ -40,11 +40,11 @@ class PresessionsConfig(AppConfig):
 
     def ready(self):
         # Models are not loaded when apps.py is imported.
-        from .models import Call, CouncilSession, Session, StateReview, Theme, forget_council_periods
+        from .models import Call, CouncilSession, PrivacyNotice, Session, StateReview, Theme, forget_council_periods
 
         register_placeholders()
         post_migrate.connect(install_periodic_tasks, sender=self)
         # The calendar changed: serve public pages afresh.
-        caching.refresh_on_change(Session, StateReview, Call, Theme, CouncilSession)
+        caching.refresh_on_change(Session, StateReview, Call, Theme, CouncilSession, PrivacyNotice)
         post_save.connect(forget_council_periods, sender=CouncilSession, dispatch_uid="council-periods-save")
         post_delete.connect(forget_council_periods, sender=CouncilSession, dispatch_uid="council-periods-delete")

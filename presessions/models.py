@@ -422,3 +422,62 @@ class Theme(models.Model):
     def localized_label(self) -> str:
         """The label in the active language, or the English one while no translation is entered."""
         return getattr(self, self.label_field()) or self.label
+
+
+class PrivacyNoticeQuerySet(models.QuerySet):
+    def current(self) -> PrivacyNotice | None:
+        return self.order_by("-version").first()
+
+
+class PrivacyNotice(models.Model):
+    """
+    A version of the privacy notice that staff wrote in the admin.
+
+    A version is never edited once published: saving the admin's form adds the next one, and each
+    application records the version its applicant agreed to. While staff have written none, the
+    notice built into the product (presessions/templates/presessions/privacy_notice.txt, translated
+    like every other page) is version 1.
+    """
+
+    BUILT_IN_VERSION = 1
+    TRANSLATED_LANGUAGES = ("fr", "es")
+
+    version = models.PositiveIntegerField(_("version"), unique=True, editable=False)
+    text = models.TextField(
+        _("text in English"),
+        help_text=_(
+            "Plain text. A line starting with “## ” is a heading, one starting with “- ” a list item; a blank line ends a paragraph."
+        ),
+    )
+    text_fr = models.TextField(_("text in French"), blank=True, help_text=_("Leave empty to show the English text."))
+    text_es = models.TextField(_("text in Spanish"), blank=True, help_text=_("Leave empty to show the English text."))
+    changes = models.CharField(_("what changed"), max_length=300, blank=True)
+    published_at = models.DateTimeField(_("published at"), default=timezone.now, editable=False)
+
+    objects = PrivacyNoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("privacy notice")
+        verbose_name_plural = _("privacy notices")
+
+    def __str__(self):
+        return str(_("Privacy notice, version %(version)s") % {"version": self.version})
+
+    def save(self, *args, **kwargs):
+        if self.version is None:
+            latest = PrivacyNotice.objects.aggregate(latest=models.Max("version"))["latest"]
+            self.version = max(latest or 0, self.BUILT_IN_VERSION) + 1
+        super().save(*args, **kwargs)
+
+    def localized_text(self) -> str:
+        language = (get_language() or "en").split("-")[0]
+        if language in self.TRANSLATED_LANGUAGES:
+            return getattr(self, f"text_{language}") or self.text
+        return self.text
+
+
+def current_privacy_version() -> int:
+    """The version of the privacy notice an applicant agrees to now."""
+    latest = PrivacyNotice.objects.aggregate(latest=models.Max("version"))["latest"]
+    return latest or PrivacyNotice.BUILT_IN_VERSION

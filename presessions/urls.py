@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import privacy_views, views
 
 app_name = "presessions"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("sessions/<int:number>/", views.session, name="session"),
     path("faq/", views.faq, name="faq"),
     path("about/", views.about, name="about"),
+    path("privacy/", privacy_views.privacy, name="privacy"),
 ]

@@ -1,0 +1,121 @@
+"""
+What panels hold about applicants, for applications/privacy.py: erased with the application,
+given to the applicant in their copy, and the schedule subscriptions' own retention.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from applications import privacy
+from applications.enums import ApplicationStatus
+from applications.models import Application
+from applications.transitions import change_status
+from outbox.delivery import queue_email
+from outbox.links import absolute_url
+
+from .domain import decline_participation
+from .enums import MemberRole
+from .models import PanelMember, ScheduleRelease, ScheduleSubscription
+
+MEMBER_BLANKS = {"statement_file": "", "video_url": "", "decline_reason": "", "statement_public": False, "explanation": {}}
+
+
+def erase_members(application_ids: list[int]) -> list[str]:
+    """Blank the panel data of erased applications, and their names in every published schedule; return their files."""
+    members = PanelMember.objects.filter(application_id__in=application_ids)
+    files = list(members.exclude(statement_file="").values_list("statement_file", flat=True))
+    member_ids = set(members.values_list("pk", flat=True))
+    members.update(**MEMBER_BLANKS)
+    if member_ids:
+        for release in ScheduleRelease.objects.only("pk", "payload").iterator():
+            changed = False
+            for day in release.payload.get("days", []):
+                for meeting in day.get("meetings", []):
+                    for speaker in meeting.get("speakers", []):
+                        if speaker.get("member") in member_ids:
+                            speaker.update(organisation=None, name=None, statement_key=None)
+                            changed = True
+            if changed:
+                ScheduleRelease.objects.filter(pk=release.pk).update(payload=release.payload)
+    return files
+
+
+def coordinators():
+    """Active staff who coordinate, with an email address."""
+    coordinate = Q(groups__permissions__codename="coordinate") | Q(user_permissions__codename="coordinate")
+    return (
+        get_user_model()
+        .objects.filter(Q(is_superuser=True) | coordinate, is_active=True, is_staff=True)
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def leave_panel(application: Application) -> None:
+    """
+    A decided applicant erases their application: they leave their panel as if they declined (a
+    replacement is proposed) and, if they were a selected speaker, every coordinator is told.
+    """
+    member = PanelMember.objects.filter(application=application).select_related("panel__review__session").first()
+    was_selected = application.status == ApplicationStatus.SELECTED
+    if member is not None and member.role != MemberRole.DECLINED:
+        decline_participation(member, reason="erased by the applicant")
+    elif application.status in (ApplicationStatus.SELECTED, ApplicationStatus.RESERVE):
+        change_status(application, ApplicationStatus.DECLINED, reason="erased by the applicant")
+    if not was_selected:
+        return
+    review = application.review
+    if member is not None:
+        link = absolute_url(reverse("admin:panels_panel_change", args=[member.panel_id]))
+    else:
+        link = absolute_url(reverse("admin:panels_panel_changelist"))
+    for user in coordinators():
+        queue_email(
+            to=user.email,
+            name="speaker-erased",
+            context={"review": review, "session": review.session, "link": link},
+            language="en",
+            dedupe_key=f"speaker-erased:{application.pk}:{user.pk}",
+        )
+
+
+def participation(application: Application) -> privacy.Section | None:
+    member = PanelMember.objects.filter(application=application).first()
+    if member is None or not application.told:
+        return None
+    meta = PanelMember._meta
+    rows = [
+        (str(meta.get_field("role").verbose_name), "role", member.get_role_display()),
+        (str(meta.get_field("confirmed_at").verbose_name), "confirmed_at", privacy._display(member, "confirmed_at")),
+        (str(meta.get_field("declined_at").verbose_name), "declined_at", privacy._display(member, "declined_at")),
+        (str(meta.get_field("decline_reason").verbose_name), "decline_reason", member.decline_reason),
+        (str(meta.get_field("attends_training").verbose_name), "attends_training", member.attends_training),
+        (str(meta.get_field("statement_file").verbose_name), "statement_file", privacy._display(member, "statement_file")),
+        (str(meta.get_field("statement_language").verbose_name), "statement_language", member.statement_language),
+        (str(meta.get_field("video_url").verbose_name), "video_url", member.video_url),
+    ]
+    return privacy.Section("participation", _("Your participation"), rows)
+
+
+def purge_subscriptions(now: dt.datetime, dry_run: bool) -> dict[str, int]:
+    """Schedule subscriptions nobody confirmed within the drafts' period, and those unsubscribed."""
+    old = ScheduleSubscription.objects.filter(
+        Q(confirmed_at__isnull=True, created_at__lte=now - dt.timedelta(days=privacy.retention_days("drafts")))
+        | Q(unsubscribed_at__isnull=False)
+    )
+    count = old.count() if dry_run else old.delete()[0]
+    return {"schedule subscriptions unconfirmed or unsubscribed": count}
+
+
+def register() -> None:
+    privacy.register_eraser(erase_members)
+    privacy.register_departure(leave_panel)
+    privacy.register_export(participation)
+    privacy.register_purge_step(purge_subscriptions)
