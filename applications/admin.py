@@ -5,20 +5,32 @@ Access is decided in applications.assessment: a coordinator sees everything, a
 assessor only the eligible applications on their States. The admin applies
 it in get_queryset and in every permission check, so search, filters,
 exports and direct URLs leak nothing.
+
+Least privilege for personal data: an assessor sees what scoring needs, and no
+more. The speaker's gender, phone number, email and accessibility needs
+(SENSITIVE_FIELDS) are for coordinators only, in every column, filter, search,
+sort order, form and page of the admin. The panel composer still reads the
+gender, for parity, outside the admin. The speaker's email is hidden with the
+phone: an assessor never contacts a speaker, and the organisation's own email
+stays visible, as the organisation's public contact.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Prefetch
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
+from import_export.forms import SelectableFieldsExportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from presessions.models import Call, StateReview, Theme
@@ -31,6 +43,14 @@ from .identity import REASONS
 from .models import Application, Assessment, AssessorAssignment, CallAlert, Criterion, Organisation
 
 SKIPPED_SESSION_KEY = "assessment-skipped"
+
+# Personal data that scoring does not need: shown to coordinators only (see the module docstring).
+SENSITIVE_FIELDS = ("speaker_gender", "speaker_phone", "speaker_email", "accessibility_needs")
+
+
+def is_sensitive(path: str) -> bool:
+    """Whether a field path or lookup (`speaker_phone__contains`, `application__speaker_gender`) reads a sensitive field."""
+    return any(part in SENSITIVE_FIELDS for part in path.lstrip("^=@").split("__"))
 
 
 class CoordinatorOnlyMixin:
@@ -92,12 +112,15 @@ class ScopedLookupsMixin:
     Django's admin accepts a query-string lookup on any of the model's own fields
     (`?score_mean__gte=7`), and on relations when they appear in a filter: enough to bisect a
     score or find another State's applications. An assessor's lookups must be one of the list
-    filters' own parameters.
+    filters' own parameters, and never one on a sensitive field (`?speaker_gender__exact=woman`):
+    Django answers a refused lookup with a 400, whatever its value, so the answer tells nothing.
     """
 
     def lookup_allowed(self, lookup, value, request=None):
         if request is None or assessment_rules.is_coordinator(request.user):
             return super().lookup_allowed(lookup, value, request)
+        if is_sensitive(lookup):
+            return False
         filters = self.get_list_filter(request)
         paths = [f for f in filters if isinstance(f, str)]
         names = {f.parameter_name for f in filters if isinstance(f, type) and issubclass(f, admin.SimpleListFilter)}
@@ -173,6 +196,15 @@ class CoalitionFilter(admin.SimpleListFilter):
 
 
 class ApplicationResource(resources.ModelResource):
+    """
+    The applications as a spreadsheet, for coordinators.
+
+    The sensitive columns come only with `include_sensitive`, which the export form sets when the
+    coordinator ticks its box: ticking their own checkboxes, or posting them, is not enough.
+    """
+
+    sensitive_fields = ("speaker_gender", "speaker_phone", "accessibility_needs")
+
     session = fields.Field(attribute="review__session__number", column_name="session")
     state = fields.Field(column_name="state")
     organisation = fields.Field(attribute="organisation__name", column_name="organisation")
@@ -194,6 +226,8 @@ class ApplicationResource(resources.ModelResource):
             "report_submitted",
             "themes",
             "speaker_gender",
+            "speaker_phone",
+            "accessibility_needs",
             "status",
             "screening",
             "score_mean",
@@ -202,6 +236,16 @@ class ApplicationResource(resources.ModelResource):
             "submitted_at",
         ]
         export_order = fields
+
+    def __init__(self, *, include_sensitive=False, **kwargs):
+        super().__init__(**kwargs)
+        self.include_sensitive = include_sensitive
+
+    def get_export_fields(self, selected_fields=None):
+        export_fields = super().get_export_fields(selected_fields)
+        if self.include_sensitive:
+            return export_fields
+        return [field for field in export_fields if field.attribute not in self.sensitive_fields]
 
     def export_field(self, field, instance, **kwargs):
         # django-import-export strips one leading "=" only: "==HYPERLINK(...)", "+", "-" and "@" survive.
@@ -217,12 +261,49 @@ class ApplicationResource(resources.ModelResource):
         return "; ".join(theme.label for theme in application.themes.all())
 
 
+class ApplicationExportForm(SelectableFieldsExportForm):
+    """
+    import-export's form with a checkbox per column, less the sensitive columns: one box, unticked
+    by default and left alone by "Select all", adds them all.
+    """
+
+    include_sensitive = forms.BooleanField(
+        label=_("Include sensitive fields (gender, phone, accessibility needs)"),
+        required=False,
+        initial=False,
+        help_text=_("Every export is recorded in the audit history, with whether it included them."),
+    )
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        for resource in resources:
+            hidden = {self.create_boolean_field_name(resource, name) for name in getattr(resource, "sensitive_fields", ())}
+            self.resource_fields[resource.__name__] = [f for f in self.resource_fields[resource.__name__] if f not in hidden]
+            for name in hidden:
+                self.fields.pop(name, None)
+
+    def get_selected_resource_export_fields(self):
+        selected = super().get_selected_resource_export_fields()
+        if self.cleaned_data.get("include_sensitive"):
+            selected += getattr(self.get_selected_resource(), "sensitive_fields", ())
+        return selected
+
+
 # ---------------------------------------------------------------- applications
 
 
 @admin.register(Application)
 class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, SimpleHistoryAdmin):
+    """
+    Applications, for coordinators and assessors.
+
+    An assessor sees no SENSITIVE_FIELDS: no column, filter, search, sort order or form field for
+    them, and the assessment page leaves the gender out. Exports are for coordinators, carry the
+    sensitive columns only when asked, and are each recorded as an admin LogEntry.
+    """
+
     resource_classes = [ApplicationResource]
+    export_form_class = ApplicationExportForm
     list_display = [
         "organisation_name",
         "kind_and_scope",
@@ -301,6 +382,53 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
     def has_export_permission(self, request):
         return assessment_rules.is_coordinator(request.user)
 
+    # Export -------------------------------------------------------------
+
+    def export_includes_sensitive(self, request, export_form) -> bool:
+        """Whether a coordinator ticked "Include sensitive fields" on the export form."""
+        ticked = export_form is not None and getattr(export_form, "cleaned_data", {}).get("include_sensitive", False)
+        return bool(ticked) and assessment_rules.is_coordinator(request.user)
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {
+            **super().get_export_resource_kwargs(request, **kwargs),
+            "include_sensitive": self.export_includes_sensitive(request, kwargs.get("export_form")),
+        }
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        self.log_export(request, queryset, file_format, **kwargs)
+        return data
+
+    def log_export(self, request, queryset, file_format, *, export_form=None, **kwargs):
+        """Record the export in the audit history: who, how many rows, which format and columns, and whether sensitive."""
+        sensitive = self.export_includes_sensitive(request, export_form)
+        count = queryset.count()
+        columns = export_form.get_selected_resource_export_fields() if export_form is not None else []
+        fmt = file_format.get_title().upper()
+        message = ngettext(
+            "Exported %(count)d application as %(format)s; columns: %(columns)s.",
+            "Exported %(count)d applications as %(format)s; columns: %(columns)s.",
+            count,
+        ) % {"count": count, "format": fmt, "columns": ", ".join(columns) or "–"}
+        if sensitive:
+            message += " " + gettext("Sensitive fields (gender, phone, accessibility needs) included.")
+        else:
+            message += " " + gettext("Without sensitive fields.")
+        LogEntry.objects.create(
+            user_id=request.user.pk,
+            content_type=ContentType.objects.get_for_model(self.model),
+            object_id=None,
+            object_repr=(
+                gettext("Export of %(count)d application(s), %(format)s, with sensitive fields")
+                if sensitive
+                else gettext("Export of %(count)d application(s), %(format)s")
+            )
+            % {"count": count, "format": fmt},
+            action_flag=ADDITION,
+            change_message=message,
+        )
+
     # Assessments stay independent: an assessor sees no other assessor's mark, and no mean, spread,
     # count or rank derived from them, on any page, column, sort order or filter. They see their own total.
     SCORE_COLUMNS = ("score", "score_count", "spread")
@@ -311,8 +439,20 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
         if assessment_rules.is_coordinator(request.user):
             columns.remove("my_score")
         else:
-            columns = [c for c in columns if c not in (*self.SCORE_COLUMNS, "screening")]
+            columns = [c for c in columns if c not in (*self.SCORE_COLUMNS, "screening", *SENSITIVE_FIELDS)]
         return columns
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        if assessment_rules.is_coordinator(request.user):
+            return filters
+        return [f for f in filters if not (isinstance(f, str) and is_sensitive(f))]
+
+    def get_search_fields(self, request):
+        search_fields = list(super().get_search_fields(request))
+        if assessment_rules.is_coordinator(request.user):
+            return search_fields
+        return [f for f in search_fields if not is_sensitive(f)]
 
     def get_ordering(self, request):
         if assessment_rules.is_coordinator(request.user):
@@ -329,7 +469,7 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
     def get_exclude(self, request, obj=None):
         excluded = list(super().get_exclude(request, obj) or [])
         if not assessment_rules.is_coordinator(request.user):
-            excluded += self.SCORE_FIELDS
+            excluded += [*self.SCORE_FIELDS, *SENSITIVE_FIELDS]
         return excluded
 
     def get_actions(self, request):
@@ -511,6 +651,7 @@ class ApplicationAdmin(AuditHistoryMixin, ScopedLookupsMixin, ExportMixin, Simpl
             "existing": existing,
             "others": others,
             "others_hidden": not assessment_rules.can_see_other_assessments(request.user, application),
+            "show_sensitive": assessment_rules.is_coordinator(request.user),
             "history": assessment_rules.visible_applications(request.user)
             .filter(organisation=application.organisation)
             .exclude(pk=application.pk)

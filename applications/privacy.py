@@ -34,6 +34,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.db import connection, models, transaction
 from django.db.models import Q, Value
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -411,7 +412,7 @@ def _display(instance, name: str):
     display = getattr(instance, f"get_{name}_display", None)
     if display is not None and value not in (None, ""):
         return str(display())
-    if hasattr(value, "name") and hasattr(value, "url"):  # a file: its presence, never its storage name
+    if isinstance(value, FieldFile):  # a file: its presence, never its storage name
         return _("yes, a PDF file") if value else ""
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).isoformat(timespec="minutes")

@@ -420,7 +420,7 @@ def your_data_json(request, token):
 def erase(request, token):
     """Erase the application's data, after the applicant ticks that they understand it cannot be undone."""
     application = _get_application_for_token(token)
-    form = EraseForm(request.POST or None)
+    form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             privacy.erase_own_application(application)

@@ -1,4 +1,4 @@
-"""Small middlewares: staff session lifetime and the security headers django-csp does not set."""
+"""Small middlewares: staff session lifetime, the security headers django-csp does not set, and `?lang=`."""
 
 import ipaddress
 import time
@@ -8,7 +8,9 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import translation
 
+from presessions import crawlers
 from presessions.web import DatabaseUnavailable
 
 LAST_SEEN_KEY = "_last_seen"
@@ -44,6 +46,42 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class QueryLanguageMiddleware:
+    """
+    Show a page in the language that `?lang=` names, for this request only: the links of the
+    sitemap and of each public page's hreflang alternates. The cookie, and so the language of the
+    next page, stays as it was. Goes after LocaleMiddleware, which reads the cookie.
+
+    The parameter is taken out of request.GET, so that a view sees only its own parameters (a
+    public page would otherwise redirect it away: presessions.caching.public_page). An unknown
+    language is ignored. On a public page, `request.language_alternates` lists the page in every
+    language for base.html's <head>; a private page, or an error page, gets none.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "lang" in request.GET:
+            code = request.GET["lang"]
+            if code in dict(settings.LANGUAGES):
+                translation.activate(code)
+                request.LANGUAGE_CODE = code
+            query = request.GET.copy()
+            del query["lang"]
+            query._mutable = False
+            request.GET = query
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if request.method in ("GET", "HEAD") and not crawlers.is_private(match.view_name, match.route):
+            request.language_alternates = crawlers.language_versions(request.path, request.GET.dict())
+
+    def process_exception(self, request, exception):
+        request.language_alternates = []
 
 
 class RequestSizeLimitMiddleware:

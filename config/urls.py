@@ -1,7 +1,12 @@
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
+from django.db.models import Max
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from two_factor import views as two_factor_views
+
+from presessions import crawlers
+from presessions.models import Session
 
 from . import views
 
@@ -20,7 +25,21 @@ staff_account_urls = [
     path("two_factor/", two_factor_views.ProfileView.as_view(), name="profile"),
 ]
 
+# The sitemap's sections. A session's public schedule is listed once a version is published; it is
+# wired here, above the apps, since presessions does not know panels.
+sitemaps = {
+    "pages": crawlers.PageSitemap(),
+    "sessions": crawlers.SessionPageSitemap("presessions:session"),
+    "countries": crawlers.CountrySitemap(),
+    "schedules": crawlers.SessionPageSitemap(
+        "panels:schedule",
+        Session.objects.filter(schedule_releases__isnull=False).annotate(lastmod=Max("schedule_releases__published_at")),
+    ),
+}
+
 urlpatterns = [
+    path("robots.txt", crawlers.robots_txt, name="robots_txt"),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("readyz/web", views.readyz, {"scope": "web"}, name="readyz_web"),

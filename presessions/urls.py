@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import privacy_views, views
+from . import crawlers, privacy_views, views
 
 app_name = "presessions"
 
@@ -11,5 +11,6 @@ urlpatterns = [
     path("sessions/<int:number>/", views.session, name="session"),
     path("faq/", views.faq, name="faq"),
     path("about/", views.about, name="about"),
+    path("accessibility/", crawlers.accessibility, name="accessibility"),
     path("privacy/", privacy_views.privacy, name="privacy"),
 ]
