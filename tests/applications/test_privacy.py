@@ -81,6 +81,12 @@ def test_purge_two_years_after_the_demo_session_leaves_no_trace_of_unselected_ap
         application.report_file.save("report.pdf", ContentFile(PDF_BYTES))
         application.save()  # and a history row holding all of it
     files = [a.report_file.name for a in applications[:5]]
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.auth import get_user_model
+
+    LogEntry.objects.log_actions(
+        get_user_model().objects.first().pk, [applications[0]], CHANGE, change_message="Changed screening."
+    )
     assert all(default_storage.exists(name) for name in files)
     secrets = personal_values(applications) | {o.name.lower() for o in Organisation.objects.all() if len(o.name) > 6}
     dump = full_dump()
