@@ -243,3 +243,29 @@ def test_the_panel_admin_does_not_link_to_the_bucket(client, bucket, kenya_panel
         "the panel's admin page": (coordinator, f"/admin/panels/panel/{kenya_panel.pk}/change/"),
     }
     _raise_if_shown(pages, Path(member.statement_file.name).stem, bucket.endpoint)
+
+
+def test_erasure_and_the_purge_delete_files_in_the_bucket(client, bucket, kenya, django_capture_on_commit_callbacks):
+    """Issue 17: an applicant's erasure removes their report from the bucket; the purge removes an upload no row refers to."""
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from applications import privacy
+    from applications.tokens import make_token
+
+    application = _apply_with_report(client, kenya)
+    orphan = default_storage.save("reports/left-behind.pdf", ContentFile(REPORT))
+    assert {f"{s3server.PREFIX}/{application.report_file.name}", f"{s3server.PREFIX}/{orphan}"} <= set(s3server.objects(bucket))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/applications/{make_token(application)}/erase/", {"confirm": "on"})
+    assert response.status_code == 302
+    assert set(s3server.objects(bucket)) == {f"{s3server.PREFIX}/{orphan}"}
+    privacy.purge(now=timezone.now())
+    assert set(s3server.objects(bucket)) == {f"{s3server.PREFIX}/{orphan}"}  # uploaded a moment ago: it may be a new upload's
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(privacy.timezone, "now", lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+        report = privacy.purge()
+    assert report.counts["orphan_files"] == 1 and s3server.objects(bucket) == {}
