@@ -322,6 +322,21 @@ def old_alerts(now: dt.datetime):
     )
 
 
+def deleted_leftovers():
+    """
+    What the audit history and the outbox still hold about applications and organisations deleted
+    in the admin (django-simple-history keeps a deleted row's last values; the outbox its emails).
+    """
+    HistoricalApplication = Application.history.model
+    HistoricalOrganisation = Organisation.history.model
+    application_type = ContentType.objects.get_for_model(Application)
+    return (
+        HistoricalApplication.objects.exclude(id__in=Application.objects.values("pk")),
+        HistoricalOrganisation.objects.exclude(id__in=Organisation.objects.values("pk")),
+        Email.objects.filter(content_type=application_type).exclude(object_id__in=Application.objects.values("pk")),
+    )
+
+
 def orphan_files() -> list[str]:
     """Stored uploads that no row refers to any more (an application deleted in the admin, a file left by an outage)."""
     from presessions.backup import referenced_files, storage_names
@@ -356,6 +371,7 @@ class PurgeReport:
             "emails": _("emails to or about them"),
             "old_emails": _("outbox emails past their period (recipient, subject and body)"),
             "alerts": _("call alerts unconfirmed or unsubscribed"),
+            "deleted_leftovers": _("history rows and emails of applications and organisations deleted in the admin"),
             "files": _("stored files"),
             "orphan_files": _("stored files no row refers to"),
         }
@@ -375,9 +391,14 @@ def purge(*, now: dt.datetime | None = None, dry_run: bool = False) -> PurgeRepo
     due = due_for_erasure(now)
     report.counts.update(unselected=len(due.unselected), selected=len(due.selected), drafts=len(due.drafts))
     emails, alerts = old_emails(now), old_alerts(now)
-    orphans = orphan_files()
+    leftovers = deleted_leftovers()
     if dry_run:
-        report.counts.update(old_emails=emails.count(), alerts=alerts.count(), orphan_files=len(orphans))
+        report.counts.update(
+            old_emails=emails.count(),
+            alerts=alerts.count(),
+            deleted_leftovers=sum(queryset.count() for queryset in leftovers),
+            orphan_files=len(orphan_files()),
+        )
         for step in _purge_steps:
             report.counts.update(step(now, True))
         return report
@@ -386,7 +407,8 @@ def purge(*, now: dt.datetime | None = None, dry_run: bool = False) -> PurgeRepo
         report.counts.update(organisations=done["organisations"], emails=done["emails"], files=done["files"])
     report.counts["old_emails"] = emails.update(to="", subject="", body_text="", body_html="", headers={}, last_error="")
     report.counts["alerts"], _by_model = alerts.delete()
-    report.counts["orphan_files"] = _delete_files(orphans)
+    report.counts["deleted_leftovers"] = sum(queryset.delete()[0] for queryset in leftovers)
+    report.counts["orphan_files"] = _delete_files(orphan_files())
     for step in _purge_steps:
         report.counts.update(step(now, False))
     if connection.vendor == "sqlite" and not connection.in_atomic_block:

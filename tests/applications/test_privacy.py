@@ -194,11 +194,17 @@ def test_the_outbox_forgets_recipients_and_bodies_after_its_period(kenya, settin
     assert Application.objects.get(pk=application.pk).erased_at is None
 
 
-def test_a_file_no_row_refers_to_is_deleted_after_a_day(uploads, kenya):
+def test_what_an_admin_deletion_leaves_is_deleted_by_the_purge(uploads, kenya):
     application = make_application(kenya, name="File Voice")
     application.report_file.save("r.pdf", ContentFile(PDF_BYTES))
     name = application.report_file.name
-    application.delete()  # staff deleted it in the admin: the file stayed
+    Email.objects.create(
+        to=application.email, kind="x", subject="S", body_text="deleted body", dedupe_key="d", related=application
+    )
+    organisation = application.organisation
+    application.delete()  # staff deleted it in the admin: the file, its history and its emails stayed
+    organisation.delete()
+    assert Application.history.filter(email=application.email).exists()
     fresh = default_storage.save("reports/just-uploaded.pdf", ContentFile(PDF_BYTES))
     import os
 
@@ -206,6 +212,8 @@ def test_a_file_no_row_refers_to_is_deleted_after_a_day(uploads, kenya):
     os.utime(uploads / name, (old, old))
     report = privacy.purge()
     assert report.counts["orphan_files"] == 1
+    assert report.counts["deleted_leftovers"] >= 3
+    assert "file voice" not in full_dump() and "deleted body" not in full_dump()
     assert not default_storage.exists(name) and default_storage.exists(fresh)
 
 
