@@ -380,3 +380,22 @@ def test_assessment_comments_are_blanked_and_scores_kept(kenya, cast):
     assessment = Assessment.objects.get(application=application)
     assert assessment.comment == "" and assessment.total == 7
     assert not assessment.history.exclude(comment="").exists()
+
+
+def test_the_copy_takes_the_same_number_of_queries_however_many_emails_and_themes(kenya, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    application = apply(client, kenya)
+    token = make_token(application)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/applications/{token}/your-data/").status_code == 200
+            assert client.get(f"/applications/{token}/your-data.json").status_code == 200
+        return len(captured)
+
+    few = queries()
+    for i in range(12):
+        Email.objects.create(to=application.email, kind="x", subject=f"S{i}", body_text="b", dedupe_key=f"q{i}", related=application)
+    assert queries() == few
