@@ -665,7 +665,31 @@ class ApplicationAdminForm(forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = ["screening", "screening_reason"]  # the admin adds the others it shows
+        # Every field the change page shows: the admin then leaves out what a role may not see or change
+        # (ApplicationAdmin.get_exclude, readonly_fields). A field added to the model shows only once listed here.
+        fields = [
+            "review",
+            "organisation",
+            "email",
+            "report_submitted",
+            "report_reference",
+            "earlier_engagement",
+            "themes",
+            "statement_summary",
+            "speaker_name",
+            "speaker_gender",
+            "speaker_role",
+            "speaker_email",
+            "speaker_phone",
+            "working_language",
+            "accessibility_needs",
+            "attendance",
+            "consent_data",
+            "publication",
+            "reminders_opt_out",
+            "screening",
+            "screening_reason",
+        ]
 
     def clean(self):
         data = super().clean()

@@ -78,7 +78,7 @@ class QueryLanguageMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
         if request.method in ("GET", "HEAD") and not crawlers.is_private(match.view_name, match.route):
-            request.language_alternates = crawlers.language_versions(request.path, request.GET.dict())
+            request.language_alternates = crawlers.language_versions(request.path)
 
     def process_exception(self, request, exception):
         request.language_alternates = []

@@ -3,6 +3,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.db.models import Max
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 from two_factor import views as two_factor_views
 
 from presessions import crawlers
@@ -39,7 +40,7 @@ sitemaps = {
 
 urlpatterns = [
     path("robots.txt", crawlers.robots_txt, name="robots_txt"),
-    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path("sitemap.xml", require_safe(sitemap), {"sitemaps": sitemaps}, name="sitemap"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("readyz/web", views.readyz, {"scope": "web"}, name="readyz_web"),

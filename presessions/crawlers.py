@@ -14,7 +14,6 @@ What search engines and auditors read: robots.txt, the sitemap, and the accessib
 import datetime as dt
 import re
 from collections.abc import Iterator
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
@@ -112,18 +111,14 @@ def robots_txt(request):
 # ------------------------------------------------------------------------ languages, sitemap
 
 
-def language_versions(path: str, query: dict | None = None) -> list[dict]:
+def language_versions(path: str) -> list[dict]:
     """
     The absolute address of the page at `path` in each language, and "x-default" (the page
-    itself, in the visitor's own language), as the sitemap's template wants alternates.
+    itself, in the visitor's own language), as the sitemap's template wants alternates. A query
+    string (a search in the calendar) is left out: the page itself stands for all of them.
     """
-    query = dict(query or {})
-    versions = [
-        {"lang_code": code, "location": absolute_url(f"{path}?{urlencode({**query, 'lang': code})}")}
-        for code, _name in settings.LANGUAGES
-    ]
-    default = absolute_url(f"{path}?{urlencode(query)}" if query else path)
-    return [*versions, {"lang_code": "x-default", "location": default}]
+    versions = [{"lang_code": code, "location": absolute_url(f"{path}?lang={code}")} for code, _name in settings.LANGUAGES]
+    return [*versions, {"lang_code": "x-default", "location": absolute_url(path)}]
 
 
 class PublicSitemap(Sitemap):

@@ -43,6 +43,8 @@ NOT_PAGES = {
     "healthz",
     "readyz",
     "readyz_web",
+    "robots_txt",
+    "sitemap",
     "switch_language",
     "panels:ics",
     "panels:json",
@@ -202,6 +204,7 @@ def visit_every_page(client, world, settings):
         "/sessions/59/",
         "/faq/",
         "/about/",
+        "/accessibility/",
         "/request-too-large/",
         "/sessions/999/",  # the 404 page
         "/sessions/60/apply/",

@@ -41,7 +41,7 @@ from config.views import MOVED_ADMIN_PAGES
 from outbox.models import EmailTemplate
 from panels import domain, publishing
 from panels.models import PanelMember, PanelRules, ScheduleSubscription
-from presessions.models import CouncilSession, Session
+from presessions.models import CouncilSession, PrivacyNotice, Session
 from tests.conftest import REPORT
 from tests.factories import PDF_BYTES, finalise, login_staff, make_application, send_decisions
 
@@ -73,6 +73,10 @@ ROUTE_RULES = {
     "presessions:session": PUBLIC_GET,
     "presessions:faq": PUBLIC_GET,
     "presessions:about": PUBLIC_GET,
+    "presessions:accessibility": PUBLIC_GET,
+    "presessions:privacy": PUBLIC_GET,
+    "robots_txt": PUBLIC_GET,
+    "sitemap": PUBLIC_GET,
     "request_too_large": {"GET": "any", "POST": "nobody"},
     "applications:apply": FORM,
     "applications:sent": PUBLIC_GET,
@@ -84,6 +88,9 @@ ROUTE_RULES = {
     "applications:withdraw": HOLDER,
     "applications:reopen": {"GET": "nobody", "POST": "holder"},
     "applications:reminders_off": HOLDER,
+    "applications:your_data": {"GET": "holder", "POST": "nobody"},
+    "applications:your_data_json": {"GET": "holder", "POST": "nobody"},
+    "applications:erase": HOLDER,
     "applications:alert_confirm": HOLDER,
     "applications:alert_unsubscribe": HOLDER,
     "applications:dashboard": COORD,
@@ -148,6 +155,8 @@ ADMIN_RULES = {
     "presessions.statereview": COORD_ONLY,
     "presessions.call": COORD_ONLY,
     "presessions.theme": COORD_ONLY,
+    # A published notice is never changed or deleted: each consent names its version.
+    "presessions.privacynotice": {**COORD_ONLY, "change": "nobody", "delete": "nobody"},
     "outbox.email": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
     "outbox.emailtemplate": COORD_ONLY,
     "panels.panelrules": COORD_ONLY,
@@ -199,6 +208,7 @@ WATCHED = [
     "presessions.councilsession",
     "presessions.statereview",
     "presessions.call",
+    "presessions.privacynotice",
     "panels.panel",
     "panels.panelmember",
     "panels.panelrules",
@@ -320,6 +330,7 @@ def world(cast, kenya, turkiye, open_session, settings):
         "bob": [*never, *markers["ke1"], *markers["ke2"], *markers["ke3"], "DAVE-KE3-COMMENT", "ALICE-KE2-COMMENT"],
         "carla": never,
     }
+    PrivacyNotice.objects.create(text="## A notice staff published\n\nText.")
     return {
         "cast": cast,
         "kenya": kenya,
@@ -450,6 +461,7 @@ def build_requests(world) -> tuple[list[Request], list[str]]:
                         rule[method],
                         variant="holder",
                         mutating=True,
+                        data={"confirm": "on"} if name == "applications:erase" else {},
                     )
                 )
                 # Everyone else tries a forged link.
