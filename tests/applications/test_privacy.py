@@ -397,5 +397,7 @@ def test_the_copy_takes_the_same_number_of_queries_however_many_emails_and_theme
 
     few = queries()
     for i in range(12):
-        Email.objects.create(to=application.email, kind="x", subject=f"S{i}", body_text="b", dedupe_key=f"q{i}", related=application)
+        Email.objects.create(
+            to=application.email, kind="x", subject=f"S{i}", body_text="b", dedupe_key=f"q{i}", related=application
+        )
     assert queries() == few
