@@ -426,7 +426,7 @@ class Section:
 
     key: str
     title: str
-    rows: list[tuple[str, str, object]]
+    rows: list[tuple[str, str, object]]  # for "emails": (queued at, language, subject)
 
 
 def _display(instance, name: str):
@@ -437,7 +437,7 @@ def _display(instance, name: str):
     if isinstance(value, FieldFile):  # a file: its presence, never its storage name
         return _("yes, a PDF file") if value else ""
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat(timespec="minutes")
+        return timezone.localtime(value)
     if hasattr(value, "code"):  # a country
         return str(value.name) if value else ""
     return value
@@ -524,7 +524,7 @@ def held_data(application: Application) -> list[Section]:
             "emails",
             _("Emails we sent you"),
             [
-                (timezone.localtime(email.created_at).isoformat(timespec="minutes"), email.kind, email.subject)
+                (timezone.localtime(email.created_at), email.language, email.subject)
                 for email in Email.objects.filter(
                     content_type=ContentType.objects.get_for_model(Application), object_id=application.pk
                 ).order_by("created_at", "pk")
@@ -543,7 +543,13 @@ def held_data_json(application: Application) -> dict:
     data: dict = {"generated_at": timezone.now().isoformat(timespec="seconds")}
     for section in held_data(application):
         if section.key == "emails":
-            data["emails"] = [{"queued_at": at, "kind": kind, "subject": subject} for at, kind, subject in section.rows]
+            data["emails"] = [
+                {"queued_at": at.isoformat(timespec="seconds"), "language": language, "subject": subject}
+                for at, language, subject in section.rows
+            ]
         else:
-            data[section.key] = {key: value for _label, key, value in section.rows}
+            data[section.key] = {
+                key: value.isoformat(timespec="seconds") if isinstance(value, dt.datetime) else value
+                for _label, key, value in section.rows
+            }
     return data

@@ -51,6 +51,7 @@ NOT_PAGES = {
     "panels:statement",
     "panels:statement_file",
     "moved_admin_page",
+    "applications:your_data_json",
 }
 # Dates written with an English pattern: English month and day names (not "May", a Spanish word too),
 # a raw ISO moment, and in Spanish a date without its "de" ("14 diciembre 2026").
@@ -68,18 +69,30 @@ class _TextParser(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts, self.skipping = [], 0
+        # An element marked as another language (`lang`, below <html>), e.g. the subject of an email
+        # sent in English shown on a French page: its text is what it is, not a missed translation.
+        self.other_language: list[list] = []
 
     def handle_starttag(self, tag, attrs):
+        if self.other_language and tag == self.other_language[-1][0]:
+            self.other_language[-1][1] += 1
+        elif tag != "html" and any(name == "lang" for name, _value in attrs):
+            self.other_language.append([tag, 1])
         if tag in ("script", "style"):
             self.skipping += 1
-        self.parts += [value for name, value in attrs if name in READ_ATTRIBUTES and value]
+        if not self.other_language:
+            self.parts += [value for name, value in attrs if name in READ_ATTRIBUTES and value]
 
     def handle_endtag(self, tag):
         if tag in ("script", "style"):
             self.skipping = max(0, self.skipping - 1)
+        if self.other_language and tag == self.other_language[-1][0]:
+            self.other_language[-1][1] -= 1
+            if not self.other_language[-1][1]:
+                self.other_language.pop()
 
     def handle_data(self, data):
-        if not self.skipping:
+        if not self.skipping and not self.other_language:
             self.parts.append(data)
 
 
@@ -205,6 +218,7 @@ def visit_every_page(client, world, settings):
         "/faq/",
         "/about/",
         "/accessibility/",
+        "/privacy/",
         "/request-too-large/",
         "/sessions/999/",  # the 404 page
         "/sessions/60/apply/",
@@ -216,6 +230,10 @@ def visit_every_page(client, world, settings):
         f"/applications/{t['withdrawn']}/",
         f"/applications/{t['submitted']}/edit/",
         f"/applications/{t['submitted']}/withdraw/",
+        f"/applications/{t['submitted']}/your-data/",
+        f"/applications/{t['confirmed_speaker']}/your-data/",
+        f"/applications/{t['submitted']}/erase/",
+        f"/applications/{t['confirmed_speaker']}/erase/",
         f"/applications/{t['reminders']}/reminders-off/",
         f"/applications/confirm-email/{t['email_change']}/",
         f"/applications/{t['confirmed_speaker']}/participation/",
@@ -255,6 +273,8 @@ def visit_every_page(client, world, settings):
         ("/sessions/59/schedule/subscribe/", {"email": "another-mission@example.org"}),
         (f"/schedule-alerts/{t['subscription']}/confirm/", {}),
         (f"/schedule-alerts/{t['subscription']}/unsubscribe/", {}),
+        (f"/applications/{t['submitted']}/erase/", {}),  # the box is not ticked
+        (f"/applications/{t['draft']}/erase/", {"confirm": "on"}),  # then the erased application's page
         (f"/applications/{t['submitted']}/withdraw/", {}),
     ]
     for url, data in posts:
@@ -298,3 +318,4 @@ def test_the_check_finds_english_and_english_dates_on_a_page():
     assert SPANISH_DATE_WITHOUT_DE.findall("el 14 diciembre 2026, no el 14 de diciembre de 2026") == ["14 diciembre"]
     assert ISO_MOMENT.findall("movida de 2027-02-16T10:00") == ["2027-02-16T10:00"]
     assert visible_text("<p title='A &amp; B'>x<script>var y</script></p>") == "A & B x"
+    assert visible_text('<td lang="en">Application <b>received</b></td><td>reçue</td>') == "reçue"
