@@ -886,3 +886,30 @@ class CallAlertAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         ("unsubscribed_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["email"]
+
+
+@admin.register(LogEntry)
+class AuditLogAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    """
+    The admin's own log, read-only, for coordinators: who changed, deleted or exported what, and when
+    (exports are recorded here, with whether they held sensitive fields). Nobody edits or deletes it.
+    """
+
+    list_display = ["action_time", "user", "content_type", "object_repr", "action_flag", "change_message_text"]
+    list_filter = ["action_flag", "content_type"]
+    search_fields = ["object_repr", "user__username"]
+    date_hierarchy = "action_time"
+    list_select_related = ["user", "content_type"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("change message"))
+    def change_message_text(self, obj):
+        return obj.get_change_message()

@@ -271,8 +271,12 @@ def test_every_export_is_recorded_in_the_audit_history(client, cast, seeded):
     assert sensitive.object_repr == "Export of 2 application(s), XLSX, with sensitive fields"
     assert "speaker_phone" in sensitive.get_change_message()
     assert sensitive.get_change_message().endswith("Sensitive fields (gender, phone, accessibility needs) included.")
-    # The coordinator reads it in the admin's recent actions.
+    # The coordinator reads it in the admin's recent actions, and every coordinator in the audit log.
     assert "Export of 2 application(s), XLSX, with sensitive fields" in _body(client.get("/admin/"))
+    log = _body(client.get("/admin/admin/logentry/?q=Export"))
+    assert "Export of 2 application(s), XLSX, with sensitive fields" in log and "Export of 2 application(s), CSV" in log
+    login_staff(client, cast.alice)
+    assert client.get("/admin/admin/logentry/").status_code == 403
 
 
 def test_a_filtered_export_records_its_own_count(client, cast, seeded):

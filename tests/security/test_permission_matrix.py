@@ -157,6 +157,8 @@ ADMIN_RULES = {
     "presessions.theme": COORD_ONLY,
     # A published notice is never changed or deleted: each consent names its version.
     "presessions.privacynotice": {**COORD_ONLY, "change": "nobody", "delete": "nobody"},
+    # The audit log, read-only (exports are recorded there).
+    "admin.logentry": {**COORD_ONLY, "change": "nobody", "add": "nobody", "delete": "nobody"},
     "outbox.email": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
     "outbox.emailtemplate": COORD_ONLY,
     "panels.panelrules": COORD_ONLY,
@@ -192,6 +194,7 @@ APP_LIST = {
     "outbox": "coord",
     "panels": "coord",
     "django_celery_beat": "coord",
+    "admin": "coord",
 }
 
 # The tables whose rows a refused request (or any GET) must leave exactly as they were.
@@ -331,6 +334,9 @@ def world(cast, kenya, turkiye, open_session, settings):
         "carla": never,
     }
     PrivacyNotice.objects.create(text="## A notice staff published\n\nText.")
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    LogEntry.objects.log_actions(cast.coordinator.pk, [ke3], CHANGE, change_message="Changed screening.")
     return {
         "cast": cast,
         "kenya": kenya,
