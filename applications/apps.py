@@ -68,9 +68,9 @@ def register_emails() -> None:
         "new-link",
         "alert-confirm",
         "call-alert",
-        "erasure-receipt",
     ):
         kinds.register_kind(kind)
+    kinds.register_kind("erasure-receipt", forget_when_sent=True)
     kinds.register_placeholders(
         {
             "organisation.name": "Example Human Rights Forum",

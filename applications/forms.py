@@ -449,6 +449,12 @@ class ApplicationForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if self.draft and data.get("accessibility_needs") and not data.get("consent_data"):
+            # Health data is kept only with the applicant's consent, even in a draft.
+            self.add_error(
+                "accessibility_needs",
+                _("To save accessibility needs, tick the consent box below, or leave this field empty for now"),
+            )
         if not self.draft and data.get("report_submitted") in (ReportSubmission.ALONE, ReportSubmission.JOINT):
             if not data.get("report_reference") and not data.get("report_file"):
                 self.add_error("report_reference", _("Give the report's title or reference, or upload it"))

@@ -27,13 +27,14 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.db import connection, models, transaction
-from django.db.models import Q, Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -64,9 +65,22 @@ APPLICATION_BLANKS = {
     "speaker_phone": "",
     "accessibility_needs": "",
     "pending_email": "",
+    "screening_reason": "",
     "publication": Publication.NOTHING,
 }
-ORGANISATION_BLANKS = {"name": ERASED_NAME, "acronym": "", "website": "", "aim": "", "identity": None, "identity_reason": ""}
+# The organisation keeps only what the statistics count (kind, CSO form, accreditation, country,
+# scope, coalition); what could single it out among its peers goes.
+ORGANISATION_BLANKS = {
+    "name": ERASED_NAME,
+    "acronym": "",
+    "website": "",
+    "aim": "",
+    "identity": None,
+    "identity_reason": "",
+    "member_count": None,
+    "established_year": None,
+    "ecosoc_status": False,
+}
 ORGANISATION_KEYS = {"name_key": "", "acronym_key": "", "domain_key": "", "web_key": ""}
 ASSESSMENT_BLANKS = {"comment": "", "override_reasons": {}, "conflict_reason": ""}
 
@@ -78,6 +92,7 @@ _erasers: list[Callable[[list[int]], list[str]]] = []
 _departures: list[Callable[[Application], None]] = []
 # Other apps' own retention rules: each step gets (now, dry_run) and returns {label: count}.
 _purge_steps: list[Callable[[dt.datetime, bool], dict[str, int]]] = []
+_step_labels: dict[str, str] = {}
 # Other apps' sections of "everything held about you": each gets an application and returns a Section or None.
 _exports: list[Callable[[Application], Section | None]] = []
 
@@ -92,9 +107,11 @@ def register_departure(departure: Callable[[Application], None]) -> None:
         _departures.append(departure)
 
 
-def register_purge_step(step: Callable[[dt.datetime, bool], dict[str, int]]) -> None:
+def register_purge_step(step: Callable[[dt.datetime, bool], dict[str, int]], labels: dict[str, str] | None = None) -> None:
+    """`labels` name what each of the step's counts counts, for the purge's report (lazy translations)."""
     if step not in _purge_steps:
         _purge_steps.append(step)
+    _step_labels.update(labels or {})
 
 
 def register_export(section: Callable[[Application], Section | None]) -> None:
@@ -107,6 +124,10 @@ def retention_days(kind: str) -> int:
 
 
 # ---------------------------------------------------------------- erasing
+
+
+# The deduplication key an email gets once its own key (which may name an address) is forgotten.
+ANONYMOUS_KEY = Concat(Value("erased:"), Cast("pk", models.CharField()))
 
 
 def _erased_email(prefix: str = "erased-"):
@@ -142,8 +163,11 @@ def erase_applications(ids: Iterable[int], *, now: dt.datetime | None = None) ->
         HistoricalApplication = Application.history.model
         history = HistoricalApplication.objects.filter(id__in=ids)
         files += list(history.exclude(report_file="").values_list("report_file", flat=True).distinct())
+        # The history's reasons may quote the applicant (a speaker's reason for declining).
         history.update(
-            **APPLICATION_BLANKS, email=Concat(Value("erased-"), Cast("id", models.CharField()), Value(f"@{ERASED_DOMAIN}"))
+            **APPLICATION_BLANKS,
+            email=Concat(Value("erased-"), Cast("id", models.CharField()), Value(f"@{ERASED_DOMAIN}")),
+            history_change_reason=None,
         )
         rows.update(
             **APPLICATION_BLANKS,
@@ -168,15 +192,38 @@ def erase_applications(ids: Iterable[int], *, now: dt.datetime | None = None) ->
         )
         Organisation.history.model.objects.filter(id__in=gone_orgs).update(
             **ORGANISATION_BLANKS,
+            history_change_reason=None,
             email=Concat(Value("erased-organisation-"), Cast("id", models.CharField()), Value(f"@{ERASED_DOMAIN}")),
         )
 
         application_type = ContentType.objects.get_for_model(Application)
         organisation_type = ContentType.objects.get_for_model(Organisation)
-        emails = Email.objects.filter(Q(content_type=application_type, object_id__in=ids) | Q(to__in=addresses)).exclude(
-            status=EmailStatus.SENDING
+        # The emails about the erased applications go, and those to their addresses that no live
+        # application or organisation still uses (call alerts, schedule updates); an address another
+        # live application shares keeps that application's emails.
+        still_in_use = set()
+        for values in (
+            Application.objects.filter(erased_at__isnull=True)
+            .filter(Q(email__in=addresses) | Q(speaker_email__in=addresses) | Q(pending_email__in=addresses))
+            .values_list("email", "speaker_email", "pending_email"),
+            Organisation.objects.filter(erased_at__isnull=True, email__in=addresses).values_list("email"),
+        ):
+            for row in values:
+                still_in_use |= {a.strip().lower() for a in row if a}
+        unused = addresses - still_in_use
+        about_live = Exists(Application.objects.filter(pk=OuterRef("object_id"), erased_at__isnull=True))
+        emails = (
+            Email.objects.filter(Q(content_type=application_type, object_id__in=ids) | Q(to__in=unused))
+            .exclude(Q(content_type=application_type) & about_live)
+            .exclude(status=EmailStatus.SENDING)
         )
         email_count, _by_model = emails.delete()
+        # An email kept (one being sent now) must not name the address in its key either.
+        if unused:
+            named = Q()
+            for address in unused:
+                named |= Q(dedupe_key__icontains=address)
+            Email.objects.filter(named).exclude(Q(content_type=application_type) & about_live).update(dedupe_key=ANONYMOUS_KEY)
         LogEntry.objects.filter(
             Q(content_type=application_type, object_id__in=[str(i) for i in ids])
             | Q(content_type=organisation_type, object_id__in=[str(i) for i in gone_orgs])
@@ -221,7 +268,8 @@ def erase_own_application(application: Application, *, now: dt.datetime | None =
 
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Application.objects.select_for_update().with_related().get(pk=application.pk)
+        # Lock the application's row only: PostgreSQL refuses to lock the nullable side of the joins.
+        locked = Application.objects.select_for_update(of=("self",)).with_related().get(pk=application.pk)
         if locked.erased_at:
             raise AlreadyErased()
         address, language = locked.email, locked.language
@@ -374,7 +422,9 @@ class PurgeReport:
             "deleted_leftovers": _("history rows and emails of applications and organisations deleted in the admin"),
             "files": _("stored files"),
             "orphan_files": _("stored files no row refers to"),
+            "mail_files": _("email files written by the file email backend, past the outbox's period"),
         }
+        labels.update(_step_labels)
         out = []
         for key, label in labels.items():
             out.append(f"{verb}: {self.counts.get(key, 0)} {label}")
@@ -385,36 +435,69 @@ class PurgeReport:
 
 
 def purge(*, now: dt.datetime | None = None, dry_run: bool = False) -> PurgeReport:
-    """Erase every personal datum past its period at `now` (see the module's docstring); with `dry_run`, only count."""
+    """
+    Erase every personal datum past its period at `now` (see the module's docstring); return what was done.
+
+    With `dry_run`, the same work runs in a transaction that is rolled back, so the counts are
+    exactly those a real run would give at that moment; no stored file is deleted. The counts are
+    what each step actually changed: an application another purge erased meanwhile is not counted.
+    """
     now = now or timezone.now()
     report = PurgeReport(dry_run=dry_run)
-    due = due_for_erasure(now)
-    report.counts.update(unselected=len(due.unselected), selected=len(due.selected), drafts=len(due.drafts))
-    emails, alerts = old_emails(now), old_alerts(now)
-    leftovers = deleted_leftovers()
     if dry_run:
-        report.counts.update(
-            old_emails=emails.count(),
-            alerts=alerts.count(),
-            deleted_leftovers=sum(queryset.count() for queryset in leftovers),
-            orphan_files=len(orphan_files()),
-        )
-        for step in _purge_steps:
-            report.counts.update(step(now, True))
+        with transaction.atomic():
+            _purge(now, report, dry_run=True)
+            transaction.set_rollback(True)
         return report
-    for start in range(0, len(due.ids), 500):
-        done = erase_applications(due.ids[start : start + 500], now=now)
-        report.counts.update(organisations=done["organisations"], emails=done["emails"], files=done["files"])
-    report.counts["old_emails"] = emails.update(to="", subject="", body_text="", body_html="", headers={}, last_error="")
-    report.counts["alerts"], _by_model = alerts.delete()
-    report.counts["deleted_leftovers"] = sum(queryset.delete()[0] for queryset in leftovers)
-    report.counts["orphan_files"] = _delete_files(orphan_files())
-    for step in _purge_steps:
-        report.counts.update(step(now, False))
+    _purge(now, report, dry_run=False)
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM")  # the erased values leave the file's free pages too
     return report
+
+
+def _purge(now: dt.datetime, report: PurgeReport, *, dry_run: bool) -> None:
+    due = due_for_erasure(now)
+    for kind in ("unselected", "selected", "drafts"):
+        ids = getattr(due, kind)
+        for start in range(0, len(ids), 500):
+            done = erase_applications(ids[start : start + 500], now=now)
+            report.counts.update({kind: done["applications"], **{key: done[key] for key in ("organisations", "emails", "files")}})
+    report.counts["old_emails"] = old_emails(now).update(to="", subject="", body_text="", body_html="", headers={}, last_error="")
+    Email.objects.filter(to="", dedupe_key__contains="@").update(dedupe_key=ANONYMOUS_KEY)
+    report.counts["alerts"], _by_model = old_alerts(now).delete()
+    report.counts["deleted_leftovers"] = sum(queryset.delete()[0] for queryset in deleted_leftovers())
+    orphans = orphan_files()
+    report.counts["orphan_files"] = len(orphans) if dry_run else _delete_files(orphans)
+    mail = old_mail_files(now)
+    report.counts["mail_files"] = len(mail) if dry_run else _unlink(mail)
+    for step in _purge_steps:
+        report.counts.update(step(now, dry_run))
+
+
+def old_mail_files(now: dt.datetime) -> list[Path]:
+    """
+    The messages the file email backend (used when no SMTP server is set) wrote before the outbox's
+    period: they are whole emails, private links included.
+    """
+    if not settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        return []
+    folder = Path(settings.EMAIL_FILE_PATH)
+    if not folder.is_dir():
+        return []
+    until = (now - dt.timedelta(days=retention_days("outbox"))).timestamp()
+    return sorted(path for path in folder.iterdir() if path.is_file() and path.stat().st_mtime <= until)
+
+
+def _unlink(paths: Iterable[Path]) -> int:
+    deleted = 0
+    for path in paths:
+        try:
+            path.unlink()
+            deleted += 1
+        except OSError:
+            logger.exception("Could not delete an old email file %s.", path.name)
+    return deleted
 
 
 # ---------------------------------------------------------------- the applicant's own copy

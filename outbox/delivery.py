@@ -36,12 +36,14 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection, mail_admins
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import IntegrityError, transaction
-from django.db.models import F, Model
+from django.db.models import CharField, F, Model, Value
+from django.db.models.functions import Cast, Concat
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from . import kinds
 from .enums import EmailStatus
 from .links import absolute_url, site_url
 from .models import Email, EmailTemplate
@@ -301,6 +303,10 @@ def send_email(email_id: int) -> bool:
         _record_failure(email, exc)
         return False
     Email.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="", lease_until=None)
+    if (kind := kinds.kinds().get(email.kind)) is not None and kind.forget_when_sent:
+        Email.objects.filter(pk=email.pk).update(
+            to="", body_text="", body_html="", headers={}, dedupe_key=Concat(Value("sent:"), Cast("pk", CharField()))
+        )
     return True
 
 

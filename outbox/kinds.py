@@ -31,11 +31,14 @@ class EmailKind:
     # an earlier, unsent one stale (a decision changed before the first was sent), and a sent one
     # is never sent again. None for kinds that stand alone.
     family: str | None = None
+    # Once sent, the outbox forgets the recipient, the body and the key (an erasure's receipt:
+    # nothing left here may link the address to what was erased).
+    forget_when_sent: bool = False
 
 
-def register_kind(name: str, *, family: str | None = None) -> None:
+def register_kind(name: str, *, family: str | None = None, forget_when_sent: bool = False) -> None:
     """Tell the outbox that an app sends emails of kind `name` (templates/emails/<name>-subject.txt, …)."""
-    _kinds[name] = EmailKind(name, family)
+    _kinds[name] = EmailKind(name, family, forget_when_sent)
 
 
 def register_placeholders(examples: dict[str, object | Callable[[], object]], *, private: tuple[str, ...] = ()) -> None:

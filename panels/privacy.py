@@ -10,7 +10,9 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from applications import privacy
 from applications.enums import ApplicationStatus
@@ -18,6 +20,7 @@ from applications.models import Application
 from applications.transitions import change_status
 from outbox.delivery import queue_email
 from outbox.links import absolute_url
+from presessions.models import Session
 
 from .domain import decline_participation
 from .enums import MemberRole
@@ -105,17 +108,32 @@ def participation(application: Application) -> privacy.Section | None:
 
 
 def purge_subscriptions(now: dt.datetime, dry_run: bool) -> dict[str, int]:
-    """Schedule subscriptions nobody confirmed within the drafts' period, and those unsubscribed."""
+    """
+    Schedule subscriptions nobody confirmed within the drafts' period, those unsubscribed, and all
+    of a session whose Pre-session week ended more than the drafts' period ago (nothing is left to
+    announce).
+    """
+    days = privacy.retention_days("drafts")
+    today = timezone.localdate(now)
+    ended = [
+        session.pk
+        for session in Session.objects.filter(schedule_subscriptions__isnull=False).distinct().select_related("call")
+        if (end := privacy.presession_end(session)) is not None and end <= today - dt.timedelta(days=days)
+    ]
     old = ScheduleSubscription.objects.filter(
-        Q(confirmed_at__isnull=True, created_at__lte=now - dt.timedelta(days=privacy.retention_days("drafts")))
+        Q(confirmed_at__isnull=True, created_at__lte=now - dt.timedelta(days=days))
         | Q(unsubscribed_at__isnull=False)
+        | Q(session__in=ended)
     )
     count = old.count() if dry_run else old.delete()[0]
-    return {"schedule subscriptions unconfirmed or unsubscribed": count}
+    return {"schedule_subscriptions": count}
 
 
 def register() -> None:
     privacy.register_eraser(erase_members)
     privacy.register_departure(leave_panel)
     privacy.register_export(participation)
-    privacy.register_purge_step(purge_subscriptions)
+    privacy.register_purge_step(
+        purge_subscriptions,
+        labels={"schedule_subscriptions": _lazy("schedule subscriptions unconfirmed, unsubscribed or of a past Pre-session")},
+    )

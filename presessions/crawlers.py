@@ -124,7 +124,7 @@ def language_versions(path: str) -> list[dict]:
 class PublicSitemap(Sitemap):
     """
     Public pages, each listed once per language (`?lang=<code>`) with every language's version as
-    an alternate, at the site's public address (settings.SITE_URL) whatever host was asked.
+    an alternate, at the site's public address (outbox.links.site_url) whatever host was asked.
 
     Django's own `i18n` and `alternates` options assume i18n_patterns (a prefix per language).
     Subclasses give `items()` as a list (one query at most) and `location(item)` as a path.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
@@ -61,13 +61,43 @@ def blocks(text: str) -> list[dict]:
     return result
 
 
-@require_safe
-@public_page
-def privacy(request):
-    notice = PrivacyNotice.objects.current()
-    context = {
+def _context(notice: PrivacyNotice | None) -> dict:
+    return {
         "blocks": blocks(notice.localized_text() if notice else built_in_text()),
         "version": notice.version if notice else PrivacyNotice.BUILT_IN_VERSION,
         "published_at": notice.published_at if notice else None,
+        "changes": notice.changes if notice else "",
     }
+
+
+@require_safe
+@public_page
+def privacy(request):
+    """The notice in force, and links to the earlier versions applicants may have agreed to."""
+    notice = PrivacyNotice.objects.current()
+    context = _context(notice)
+    context["earlier"] = []
+    if notice is not None:
+        context["earlier"] = [
+            *PrivacyNotice.objects.filter(version__lt=notice.version).order_by("-version"),
+            {"version": PrivacyNotice.BUILT_IN_VERSION},
+        ]
+    return render(request, "presessions/privacy.html", context)
+
+
+@require_safe
+@public_page
+def privacy_version(request, version: int):
+    """
+    One earlier version, as it was published (an applicant's consent records its number). Version 1
+    is the notice built into the product, shown with this site's current periods and address.
+    """
+    current = PrivacyNotice.objects.current()
+    if current is None or version == current.version:
+        return redirect("presessions:privacy")
+    if version == PrivacyNotice.BUILT_IN_VERSION:
+        notice = None
+    else:
+        notice = get_object_or_404(PrivacyNotice, version=version)
+    context = {**_context(notice), "earlier_version": True}
     return render(request, "presessions/privacy.html", context)

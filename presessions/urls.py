@@ -13,4 +13,5 @@ urlpatterns = [
     path("about/", views.about, name="about"),
     path("accessibility/", crawlers.accessibility, name="accessibility"),
     path("privacy/", privacy_views.privacy, name="privacy"),
+    path("privacy/version-<int:version>/", privacy_views.privacy_version, name="privacy_version"),
 ]

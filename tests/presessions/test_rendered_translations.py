@@ -27,7 +27,7 @@ from applications.models import Application
 from applications.tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, make_token, sign
 from panels import domain as panels_domain
 from panels import publishing
-from presessions.models import StateReview, Theme
+from presessions.models import PrivacyNotice, StateReview, Theme
 from tests.factories import application_post, confirm_speakers, finalise, make_application, make_open_call, make_session
 
 pytestmark = pytest.mark.django_db
@@ -252,6 +252,10 @@ def visit_every_page(client, world, settings):
         f"/schedule-alerts/{t['subscription']}/unsubscribe/",
     ]
     for url in gets:
+        yield f"GET {url}", client.get(url, follow=True)
+    # Staff publish a notice of their own: the built-in one becomes an earlier version.
+    PrivacyNotice.objects.create(text="## Notice\n\nText.", text_fr="## Avis\n\nTexte.", text_es="## Aviso\n\nTexto.")
+    for url in ("/privacy/", "/privacy/version-1/"):
         yield f"GET {url}", client.get(url, follow=True)
     posts = [
         ("/sessions/60/apply/", {"action": "submit"}),  # every error of the form

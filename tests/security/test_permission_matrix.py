@@ -75,6 +75,7 @@ ROUTE_RULES = {
     "presessions:about": PUBLIC_GET,
     "presessions:accessibility": PUBLIC_GET,
     "presessions:privacy": PUBLIC_GET,
+    "presessions:privacy_version": PUBLIC_GET,
     "robots_txt": PUBLIC_GET,
     "sitemap": PUBLIC_GET,
     "request_too_large": {"GET": "any", "POST": "nobody"},
@@ -399,6 +400,7 @@ def _fill(route: str, world) -> list[tuple[str, dict]]:
     ke3, tr1 = world["apps"]["ke3"], world["apps"]["tr1"]
     fills = {
         "<int:number>": "60",
+        "<int:version>": "1",
         "<str:iso2>": "ke",
         "<int:review_id>": str(kenya.pk),
         "<str:key>": world["member"].statement_key,

@@ -29,14 +29,37 @@ class Command(BaseCommand):
         parser.add_argument(
             "--now",
             metavar="DATE",
-            help="Count the periods as if it were this date (YYYY-MM-DD, or an ISO date and time; Geneva time).",
+            help=(
+                "Count the periods as if it were this date (YYYY-MM-DD, or an ISO date and time; Geneva time). "
+                "A date in the future erases data before its period ends: the command asks first."
+            ),
+        )
+        parser.add_argument(
+            "--noinput", "--no-input", action="store_false", dest="interactive", help="Do not ask for confirmation."
         )
 
-    def handle(self, *args, dry_run=False, now=None, **options):
-        try:
-            when = moment(now) if now else timezone.now()
-        except ValueError:
-            raise CommandError(f"--now: {now!r} is not a date; write it as YYYY-MM-DD, e.g. 2028-06-30.") from None
+    def handle(self, *args, dry_run=False, now=None, interactive=True, **options):
+        if now is None:
+            when = timezone.now()
+        else:
+            try:
+                when = moment(now.strip())
+            except ValueError:
+                raise CommandError(f"--now: {now!r} is not a date; write it as YYYY-MM-DD, e.g. 2028-06-30.") from None
+        if not dry_run and when > timezone.now() + dt.timedelta(minutes=1):
+            warning = (
+                f"--now {timezone.localtime(when):%Y-%m-%d %H:%M} is in the future: this erases, for good, "
+                "data whose period has not ended yet."
+            )
+            if not interactive:
+                self.stderr.write(f"Warning: {warning}")
+            else:
+                try:
+                    answer = input(f"{warning}\nType 'yes' to erase it now, or anything else to stop (try --dry-run): ")
+                except EOFError:
+                    answer = ""
+                if answer.strip() != "yes":
+                    raise CommandError("Nothing was erased (no 'yes'; pass --noinput to skip the question).")
         report = purge(now=when, dry_run=dry_run)
         if dry_run:
             self.stdout.write(f"Dry run at {timezone.localtime(when):%Y-%m-%d %H:%M}: nothing was changed.")
