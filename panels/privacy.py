@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from applications import privacy
 from applications.enums import ApplicationStatus
@@ -135,5 +135,5 @@ def register() -> None:
     privacy.register_export(participation)
     privacy.register_purge_step(
         purge_subscriptions,
-        labels={"schedule_subscriptions": _lazy("schedule subscriptions unconfirmed, unsubscribed or of a past Pre-session")},
+        labels={"schedule_subscriptions": gettext_lazy("schedule subscriptions unconfirmed, unsubscribed or of a past Pre-session")},
     )
