@@ -22,7 +22,9 @@ past its period; `manage.py purge` runs it, and beat runs it daily.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import re
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -42,7 +44,7 @@ from django.utils.translation import gettext as _
 
 from outbox.enums import EmailStatus
 from outbox.models import Email
-from presessions.caching import bump_on_commit
+from presessions.caching import bump_on_commit, forget_pages
 from presessions.models import Session
 
 from .enums import ApplicationStatus, Publication
@@ -153,9 +155,13 @@ def erase_applications(ids: Iterable[int], *, now: dt.datetime | None = None) ->
         rows = Application.objects.filter(pk__in=ids, erased_at__isnull=True)
         ids = list(rows.values_list("pk", flat=True))
         addresses = set()
+        names = set()  # what the admin log may quote: speakers' and organisations' names, addresses
         files = []
-        for email, speaker_email, pending, report in rows.values_list("email", "speaker_email", "pending_email", "report_file"):
+        for email, speaker_email, pending, report, speaker in rows.values_list(
+            "email", "speaker_email", "pending_email", "report_file", "speaker_name"
+        ):
             addresses |= {a.strip().lower() for a in (email, speaker_email, pending) if a}
+            names.add(speaker)
             if report:
                 files.append(report)
         org_ids = set(rows.values_list("organisation_id", flat=True))
@@ -184,17 +190,7 @@ def erase_applications(ids: Iterable[int], *, now: dt.datetime | None = None) ->
         # An organisation goes once every application it made (under any of its copies) is erased.
         still_used = Application.objects.filter(organisation_id__in=org_ids, erased_at__isnull=True).values("organisation_id")
         gone_orgs = list(Organisation.objects.filter(pk__in=org_ids).exclude(pk__in=still_used).values_list("pk", flat=True))
-        for org in Organisation.objects.filter(pk__in=gone_orgs).values_list("email", flat=True):
-            addresses.add(org.strip().lower())
-        Organisation.objects.filter(identity_id__in=gone_orgs).update(identity=None, identity_reason="")
-        Organisation.objects.filter(pk__in=gone_orgs).update(
-            **ORGANISATION_BLANKS, **ORGANISATION_KEYS, email=_erased_email("erased-organisation-"), erased_at=now
-        )
-        Organisation.history.model.objects.filter(id__in=gone_orgs).update(
-            **ORGANISATION_BLANKS,
-            history_change_reason=None,
-            email=Concat(Value("erased-organisation-"), Cast("id", models.CharField()), Value(f"@{ERASED_DOMAIN}")),
-        )
+        names |= erase_organisations(gone_orgs, now=now, addresses=addresses)
 
         application_type = ContentType.objects.get_for_model(Application)
         organisation_type = ContentType.objects.get_for_model(Organisation)
@@ -228,12 +224,106 @@ def erase_applications(ids: Iterable[int], *, now: dt.datetime | None = None) ->
             Q(content_type=application_type, object_id__in=[str(i) for i in ids])
             | Q(content_type=organisation_type, object_id__in=[str(i) for i in gone_orgs])
         ).update(object_repr=ERASED_NAME)
+        scrub_log(names | addresses)
 
         for eraser in _erasers:
             files += eraser(ids)
         bump_on_commit()
+        transaction.on_commit(forget_pages)
         transaction.on_commit(lambda: _delete_files(files))
     return {"applications": len(ids), "organisations": len(gone_orgs), "emails": email_count, "files": len(set(files))}
+
+
+def erase_organisations(ids: list[int], *, now: dt.datetime, addresses: set[str]) -> set[str]:
+    """
+    Blank organisations (and their history) that no live application uses; others stop pointing at
+    them. Add their addresses to `addresses`; return their names and acronyms that no live
+    organisation shares, for the admin log.
+    """
+    if not ids:
+        return set()
+    names = set()
+    for org_email, org_name, acronym in Organisation.objects.filter(pk__in=ids).values_list("email", "name", "acronym"):
+        addresses.add(org_email.strip().lower())
+        names |= {org_name, acronym} - {""}
+    shared = Organisation.objects.filter(erased_at__isnull=True, name__in=names).exclude(pk__in=ids)
+    names -= set(shared.values_list("name", flat=True))
+    Organisation.objects.filter(identity_id__in=ids).update(identity=None, identity_reason="")
+    Organisation.objects.filter(pk__in=ids).update(
+        **ORGANISATION_BLANKS, **ORGANISATION_KEYS, email=_erased_email("erased-organisation-"), erased_at=now
+    )
+    Organisation.history.model.objects.filter(id__in=ids).update(
+        **ORGANISATION_BLANKS,
+        history_change_reason=None,
+        email=Concat(Value("erased-organisation-"), Cast("id", models.CharField()), Value(f"@{ERASED_DOMAIN}")),
+    )
+    return names
+
+
+def unused_organisations(now: dt.datetime) -> list[int]:
+    """Organisations no application refers to any more (its applications were deleted in the admin), after the drafts' period."""
+    return list(
+        Organisation.objects.filter(erased_at__isnull=True, created_at__lte=now - dt.timedelta(days=retention_days("drafts")))
+        .exclude(Exists(Application.objects.filter(organisation=OuterRef("pk"))))
+        .values_list("pk", flat=True)
+    )
+
+
+# Models whose admin log entries name a person or an organisation: once the row is gone (deleted
+# in the admin, or purged), the purge replaces the entry's name. Other apps add theirs.
+_logged_models: list[type[models.Model]] = []
+
+
+def register_logged_model(model: type[models.Model]) -> None:
+    if model not in _logged_models:
+        _logged_models.append(model)
+
+
+def log_leftovers():
+    """Admin log entries, by model, that still name a row which no longer exists."""
+    for model in [Application, Organisation, CallAlert, *_logged_models]:
+        existing = model._base_manager.annotate(logged_pk=Cast("pk", models.TextField())).values("logged_pk")
+        yield (
+            LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(model))
+            .exclude(object_repr=ERASED_NAME)
+            .exclude(object_id__in=existing)
+        )
+
+
+# Shorter values are too common to be replaced wherever they appear in the log.
+SCRUB_MIN_LENGTH = 4
+SCRUB_BATCH = 100
+
+
+def scrub_log(values: Iterable[str]) -> int:
+    """
+    Replace these names and addresses wherever the admin log quotes them (an entry's object, or
+    its change message, which names related objects: "Youth for Democracy Togo (Speaker)"), with
+    the JSON-escaped spellings the change messages use. One query per hundred spellings to find
+    the entries, one to write them.
+    """
+    spellings = set()
+    for value in values:
+        value = (value or "").strip()
+        if len(value) >= SCRUB_MIN_LENGTH and value != ERASED_NAME:
+            spellings |= {value, json.dumps(value)[1:-1]}
+    if not spellings:
+        return 0
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(spellings, key=len, reverse=True)), re.IGNORECASE)
+    entries = {}
+    ordered = sorted(spellings)
+    for start in range(0, len(ordered), SCRUB_BATCH):  # SQLite parses a long OR as a deep tree
+        quoting = Q()
+        for value in ordered[start : start + SCRUB_BATCH]:
+            quoting |= Q(object_repr__icontains=value) | Q(change_message__icontains=value)
+        for entry in LogEntry.objects.filter(quoting).only("pk", "object_repr", "change_message"):
+            entries.setdefault(entry.pk, entry)
+    entries = list(entries.values())
+    for entry in entries:
+        entry.object_repr = pattern.sub(ERASED_NAME, entry.object_repr)
+        entry.change_message = pattern.sub(ERASED_NAME, entry.change_message)
+    LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"], batch_size=500)
+    return len(entries)
 
 
 def _delete_files(names: Iterable[str]) -> int:
@@ -373,15 +463,20 @@ def old_alerts(now: dt.datetime):
 def deleted_leftovers():
     """
     What the audit history and the outbox still hold about applications and organisations deleted
-    in the admin (django-simple-history keeps a deleted row's last values; the outbox its emails).
+    in the admin (django-simple-history keeps a deleted row's last values; the outbox its emails,
+    also those about call alerts, panel members or subscriptions deleted since).
     """
     HistoricalApplication = Application.history.model
     HistoricalOrganisation = Organisation.history.model
-    application_type = ContentType.objects.get_for_model(Application)
     return (
         HistoricalApplication.objects.exclude(id__in=Application.objects.values("pk")),
         HistoricalOrganisation.objects.exclude(id__in=Organisation.objects.values("pk")),
-        Email.objects.filter(content_type=application_type).exclude(object_id__in=Application.objects.values("pk")),
+        *(
+            Email.objects.filter(content_type=ContentType.objects.get_for_model(model)).exclude(
+                object_id__in=model._base_manager.values("pk")
+            )
+            for model in [Application, Organisation, CallAlert, *_logged_models]
+        ),
     )
 
 
@@ -420,6 +515,7 @@ class PurgeReport:
             "old_emails": _("outbox emails past their period (recipient, subject and body)"),
             "alerts": _("call alerts unconfirmed or unsubscribed"),
             "deleted_leftovers": _("history rows and emails of applications and organisations deleted in the admin"),
+            "log_entries": _("admin log entries naming a row deleted since"),
             "files": _("stored files"),
             "orphan_files": _("stored files no row refers to"),
             "mail_files": _("email files written by the file email backend, past the outbox's period"),
@@ -467,6 +563,12 @@ def _purge(now: dt.datetime, report: PurgeReport, *, dry_run: bool) -> None:
     Email.objects.filter(to="", dedupe_key__contains="@").update(dedupe_key=ANONYMOUS_KEY)
     report.counts["alerts"], _by_model = old_alerts(now).delete()
     report.counts["deleted_leftovers"] = sum(queryset.delete()[0] for queryset in deleted_leftovers())
+    unused = unused_organisations(now)
+    if unused:
+        addresses: set[str] = set()
+        scrub_log(erase_organisations(unused, now=now, addresses=addresses))
+        report.counts["organisations"] += len(unused)
+    report.counts["log_entries"] = sum(queryset.update(object_repr=ERASED_NAME) for queryset in log_leftovers())
     orphans = orphan_files()
     report.counts["orphan_files"] = len(orphans) if dry_run else _delete_files(orphans)
     mail = old_mail_files(now)
@@ -556,7 +658,10 @@ def held_data(application: Application) -> list[Section]:
                     "aim",
                 ],
             )
-            + [(str(Application._meta.get_field("email").verbose_name), "email", application.email)],
+            + [
+                (str(Application._meta.get_field("email").verbose_name), "email", application.email),
+                (_("New address waiting for confirmation"), "pending_email", application.pending_email),
+            ],
         ),
         Section(
             "application",
@@ -578,6 +683,8 @@ def held_data(application: Application) -> list[Section]:
                     "created_at",
                     "submitted_at",
                     "withdrawn_at",
+                    "screening",
+                    "screening_reason",
                 ],
             ),
         ),
@@ -601,7 +708,14 @@ def held_data(application: Application) -> list[Section]:
         Section(
             "consent",
             _("Consent and publication"),
-            _fields(application, ["consent_data", "privacy_version", "publication", "language", "reminders_opt_out"]),
+            _fields(application, ["consent_data", "privacy_version", "publication", "reminders_opt_out"])
+            + [
+                (
+                    str(Application._meta.get_field("language").verbose_name),
+                    "language",
+                    str(dict(settings.LANGUAGES).get(application.language, application.language)),
+                )
+            ],
         ),
         Section(
             "emails",

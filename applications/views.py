@@ -451,7 +451,7 @@ def report_file(request, pk):
 @require_http_methods(["GET", "POST"])
 def reminders_off(request, token):
     key = key_from_token(token, UNSUBSCRIBE_SALT)
-    application = get_object_or_404(Application.objects.select_related("review"), link_key=key)
+    application = get_object_or_404(Application.objects.select_related("review"), link_key=key, erased_at__isnull=True)
     if request.method == "POST":
         domain.stop_reminders(application)
         return render(request, "applications/unsubscribed.html", {"what": _("deadline reminders for this application")})

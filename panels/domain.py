@@ -77,6 +77,7 @@ def candidate_applications(review: StateReview) -> QuerySet[Application]:
             review=review,
             screening=Screening.ELIGIBLE,
             status__in=[ApplicationStatus.SUBMITTED, *ApplicationStatus.decided_states()],
+            erased_at__isnull=True,  # an erased application is nobody's any more: never picked, never emailed
         )
         .exclude(status=ApplicationStatus.DECLINED)
         .order_by("pk")
@@ -435,6 +436,7 @@ def finalise_panel(panel: Panel, *, by=None, early_reason: str = "", now: dt.dat
                     ApplicationStatus.RESERVE,
                     ApplicationStatus.NOT_SELECTED,
                 ],
+                erased_at__isnull=True,
             )
             .exclude(pk__in=list(members))
         )

@@ -131,9 +131,13 @@ def purge_subscriptions(now: dt.datetime, dry_run: bool) -> dict[str, int]:
 
 def register() -> None:
     privacy.register_eraser(erase_members)
+    privacy.register_logged_model(PanelMember)
+    privacy.register_logged_model(ScheduleSubscription)
     privacy.register_departure(leave_panel)
     privacy.register_export(participation)
     privacy.register_purge_step(
         purge_subscriptions,
-        labels={"schedule_subscriptions": gettext_lazy("schedule subscriptions unconfirmed, unsubscribed or of a past Pre-session")},
+        labels={
+            "schedule_subscriptions": gettext_lazy("schedule subscriptions unconfirmed, unsubscribed or of a past Pre-session")
+        },
     )

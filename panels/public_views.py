@@ -60,11 +60,6 @@ def _etag(request, number, iso2=None, kind="html"):
     return f"{latest['etag']}-{translation.get_language()}-{kind}" if latest else None
 
 
-def _last_modified(request, number, iso2=None, kind="html"):
-    latest = _latest(request, number)
-    return latest["published_at"] if latest else None
-
-
 def _cached(key: str, build) -> bytes:
     """The bytes kept under `key` (a release never changes), built and kept on the first request."""
     return caching.remember(key, build, CACHE_SECONDS)
@@ -110,7 +105,7 @@ def _days(release: ScheduleRelease, meta: dict) -> list[dict]:
 
 
 @require_safe
-@condition(etag_func=_etag, last_modified_func=_last_modified)
+@condition(etag_func=_etag)
 def schedule(request, number):
     latest = _latest(request, number)
     if latest is None:
@@ -126,7 +121,7 @@ def schedule(request, number):
 
 
 @require_safe
-@condition(etag_func=_etag, last_modified_func=_last_modified)
+@condition(etag_func=_etag)
 def meeting(request, number, iso2):
     latest = _latest(request, number)
     if latest is None:
@@ -189,9 +184,7 @@ def _build_ics(request, number) -> bytes:
 
 
 @require_safe
-@condition(
-    etag_func=lambda r, number: _etag(r, number, kind="ics"), last_modified_func=lambda r, number: _last_modified(r, number)
-)
+@condition(etag_func=lambda r, number: _etag(r, number, kind="ics"))
 def ics(request, number):
     latest = _latest(request, number)
     if latest is None:
@@ -203,9 +196,7 @@ def ics(request, number):
 
 
 @require_safe
-@condition(
-    etag_func=lambda r, number: _etag(r, number, kind="json"), last_modified_func=lambda r, number: _last_modified(r, number)
-)
+@condition(etag_func=lambda r, number: _etag(r, number, kind="json"))
 def schedule_json(request, number):
     release, latest = _release(request, number), _latest(request, number)
     if release is None:

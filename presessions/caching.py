@@ -33,6 +33,7 @@ backend itself (config.cache) fails soft when Redis has a bad minute.
 
 import collections
 import functools
+import logging
 import threading
 import time
 import uuid
@@ -113,6 +114,40 @@ def bump(*args, **kwargs) -> None:
 def bump_on_commit() -> None:
     """Bump the version once the current transaction commits (other processes could otherwise cache what it undoes)."""
     transaction.on_commit(bump)
+
+
+# The keys under which copies of public pages are kept (mechanisms 1 and 2).
+PAGE_PREFIXES = ("page:", "schedule:", "schedule-ics:")
+
+
+def forget_pages() -> int:
+    """
+    Delete every kept copy of a public page, here and in the shared cache; return how many.
+
+    A bump makes them unreachable, but they stay stored until their time runs out (a day for a
+    schedule's pages), and Redis may write them to disk: after an erasure, an erased speaker's name
+    must not stay anywhere. Fails soft: if Redis does not answer, its copies expire on their own.
+    """
+    clear_local()
+    backend = caches["default"]
+    deleted = 0
+    for memory in (backend, getattr(backend, "_fallback", None)):  # in-memory caches: tests, one process, Redis's stand-in
+        if memory is not None and not isinstance(memory, RedisCache) and hasattr(memory, "_expire_info"):
+            with memory._lock:
+                for key in [key for key in memory._cache if any(f":{prefix}" in key for prefix in PAGE_PREFIXES)]:
+                    memory._cache.pop(key, None)
+                    memory._expire_info.pop(key, None)
+                    deleted += 1
+    if isinstance(backend, RedisCache):
+        try:
+            client = backend._cache.get_client(write=True)
+            for prefix in PAGE_PREFIXES:
+                keys = list(client.scan_iter(match=backend.make_and_validate_key(prefix) + "*", count=500))
+                for start in range(0, len(keys), 500):
+                    deleted += client.delete(*keys[start : start + 500])
+        except Exception:  # noqa: BLE001 -- a Redis outage must not undo an erasure: its copies expire on their own
+            logging.getLogger(__name__).exception("Could not delete the kept copies of public pages in Redis.")
+    return deleted
 
 
 def clear_local() -> None:

@@ -228,3 +228,114 @@ def test_two_erasures_at_once_both_answer_and_erase_once(kenya, uploads):  # noq
     assert sorted(statuses) in ([302, 302], [302, 404])
     assert Email.objects.filter(kind="erasure-receipt").count() == 1
     assert Application.objects.get(pk=application.pk).erased_at is not None
+
+
+# ---------------------------------------------------------------- the second attack
+
+
+def test_an_erasure_takes_the_names_out_of_the_admin_log_wherever_it_quotes_them(kenya, cast):
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    application = make_application(kenya, name="Youth for Democracy Togo")
+    Application.objects.filter(pk=application.pk).update(speaker_name="Afi Mensah")
+    message = (
+        '[{"changed": {"name": "panel member", "object": "Youth for Democracy Togo (Speaker)", "fields": ["statement_public"]}}]'
+    )
+    LogEntry.objects.log_actions(cast.coordinator.pk, [kenya], CHANGE, change_message=message)
+    LogEntry.objects.log_actions(cast.coordinator.pk, [kenya.session], CHANGE, change_message="Speaker Afi Mensah moved.")
+    assert "youth for democracy togo" in full_dump()
+
+    privacy.erase_applications([application.pk])
+
+    dump = full_dump()
+    assert "youth for democracy togo" not in dump and "afi mensah" not in dump
+    assert LogEntry.objects.filter(change_message__contains="[erased] (Speaker)").count() == 1
+
+
+def test_the_purge_erases_organisations_whose_applications_were_deleted_and_log_names_of_deleted_rows(kenya, cast):
+    from django.contrib.admin.models import DELETION, LogEntry
+
+    from applications import domain as applications_domain
+
+    application = make_application(kenya, name="Deleted Forum Seven")
+    alert = applications_domain.subscribe_to_call_alert(email="alertseed@example.org", country="KE", language="en")
+    LogEntry.objects.log_actions(cast.coordinator.pk, [alert], DELETION)
+    LogEntry.objects.log_actions(cast.coordinator.pk, [application], DELETION)
+    alert.delete()
+    application.delete()  # in the admin: the organisation stays, with no application
+    assert "deleted forum seven" in full_dump() and "alertseed@example.org" in full_dump()
+
+    report = privacy.purge(now=timezone.now() + dt.timedelta(days=privacy.retention_days("drafts") + 1))
+
+    dump = full_dump()
+    assert "deleted forum seven" not in dump and "alertseed@example.org" not in dump
+    assert report.counts["organisations"] == 1 and report.counts["log_entries"] >= 1
+
+
+def test_an_erased_application_is_never_picked_nor_emailed_again(kenya, cast):
+    from panels import domain as panels_domain
+    from tests.factories import finalise
+
+    for i in range(6):
+        make_application(kenya, name=f"Pool {i}", gender="woman" if i % 2 else "man")
+    left_out = make_application(kenya, name="Pending Forum", screening="pending")  # not in the pool: not selected
+    panel = panels_domain.compose_panel(kenya)
+    finalise(panel)
+    left_out.refresh_from_db()
+    assert left_out.status == "not_selected"
+    privacy.erase_applications([left_out.pk])
+    Application.objects.filter(pk=left_out.pk).update(screening="eligible")  # screened again later: still out
+
+    assert left_out.pk not in set(panels_domain.candidate_applications(kenya).values_list("pk", flat=True))
+    panels_domain.reopen_panel(panel)
+    panels_domain.compose_panel(kenya)
+    Email.objects.all().delete()
+    finalise(panel)
+    assert not Email.objects.filter(to__endswith="@erased.invalid").exists()
+
+
+def test_a_schedule_answers_afresh_after_an_erasure_and_no_copy_of_its_pages_is_kept(client, kenya):
+    from django.core.cache import cache
+
+    from presessions import caching
+
+    caching.set_page("schedule:etag-1:en:week", b"<p>Afi Mensah</p>", timezone.now().timestamp() + 3600)
+    caching.set_page("page:v1:en:/sessions/60/?:1", (200, "text/html", b"x"), timezone.now().timestamp() + 3600)
+    caching.clear_local()
+    assert caching.get_page("schedule:etag-1:en:week") == b"<p>Afi Mensah</p>"
+    application = make_application(kenya, name="Cached Forum")
+
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        privacy.erase_applications([application.pk])
+
+    caching.clear_local()
+    assert caching.get_page("schedule:etag-1:en:week") is None and caching.get_page("page:v1:en:/sessions/60/?:1") is None
+    assert cache.get("schedule:etag-1:en:week") is None
+
+
+def test_the_copy_holds_the_pending_address_the_screening_and_the_language_by_name(client, kenya):
+    from applications import domain as applications_domain
+
+    application = make_application(kenya, name="Copied Forum")
+    Application.objects.filter(pk=application.pk).update(screening_reason="Checked by staff", language="fr")
+    application.refresh_from_db()
+    applications_domain.request_email_change(application, "new-address@example.org")
+    data = client.get(f"/applications/{make_token(application)}/your-data.json").json()
+
+    assert data["organisation"]["pending_email"] == "new-address@example.org"
+    assert data["application"]["screening_reason"] == "Checked by staff" and data["application"]["screening"]
+    assert data["consent"]["language"] in ("French", "Français", "Francés")
+
+
+def test_an_erased_application_s_reminders_link_is_gone_and_absurd_dates_are_refused(client, kenya):
+    from applications.tokens import UNSUBSCRIBE_SALT, sign
+
+    application = make_application(kenya, name="Reminded Forum")
+    link = f"/applications/{sign(application.link_key, UNSUBSCRIBE_SALT)}/reminders-off/"
+    assert client.get(link).status_code == 200
+    privacy.erase_applications([application.pk])
+    assert client.get(link).status_code == 404 and client.post(link).status_code == 404
+    with pytest.raises(CommandError, match="out of range"):
+        call_command("purge", "--dry-run", "--now", "0001-01-01")

@@ -116,6 +116,9 @@ def test_a_repeated_request_gets_304(client, week):
         assert again.status_code == 304, url
         head = client.head(url, HTTP_IF_NONE_MATCH=first["ETag"])  # curl -I
         assert head.status_code == 304, url
+        # No date to revalidate by: a speaker who leaves changes the page without a new release.
+        assert not first.has_header("Last-Modified")
+        assert client.get(url, HTTP_IF_MODIFIED_SINCE="Fri, 01 Jan 2100 00:00:00 GMT").status_code == 200, url
 
 
 def test_a_new_release_lists_its_changes_and_emails_each_subscriber_once(client, week, kenya, django_capture_on_commit_callbacks):

@@ -46,6 +46,8 @@ class Command(BaseCommand):
                 when = moment(now.strip())
             except ValueError:
                 raise CommandError(f"--now: {now!r} is not a date; write it as YYYY-MM-DD, e.g. 2028-06-30.") from None
+            if not 2000 <= when.year <= 9000:
+                raise CommandError(f"--now: {now!r} is out of range; give a date between the years 2000 and 9000.")
         if not dry_run and when > timezone.now() + dt.timedelta(minutes=1):
             warning = (
                 f"--now {timezone.localtime(when):%Y-%m-%d %H:%M} is in the future: this erases, for good, "
