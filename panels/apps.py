@@ -57,11 +57,14 @@ class PanelsConfig(AppConfig):
 
     def ready(self):
         from applications.models import Application  # models are not loaded when apps.py is imported
+        from presessions.demo import demo_loaded
 
         from . import privacy
+        from .demo import add_demo_past_session
         from .models import PanelMember  # models are not loaded when apps.py is imported
 
         register_emails()
+        demo_loaded.connect(add_demo_past_session, dispatch_uid="panels.demo")
         add_calendar_links()
         privacy.register()
         # A speaker who is or may be public changed (confirmed, declined, removed, statement shown or
