@@ -16,7 +16,14 @@ def register_emails() -> None:
     """Tell the outbox which emails this app sends and what their staff-edited versions may say."""
     for kind in ("decision-selected", "decision-reserve", "decision-not-selected"):
         kinds.register_kind(kind, family="decision")  # a later decision replaces an earlier one
-    for kind in ("panel-message", "statement-reminder", "schedule-updated", "schedule-subscription-confirm", "speaker-erased"):
+    for kind in (
+        "panel-message",
+        "statement-reminder",
+        "schedule-updated",
+        "schedule-subscription-confirm",
+        "speaker-erased",
+        "mission-registration-confirm",
+    ):
         kinds.register_kind(kind)
     kinds.register_placeholders(
         {
@@ -25,9 +32,11 @@ def register_emails() -> None:
             "subject": "Example subject",
             "body": "Example message.",
             "schedule_url": lambda: absolute_url(reverse("panels:changes", args=[54])),
+            "mission": "Kenya",
         }
     )
     masking.register_private_prefix("schedule-alerts")
+    masking.register_private_prefix("mission-attendance")
 
 
 def add_calendar_links() -> None:

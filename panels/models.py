@@ -20,11 +20,15 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from applications.models import Application
 from presessions.models import Session, StateReview
 
 from .enums import MemberRole, PanelStatus, StatementLanguage
+
+# The most delegates one mission may announce for, or bring to, one meeting.
+MAX_DELEGATES = 20
 
 
 def new_key() -> str:
@@ -280,3 +284,80 @@ class ScheduleSubscription(models.Model):
 
     def __str__(self):
         return f"{self.email} – {self.session}"
+
+
+class MissionRegistration(models.Model):
+    """
+    A permanent mission says which meetings of a session its delegates will attend, and how many
+    (panels.attendance). It counts once its contact confirms by email (double opt-in); a later
+    confirmed answer from the same address for the same mission replaces it.
+    """
+
+    session = models.ForeignKey(
+        Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="mission_registrations"
+    )
+    mission = CountryField(_("permanent mission of"))
+    email = models.EmailField(_("contact email"))
+    language = models.CharField(_("language"), max_length=10, default="en")
+    key = models.CharField(max_length=64, unique=True, default=new_key, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mission registration")
+        verbose_name_plural = _("mission registrations")
+        indexes = [models.Index(fields=["session", "mission"], name="mission_registration_idx")]
+
+    def __str__(self):
+        return f"{self.mission.name} – {self.session}"
+
+    @property
+    def counts(self) -> bool:
+        return self.confirmed_at is not None and self.withdrawn_at is None
+
+
+class MissionChoice(models.Model):
+    """One meeting a registered mission will attend, with how many delegates."""
+
+    registration = models.ForeignKey(MissionRegistration, on_delete=models.CASCADE, related_name="choices")
+    review = models.ForeignKey(StateReview, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="mission_choices")
+    delegates = models.PositiveSmallIntegerField(
+        _("delegates"), default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_DELEGATES)]
+    )
+
+    class Meta:
+        verbose_name = _("meeting a mission will attend")
+        verbose_name_plural = _("meetings missions will attend")
+        constraints = [models.UniqueConstraint(fields=["registration", "review"], name="one_choice_per_meeting")]
+
+    def __str__(self):
+        return f"{self.registration} – {self.review}"
+
+
+class MissionCheckIn(models.Model):
+    """A mission that came to a meeting, recorded by staff at the door (registered or not)."""
+
+    review = models.ForeignKey(StateReview, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="mission_check_ins")
+    mission = CountryField(_("permanent mission of"))
+    delegates = models.PositiveSmallIntegerField(
+        _("delegates"), default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_DELEGATES)]
+    )
+    registered = models.BooleanField(_("had registered"), default=False)
+    checked_in_at = models.DateTimeField(_("checked in at"), default=timezone.now)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked in by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("mission at a meeting")
+        verbose_name_plural = _("missions at meetings")
+        constraints = [models.UniqueConstraint(fields=["review", "mission"], name="one_check_in_per_mission")]
+
+    def __str__(self):
+        return f"{self.mission.name} – {self.review}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import public_views, views
+from . import attendance_views, public_views, views
 
 app_name = "panels"
 
@@ -9,10 +9,15 @@ urlpatterns = [
     path("staff/sessions/<int:number>/schedule/", views.schedule_staff, name="schedule_staff"),
     path("staff/panels/<int:review_id>/", views.panel_detail, name="panel"),
     path("staff/panel-members/<int:pk>/statement.pdf", views.statement_file, name="statement_file"),
+    path("staff/sessions/<int:number>/attendance/", attendance_views.attendance_staff, name="attendance_staff"),
+    path("staff/sessions/<int:number>/attendance/<str:day>/sheet/", attendance_views.sign_in_sheet, name="sign_in_sheet"),
+    path("staff/meetings/<int:review_id>/check-in/", attendance_views.check_in, name="check_in"),
     path("applications/<str:token>/participation/", views.participation, name="participation"),
     path("sessions/<int:number>/schedule/", public_views.schedule, name="schedule"),
     path("sessions/<int:number>/schedule/changes/", public_views.changes, name="changes"),
     path("sessions/<int:number>/schedule/subscribe/", public_views.subscribe, name="subscribe"),
+    path("sessions/<int:number>/schedule/attend/", attendance_views.attend, name="attend"),
+    path("mission-attendance/<str:token>/", attendance_views.attendance_confirm, name="attendance_confirm"),
     path("sessions/<int:number>/schedule/<str:iso2>/", public_views.meeting, name="meeting"),
     path("sessions/<int:number>/schedule.ics", public_views.ics, name="ics"),
     path("sessions/<int:number>/schedule.json", public_views.schedule_json, name="json"),

@@ -18,7 +18,7 @@ from applications.tokens import key_from_token
 from presessions.models import Session, StateReview
 from presessions.web import private_file, private_page, staff_required
 
-from . import domain, publishing
+from . import attendance, domain, publishing
 from .enums import MemberRole, StatementLanguage
 from .models import MeetingPlacement, Panel, PanelMember, PanelRules, ScheduleRelease
 
@@ -375,6 +375,8 @@ def participation(request, token):
         "now": now,
         "statement_deadline": domain.statement_deadline(member),
         "virtual": member.panel.review.session.presession_format != "in_person",
+        # How many missions said they would come (never which), once the speaker has confirmed.
+        "missions_expected": attendance.expected_missions(member.panel.review) if member.confirmed_at else None,
     }
     return render(request, "panels/participation.html", context)
 

@@ -41,7 +41,7 @@ from config.views import MOVED_ADMIN_PAGES
 from outbox.models import EmailTemplate
 from panels import domain, publishing
 from panels.models import PanelMember, PanelRules, ScheduleSubscription
-from presessions.models import CouncilSession, PrivacyNotice, Session
+from presessions.models import CouncilSession, PrivacyNotice, Session, StateReview
 from tests.conftest import REPORT
 from tests.factories import PDF_BYTES, finalise, login_staff, make_application, send_decisions
 
@@ -109,6 +109,11 @@ ROUTE_RULES = {
     "panels:json": PUBLIC_GET,
     "panels:statement": PUBLIC_GET,
     "panels:subscription_confirm": HOLDER,
+    "panels:attend": FORM,
+    "panels:attendance_confirm": HOLDER,
+    "panels:attendance_staff": {"GET": "coord", "POST": "nobody"},
+    "panels:sign_in_sheet": {"GET": "coord", "POST": "nobody"},
+    "panels:check_in": COORD,
     "panels:subscription_unsubscribe": HOLDER,
     # The two-step staff login (django-two-factor-auth).
     "two_factor:login": {"GET": "any", "POST": "any"},
@@ -297,6 +302,12 @@ def world(cast, kenya, turkiye, open_session, settings):
     # The applicant's other credentials: an alert, a schedule subscription, an email change waiting.
     alert = CallAlert.objects.create(email="ke1-secret@example.org", country="KE")
     subscription = ScheduleSubscription.objects.create(session=open_session, email="ke1-secret@example.org")
+    from panels import attendance
+
+    mission = attendance.register(
+        open_session, mission="FR", email="delegate@mission.example.org", language="en", choices={kenya.pk: 2}
+    )
+    attendance.confirm(mission)
     domain_apps = __import__("applications.domain", fromlist=["request_email_change"])
     domain_apps.request_email_change(ke1, "ke1-new@example.org")
     ke1.refresh_from_db()
@@ -354,6 +365,7 @@ def world(cast, kenya, turkiye, open_session, settings):
             "reminders_off": sign(ke1.link_key, UNSUBSCRIBE_SALT),
             "alert": sign(alert.key, ALERT_SALT),
             "subscription": publishing.sign_key(subscription.key),
+            "mission": attendance.sign_key(mission.key),
             "confirm_email": sign(ke1.pending_email_key, EMAIL_CHANGE_SALT),
         },
         "applicant_tokens": applicant_tokens,
@@ -401,6 +413,7 @@ def _fill(route: str, world) -> list[tuple[str, dict]]:
     fills = {
         "<int:number>": "60",
         "<int:version>": "1",
+        "<str:day>": StateReview.objects.get(pk=kenya.pk).meeting_date.isoformat(),
         "<str:iso2>": "ke",
         "<int:review_id>": str(kenya.pk),
         "<str:key>": world["member"].statement_key,
@@ -458,6 +471,7 @@ def build_requests(world) -> tuple[list[Request], list[str]]:
                 "applications:alert_unsubscribe": "alert",
                 "panels:subscription_confirm": "subscription",
                 "panels:subscription_unsubscribe": "subscription",
+                "panels:attendance_confirm": "mission",
                 "applications:confirm_email": "confirm_email",
             }.get(name, "detail")
             for method in ("GET", "POST"):
