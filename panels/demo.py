@@ -23,7 +23,7 @@ from outbox.delivery import approve_drafts, send_approved, sweep_outbox
 from outbox.models import Email
 from presessions.models import Call, Session, call_close_moment, call_open_moment
 
-from . import domain, publishing
+from . import attendance, domain, publishing
 from .enums import MemberRole
 from .models import PanelMember, ScheduleRelease
 
@@ -54,7 +54,8 @@ def run_past_session(session: Session, *, seed: int = 2012, now: dt.datetime | N
     assessments as for the open call; every panel composed and finalised; the decision emails
     approved and sent; every speaker confirms (most attend the training); consenting speakers'
     statements published; the schedule built and published, then one meeting moved and published
-    again, so the changes page has two releases.
+    again, so the changes page has two releases; missions announce which meetings they will
+    attend, and most are checked in.
     """
     now = now or timezone.now()
     rng = random.Random(f"past-{seed}-{session.number}")
@@ -94,12 +95,41 @@ def run_past_session(session: Session, *, seed: int = 2012, now: dt.datetime | N
     if moved is not None:
         publishing.move_meeting(moved, starts_at=moved.placement.starts_at, room="Room XXIV")
     publishing.publish(session, name="v2", now=start - dt.timedelta(days=7))
+    missions = add_missions(session, rng, now=now)
     return {
+        "missions": missions,
         "applications": applications,
         "panels": len(panels),
         "speakers": speakers.filter(confirmed_at__isnull=False).count(),
         "releases": ScheduleRelease.objects.filter(session=session).count(),
     }
+
+
+# Permanent missions that announce themselves, then come (most of them) or not.
+DEMO_MISSIONS = ["BR", "CA", "CH", "DE", "FR", "GB", "IN", "JP", "KE", "MX", "NL", "NO", "SE", "SN", "ZA", "AR", "AU", "CL"]
+
+
+def add_missions(session: Session, rng: random.Random, *, now: dt.datetime) -> int:
+    """Missions answer for some meetings (confirmed), and staff check most of them in, with a few that did not announce themselves."""
+    meetings = list(session.reviews.filter(meeting_date__isnull=False).order_by("meeting_date", "meeting_start"))
+    if not meetings:
+        return 0
+    for code in DEMO_MISSIONS:
+        chosen = rng.sample(meetings, rng.randint(1, min(4, len(meetings))))
+        registration = attendance.register(
+            session,
+            mission=code,
+            email=f"delegate@mission-{code.lower()}.example.org",
+            language=rng.choice(["en", "en", "fr", "es"]),
+            choices={review.pk: rng.randint(1, 3) for review in chosen},
+        )
+        attendance.confirm(registration, now=now)
+        for choice in registration.choices.all():
+            if rng.random() < 0.8:
+                attendance.check_in(choice.review, mission=code, delegates=choice.delegates, now=now)
+    for review in meetings:
+        attendance.check_in(review, mission=rng.choice(["ID", "PH", "TH", "EG"]), delegates=1, now=now)
+    return len(DEMO_MISSIONS)
 
 
 def add_demo_past_session(sender, session, seed, stdout=None, **kwargs):
@@ -111,6 +141,7 @@ def add_demo_past_session(sender, session, seed, stdout=None, **kwargs):
     if stdout is not None:
         stdout.write(
             f"Past session for the missions' view: Working Group {past.number}, {done['applications']} applications, "
-            f"{done['panels']} panels, {done['speakers']} confirmed speakers, {done['releases']} schedule releases "
+            f"{done['panels']} panels, {done['speakers']} confirmed speakers, {done['missions']} missions, "
+            f"{done['releases']} schedule releases "
             f"at /sessions/{past.number}/schedule/"
         )

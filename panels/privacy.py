@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +25,7 @@ from presessions.models import Session
 
 from .domain import decline_participation
 from .enums import MemberRole
-from .models import PanelMember, ScheduleRelease, ScheduleSubscription
+from .models import MissionRegistration, PanelMember, ScheduleRelease, ScheduleSubscription
 
 MEMBER_BLANKS = {"statement_file": "", "video_url": "", "decline_reason": "", "statement_public": False, "explanation": {}}
 
@@ -129,12 +130,40 @@ def purge_subscriptions(now: dt.datetime, dry_run: bool) -> dict[str, int]:
     return {"schedule_subscriptions": count}
 
 
+def purge_mission_contacts(now: dt.datetime, dry_run: bool) -> dict[str, int]:
+    """
+    Missions' answers: unconfirmed ones after the drafts' period; the contact addresses of the rest
+    once the Pre-session week is that far behind (the counts, by mission, stay for the record).
+    """
+    days = privacy.retention_days("drafts")
+    today = timezone.localdate(now)
+    ended = [
+        session.pk
+        for session in Session.objects.filter(mission_registrations__isnull=False).distinct().select_related("call")
+        if (end := privacy.presession_end(session)) is not None and end <= today - dt.timedelta(days=days)
+    ]
+    unconfirmed = MissionRegistration.objects.filter(confirmed_at__isnull=True, created_at__lte=now - dt.timedelta(days=days))
+    contacts = MissionRegistration.objects.filter(session__in=ended).exclude(email__endswith=f"@{privacy.ERASED_DOMAIN}")
+    if dry_run:
+        return {"mission_contacts": unconfirmed.count() + contacts.exclude(pk__in=unconfirmed.values("pk")).count()}
+    count = unconfirmed.delete()[1].get(MissionRegistration._meta.label, 0)
+    count += contacts.update(email=Concat(Value("erased-mission-"), Cast("pk", CharField()), Value(f"@{privacy.ERASED_DOMAIN}")))
+    return {"mission_contacts": count}
+
+
 def register() -> None:
     privacy.register_eraser(erase_members)
     privacy.register_logged_model(PanelMember)
     privacy.register_logged_model(ScheduleSubscription)
     privacy.register_departure(leave_panel)
     privacy.register_export(participation)
+    privacy.register_purge_step(
+        purge_mission_contacts,
+        labels={
+            "mission_contacts": gettext_lazy("missions' answers unconfirmed, or their contact addresses after the Pre-session")
+        },
+    )
+    privacy.register_logged_model(MissionRegistration)
     privacy.register_purge_step(
         purge_subscriptions,
         labels={

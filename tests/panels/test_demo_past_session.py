@@ -38,6 +38,10 @@ def test_the_demo_has_a_past_session_with_two_releases_and_confirmed_speakers(de
     speakers = PanelMember.objects.filter(panel__review__session=demo, role="speaker")
     assert speakers.exists() and not speakers.filter(confirmed_at__isnull=True).exists()
     assert speakers.filter(statement_public=True).exists()
+    from panels import attendance
+
+    rows = attendance.by_meeting(demo)
+    assert sum(row.expected_missions for row in rows) > 0 and sum(row.came_missions for row in rows) > 0
 
 
 def test_every_page_a_mission_uses_answers_for_the_past_session(client, demo):

@@ -177,3 +177,27 @@ def test_the_staff_page_costs_the_same_queries_whatever_the_numbers(client, cast
         )
         attendance.check_in(ke, mission=code, delegates=1)
     assert count() == few
+
+
+def test_the_purge_forgets_the_missions_contacts_and_keeps_the_counts(week):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from applications import privacy
+
+    ke = week["ke"]
+    attendance.confirm(
+        attendance.register(week["session"], mission="FR", email="fr-contact@example.org", language="en", choices={ke.pk: 2})
+    )
+    attendance.register(week["session"], mission="BR", email="br-contact@example.org", language="en", choices={ke.pk: 1})
+    end = privacy.presession_end(week["session"])
+    later = timezone.make_aware(dt.datetime.combine(end, dt.time(12))) + dt.timedelta(days=privacy.retention_days("drafts") + 1)
+
+    dry = privacy.purge(now=later, dry_run=True)
+    report = privacy.purge(now=later)
+
+    assert dry.counts["mission_contacts"] == report.counts["mission_contacts"] == 2
+    emails = set(MissionRegistration.objects.values_list("email", flat=True))
+    assert not any(e.endswith("@example.org") for e in emails) and len(emails) == 1
+    assert attendance.expected_missions(ke) == 1
