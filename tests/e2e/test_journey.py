@@ -283,6 +283,8 @@ def test_axe_finds_no_serious_violation_on_public_pages(stack, page_factory, lan
     page.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
     urls = [*PUBLIC_PAGES, f"/sessions/{number}/", f"/sessions/{number}/apply/", f"/sessions/{number}/schedule/"]
     urls += [f"/sessions/{number}/apply/sent/", "/account/login/"]
+    past = _past_session_number(stack)  # the demo's session whose Pre-sessions are over
+    urls += [f"/sessions/{past}/schedule/", f"/sessions/{past}/schedule/attend/", f"/sessions/{past}/schedule/changes/"]
     problems = {}
     for url in urls:
         page.goto(base + url)
@@ -305,3 +307,54 @@ def _axe(page) -> list[dict]:
         ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))"
     )
     return [v for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def _past_session_number(stack) -> str:
+    script = "import datetime; from panels.demo import past_session; print(past_session(datetime.date.today()).number)"
+    return stack["manage"]("shell", "-c", script).split()[-1]
+
+
+def test_a_mission_registers_and_is_checked_in_on_a_phone(stack, page_factory):
+    """Issue 18: double opt-in without an account, then the check-in at the door on a 375 px screen, checked by axe."""
+    base, sink = stack["base"], stack["sink"]
+    number = _past_session_number(stack)
+    email = f"delegate-{uuid.uuid4().hex[:6]}@mission.example.org"
+
+    page, steps = page_factory("10-mission", bypass_csp=True)
+    page.goto(f"{base}/sessions/{number}/schedule/")
+    page.get_by_role("link", name="Permanent missions: tell us which meetings you will attend").click()
+    assert _axe(page) == []
+    page.select_option("#id_mission", label="Iceland")
+    page.get_by_label("Your email address").fill(email)
+    inputs = page.locator("input.delegates")
+    inputs.nth(0).fill("2")
+    inputs.nth(1).fill("1")
+    first_meeting = page.locator("label[for^='id_meeting-']").nth(0).inner_text().split(" – ")[0]
+    steps.shot("answer")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    message = sink.find(rf"(?s)(?=.*To: {re.escape(email)})(?=.*Iceland)")
+    link = re.search(r"(https?://127\.0\.0\.1:\d+/mission-attendance/[^\s/]+/)", message).group(1)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_text("Confirmed. Thank you: we expect you.").wait_for()
+    steps.shot("confirmed")
+
+    staff, steps = page_factory("11-check-in", bypass_csp=True)
+    staff.set_viewport_size({"width": 375, "height": 740})
+    _login(staff, base, "coordinator", stack["passwords"]["coordinator"], stack)
+    staff.goto(f"{base}/staff/sessions/{number}/attendance/")
+    row = staff.locator("tr", has=staff.locator("th", has_text=re.compile(rf"^{re.escape(first_meeting)}$")))
+    announced = int(row.locator("td").nth(1).inner_text())
+    assert announced >= 1
+    row.get_by_role("link", name="Check in").click()
+    steps.shot("door")
+    assert _axe(staff) == []
+    assert staff.evaluate("() => document.documentElement.scrollWidth") <= 375  # no sideways scrolling on a phone
+    staff.get_by_role("button", name="Came – Iceland").click()
+    staff.get_by_role("button", name="Undo – Iceland").wait_for()
+    steps.shot("checked-in")
+    staff.goto(f"{base}/staff/sessions/{number}/attendance/")
+    row = staff.locator("tr", has=staff.locator("th", has_text=re.compile(rf"^{re.escape(first_meeting)}$")))
+    came = [int(cell.inner_text()) for cell in row.locator("td").all()[3:5]]
+    assert came[0] >= 1 and came[1] >= 2, came
