@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import attendance_views, public_views, views
+from . import attendance_views, public_views, record_views, views
 
 app_name = "panels"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("staff/sessions/<int:number>/attendance/", attendance_views.attendance_staff, name="attendance_staff"),
     path("staff/sessions/<int:number>/attendance/<str:day>/sheet/", attendance_views.sign_in_sheet, name="sign_in_sheet"),
     path("staff/meetings/<int:review_id>/check-in/", attendance_views.check_in, name="check_in"),
+    path("staff/record/", record_views.record_staff, name="record_staff"),
+    path("staff/record/<str:by>.csv", record_views.record_csv, name="record_csv"),
+    path("in-figures/", record_views.record_public, name="record_public"),
     path("applications/<str:token>/participation/", views.participation, name="participation"),
     path("sessions/<int:number>/schedule/", public_views.schedule, name="schedule"),
     path("sessions/<int:number>/schedule/changes/", public_views.changes, name="changes"),

@@ -53,6 +53,7 @@ PAGES = [
     "presessions:about",
     "presessions:privacy",
     "presessions:accessibility",
+    "panels:record_public",
 ]
 ACCESSIBILITY_STATEMENT_PREPARED = dt.date(2026, 12, 2)
 

@@ -166,6 +166,7 @@ def test_the_sitemap_lists_every_public_page_in_three_languages(client, publishe
             "/about/",
             "/privacy/",
             "/accessibility/",
+            "/in-figures/",
             "/sessions/60/",
             "/sessions/61/",
             "/countries/br/",

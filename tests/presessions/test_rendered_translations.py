@@ -257,6 +257,7 @@ def visit_every_page(client, world, settings):
         f"/schedule-alerts/{t['subscription']}/unsubscribe/",
         "/sessions/59/schedule/attend/",
         f"/mission-attendance/{t['mission']}/",
+        "/in-figures/",
     ]
     for url in gets:
         yield f"GET {url}", client.get(url, follow=True)

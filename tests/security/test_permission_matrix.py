@@ -114,6 +114,9 @@ ROUTE_RULES = {
     "panels:attendance_staff": {"GET": "coord", "POST": "nobody"},
     "panels:sign_in_sheet": {"GET": "coord", "POST": "nobody"},
     "panels:check_in": COORD,
+    "panels:record_staff": {"GET": "coord", "POST": "nobody"},
+    "panels:record_csv": {"GET": "coord", "POST": "nobody"},
+    "panels:record_public": PUBLIC_GET,
     "panels:subscription_unsubscribe": HOLDER,
     # The two-step staff login (django-two-factor-auth).
     "two_factor:login": {"GET": "any", "POST": "any"},
@@ -413,6 +416,7 @@ def _fill(route: str, world) -> list[tuple[str, dict]]:
     fills = {
         "<int:number>": "60",
         "<int:version>": "1",
+        "<str:by>": "session",
         "<str:day>": StateReview.objects.get(pk=kenya.pk).meeting_date.isoformat(),
         "<str:iso2>": "ke",
         "<int:review_id>": str(kenya.pk),
