@@ -276,10 +276,15 @@ PERIODIC_TASKS = {
     "Unconfirmed speakers past their deadline": ("panels.expire_unconfirmed", 3600),
     "Reminders for missing written statements": ("panels.send_statement_reminders", 3600),
     "Erase personal data past its period": ("applications.purge_personal_data", 24 * 3600),
+    "Palais guest lists due": ("panels.remind_guest_lists", 3600),
     # Readiness (/readyz) fails when the worker has not run this for 45 seconds (config/health.py).
     "Worker heartbeat": ("config.heartbeat", 15),
 }
 CELERY_TIMEZONE = TIME_ZONE
+
+# Hours before a morning's first meeting its guest list must reach the Palais's security office
+# (panels/palais.py; about 48 hours for NGO meetings, UNCERTAIN for the Pre-sessions).
+PALAIS_GUEST_LIST_HOURS = env.int("PALAIS_GUEST_LIST_HOURS", default=48)
 
 # How long personal data is kept, in days (applications/privacy.py; `manage.py purge`, daily). The
 # privacy notice states these periods, so change them there too.

@@ -23,6 +23,7 @@ def register_emails() -> None:
         "schedule-subscription-confirm",
         "speaker-erased",
         "mission-registration-confirm",
+        "guest-list-due",
     ):
         kinds.register_kind(kind)
     kinds.register_placeholders(

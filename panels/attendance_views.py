@@ -198,3 +198,41 @@ def check_in(request, review_id):
         "now": timezone.localtime(),
     }
     return render(request, "panels/check_in.html", context, status=400 if form.errors else 200)
+
+
+@staff_required
+@require_safe
+def guest_list(request, number, day, csv_format=False):
+    """A morning's guest list for the Palais's security office: a printable page, or CSV."""
+    import csv
+
+    from django.http import HttpResponse
+
+    from . import palais
+
+    _coordinator(request)
+    session = get_object_or_404(Session, number=number)
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError as exc:
+        raise Http404 from exc
+    if date not in palais.mornings(session):
+        raise Http404
+    guests = palais.guests(session, date)
+    if csv_format:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="guest-list-{date:%Y-%m-%d}.csv"'
+        writer = csv.writer(response)
+        writer.writerow([_("Family name"), _("Given names"), _("Organisation"), _("Meeting"), _("Starts"), _("To check")])
+        for guest in guests:
+            row = [guest.family_name, guest.given_names, guest.organisation, guest.meeting]
+            row += [guest.starts.strftime("%H:%M") if guest.starts else "", "; ".join(guest.warnings)]
+            writer.writerow([_spreadsheet_safe(value) for value in row])
+        return response
+    context = {"session": session, "date": date, "guests": guests, "due": palais.due_at(session, date)}
+    return render(request, "panels/guest_list.html", context)
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (names and organisations are typed by applicants)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -12,6 +12,13 @@ urlpatterns = [
     path("staff/sessions/<int:number>/attendance/", attendance_views.attendance_staff, name="attendance_staff"),
     path("staff/sessions/<int:number>/attendance/<str:day>/sheet/", attendance_views.sign_in_sheet, name="sign_in_sheet"),
     path("staff/meetings/<int:review_id>/check-in/", attendance_views.check_in, name="check_in"),
+    path("staff/sessions/<int:number>/guest-list/<str:day>/", attendance_views.guest_list, name="guest_list"),
+    path(
+        "staff/sessions/<int:number>/guest-list/<str:day>.csv",
+        attendance_views.guest_list,
+        {"csv_format": True},
+        name="guest_list_csv",
+    ),
     path("staff/record/", record_views.record_staff, name="record_staff"),
     path("staff/record/<str:by>.csv", record_views.record_csv, name="record_csv"),
     path("in-figures/", record_views.record_public, name="record_public"),

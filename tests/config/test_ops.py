@@ -14,6 +14,7 @@ def test_periodic_tasks_are_installed_for_the_admin():
         "applications.send_deadline_reminders",
         "config.heartbeat",
         "panels.expire_unconfirmed",
+        "panels.remind_guest_lists",
         "panels.send_statement_reminders",
         "presessions.sweep_outbox",
     ]

@@ -117,6 +117,8 @@ ROUTE_RULES = {
     "panels:record_staff": {"GET": "coord", "POST": "nobody"},
     "panels:record_csv": {"GET": "coord", "POST": "nobody"},
     "panels:record_public": PUBLIC_GET,
+    "panels:guest_list": {"GET": "coord", "POST": "nobody"},
+    "panels:guest_list_csv": {"GET": "coord", "POST": "nobody"},
     "panels:subscription_unsubscribe": HOLDER,
     # The two-step staff login (django-two-factor-auth).
     "two_factor:login": {"GET": "any", "POST": "any"},
