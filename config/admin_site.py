@@ -44,6 +44,9 @@ def touches_a_secret(parameter: str) -> bool:
 
 
 class StaffAdminSite(admin.AdminSite):
+    # The admin's index, with links to each recent session's staff home (panels/templates/admin/staff_index.html).
+    index_template = "admin/staff_index.html"
+
     def has_permission(self, request):
         return is_verified_staff(request.user)
 

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import attendance_views, public_views, record_views, views
+from . import attendance_views, home_views, public_views, record_views, views
 
 app_name = "panels"
 
 urlpatterns = [
+    path("staff/sessions/<int:number>/", home_views.session_home, name="session_home"),
     path("staff/sessions/<int:number>/panels/", views.session_panels, name="session"),
     path("staff/sessions/<int:number>/schedule/", views.schedule_staff, name="schedule_staff"),
     path("staff/panels/<int:review_id>/", views.panel_detail, name="panel"),

@@ -117,6 +117,7 @@ ROUTE_RULES = {
     "panels:record_staff": {"GET": "coord", "POST": "nobody"},
     "panels:record_csv": {"GET": "coord", "POST": "nobody"},
     "panels:record_public": PUBLIC_GET,
+    "panels:session_home": {"GET": "coord", "POST": "nobody"},
     "panels:guest_list": {"GET": "coord", "POST": "nobody"},
     "panels:guest_list_csv": {"GET": "coord", "POST": "nobody"},
     "panels:subscription_unsubscribe": HOLDER,
