@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.admin import CoordinatorOnlyMixin
 
-from .models import Panel, PanelMember, PanelRules, ScheduleDay, ScheduleRelease, ScheduleSubscription
+from .models import Panel, PanelMember, PanelRules, ScheduleDay, ScheduleRelease, ScheduleSubscription, TrainingDay
 
 
 @admin.register(PanelRules)
@@ -20,6 +20,18 @@ class PanelRulesAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("speaker slots"))
     def slots(self, obj):
         return obj.slots
+
+
+@admin.register(TrainingDay)
+class TrainingDayAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = ["session", "date", "start", "end", "place", "invited_at", "roster"]
+    list_select_related = ["session"]
+
+    @admin.display(description=_("roster"))
+    def roster(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("panels:training", args=[obj.session.number]), _("Roster and attendance")
+        )
 
 
 def statement_link(member):

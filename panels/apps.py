@@ -24,6 +24,7 @@ def register_emails() -> None:
         "speaker-erased",
         "mission-registration-confirm",
         "guest-list-due",
+        "training-invitation",
     ):
         kinds.register_kind(kind)
     kinds.register_placeholders(

@@ -236,3 +236,36 @@ def guest_list(request, number, day, csv_format=False):
 def _spreadsheet_safe(value: str) -> str:
     """A cell a spreadsheet will not run as a formula (names and organisations are typed by applicants)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def training(request, number):
+    """The training day's roster: send the invitation, and on the day tick who came."""
+    from django.urls import reverse
+
+    from . import training as training_rules
+    from .models import TrainingDay
+
+    _coordinator(request)
+    session = get_object_or_404(Session, number=number)
+    day = TrainingDay.objects.filter(session=session).first()
+    if day is None:
+        add = reverse("admin:panels_trainingday_add") + f"?session={session.pk}"
+        return render(
+            request,
+            "admin/panels/training.html",
+            _admin_context(request, session=session, day=None, add=add, title=_("Training day")),
+        )
+    if request.method == "POST":
+        if request.POST.get("action") == "invite":
+            count = training_rules.invite(day)
+            messages.success(request, _("%(count)d invitations queued.") % {"count": count})
+        else:
+            came = {int(pk) for pk in request.POST.getlist("came") if pk.isdigit()}
+            training_rules.record_attendance(day, came)
+            messages.success(request, _("Attendance saved."))
+        return redirect("panels:training", number=number)
+    members = list(training_rules.roster(day))
+    context = _admin_context(request, session=session, day=day, members=members, title=_("Training day"))
+    return render(request, "admin/panels/training.html", context)

@@ -23,9 +23,9 @@ from outbox.delivery import approve_drafts, send_approved, sweep_outbox
 from outbox.models import Email
 from presessions.models import Call, Session, call_close_moment, call_open_moment
 
-from . import attendance, domain, publishing
+from . import attendance, domain, publishing, training
 from .enums import MemberRole
-from .models import PanelMember, ScheduleRelease
+from .models import PanelMember, ScheduleRelease, TrainingDay
 
 # A one-page PDF with one line of text: the demo's written statements.
 STATEMENT_PDF = (
@@ -96,6 +96,12 @@ def run_past_session(session: Session, *, seed: int = 2012, now: dt.datetime | N
         publishing.move_meeting(moved, starts_at=moved.placement.starts_at, room="Room XXIV")
     publishing.publish(session, name="v2", now=start - dt.timedelta(days=7))
     missions = add_missions(session, rng, now=now)
+    # The training, the day before the first meeting; most of those who said they would come came.
+    day = TrainingDay.objects.create(session=session, date=timeline.presessions_start - dt.timedelta(days=1), place="Geneva")
+    training.invite(day, now=now)
+    training.record_attendance(
+        day, {member.pk for member in training.roster(day).filter(attends_training=True) if rng.random() < 0.9}
+    )
     return {
         "missions": missions,
         "applications": applications,

@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -21,7 +22,7 @@ from presessions.web import staff_required
 
 from . import attendance, palais
 from .enums import MemberRole, PanelStatus
-from .models import Panel, PanelMember, ScheduleRelease
+from .models import Panel, PanelMember, ScheduleRelease, TrainingDay
 from .views import _admin_context, _coordinator
 
 
@@ -56,7 +57,9 @@ def session_home(request, number):
         total=Count("pk"),
         confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)),
         training=Count("pk", filter=Q(attends_training=True)),
+        trained=Count("pk", filter=Q(attended_training=True)),
     )
+    training_day = TrainingDay.objects.filter(session=session).first()
     latest = ScheduleRelease.objects.filter(session=session).order_by("-number").first()
     mornings = palais.mornings(session)
     flagged = sum(1 for day in mornings for guest in palais.guests(session, day) if guest.warnings)
@@ -104,6 +107,21 @@ def session_home(request, number):
             _("%(confirmed)d of %(total)d confirmed; %(training)d at the training")
             % {"confirmed": speakers["confirmed"], "total": speakers["total"], "training": speakers["training"]},
             speakers["total"] - speakers["confirmed"],
+        ),
+        Stage(
+            _("Training day"),
+            reverse("panels:training", args=[number]),
+            (
+                _("%(day)s; %(said)d said they would come, %(came)d came")
+                % {
+                    "day": date_format(training_day.date, "DATE_FORMAT"),
+                    "said": speakers["training"],
+                    "came": speakers["trained"],
+                }
+            )
+            if training_day
+            else _("No date set"),
+            0 if training_day else 1,
         ),
         Stage(
             _("Schedule"),

@@ -171,6 +171,7 @@ class PanelMember(models.Model):
     declined_at = models.DateTimeField(_("declined at"), null=True, blank=True)
     decline_reason = models.CharField(_("reason for declining"), max_length=300, blank=True)
     attends_training = models.BooleanField(_("attends the one-day training"), null=True, blank=True)
+    attended_training = models.BooleanField(_("came to the training"), null=True, blank=True)
     statement_file = models.FileField(_("written statement (PDF)"), upload_to=statement_upload_to, blank=True)
     statement_language = models.CharField(
         _("language of the statement"), max_length=2, choices=StatementLanguage.choices, blank=True
@@ -361,3 +362,22 @@ class MissionCheckIn(models.Model):
 
     def __str__(self):
         return f"{self.mission.name} – {self.review}"
+
+
+class TrainingDay(models.Model):
+    """The one-day training of a series: when and where, editable (practice varies)."""
+
+    session = models.OneToOneField(Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="training_day")
+    date = models.DateField(_("date"))
+    start = models.TimeField(_("start"), default=dt.time(9, 30), help_text=_("Geneva time."))
+    end = models.TimeField(_("end"), default=dt.time(17, 0))
+    place = models.CharField(_("place"), max_length=200, default="Geneva")
+    notes = models.TextField(_("what speakers should know"), blank=True, help_text=_("Sent in the invitation, as it is written."))
+    invited_at = models.DateTimeField(_("invitations sent at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("training day")
+        verbose_name_plural = _("training days")
+
+    def __str__(self):
+        return f"{self.session} – {self.date}"

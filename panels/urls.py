@@ -20,6 +20,7 @@ urlpatterns = [
         {"csv_format": True},
         name="guest_list_csv",
     ),
+    path("staff/sessions/<int:number>/training/", attendance_views.training, name="training"),
     path("staff/record/", record_views.record_staff, name="record_staff"),
     path("staff/record/<str:by>.csv", record_views.record_csv, name="record_csv"),
     path("in-figures/", record_views.record_public, name="record_public"),

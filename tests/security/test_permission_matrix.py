@@ -118,6 +118,7 @@ ROUTE_RULES = {
     "panels:record_csv": {"GET": "coord", "POST": "nobody"},
     "panels:record_public": PUBLIC_GET,
     "panels:session_home": {"GET": "coord", "POST": "nobody"},
+    "panels:training": COORD,
     "panels:guest_list": {"GET": "coord", "POST": "nobody"},
     "panels:guest_list_csv": {"GET": "coord", "POST": "nobody"},
     "panels:subscription_unsubscribe": HOLDER,
@@ -174,6 +175,7 @@ ADMIN_RULES = {
     "outbox.email": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
     "outbox.emailtemplate": COORD_ONLY,
     "panels.panelrules": COORD_ONLY,
+    "panels.trainingday": COORD_ONLY,
     # Panels and their members change only through the panel page: in the admin they are records.
     "panels.panel": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
     "panels.panelmember": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
@@ -227,6 +229,7 @@ WATCHED = [
     "panels.panel",
     "panels.panelmember",
     "panels.panelrules",
+    "panels.trainingday",
     "panels.scheduleday",
     "panels.meetingplacement",
     "panels.schedulerelease",
@@ -281,6 +284,9 @@ def world(cast, kenya, turkiye, open_session, settings):
     ke2 = app(kenya, "Baraza KE2 Trust", email="ke2-secret@example.org", speaker_name="Otieno KE2-Speaker", score_mean=8)
     # Kenya's panel: finalised, decisions sent, KE1 confirmed; the week published.
     PanelRules.objects.create(session=open_session)  # staff-set rules, so the admin has a row to show
+    from panels.models import TrainingDay
+
+    TrainingDay.objects.create(session=open_session, date=open_session.start_date - dt.timedelta(days=40))
     CouncilSession.objects.create(number=55, start_date=dt.date(2024, 2, 26), end_date=dt.date(2024, 4, 5))
     panel = domain.compose_panel(kenya)
     finalise(panel)
