@@ -5,7 +5,16 @@ from django.utils.translation import gettext_lazy as _
 
 from applications.admin import CoordinatorOnlyMixin
 
-from .models import Panel, PanelMember, PanelRules, ScheduleDay, ScheduleRelease, ScheduleSubscription, TrainingDay
+from .models import (
+    Panel,
+    PanelMember,
+    PanelRules,
+    ScheduleDay,
+    ScheduleRelease,
+    ScheduleSubscription,
+    TrainingDay,
+    VisaLetterText,
+)
 
 
 @admin.register(PanelRules)
@@ -32,6 +41,11 @@ class TrainingDayAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>', reverse("panels:training", args=[obj.session.number]), _("Roster and attendance")
         )
+
+
+@admin.register(VisaLetterText)
+class VisaLetterTextAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    list_display = ["language"]
 
 
 def statement_link(member):

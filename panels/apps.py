@@ -25,6 +25,7 @@ def register_emails() -> None:
         "mission-registration-confirm",
         "guest-list-due",
         "training-invitation",
+        "visa-letter-ready",
     ):
         kinds.register_kind(kind)
     kinds.register_placeholders(

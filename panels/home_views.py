@@ -22,7 +22,7 @@ from presessions.web import staff_required
 
 from . import attendance, palais
 from .enums import MemberRole, PanelStatus
-from .models import Panel, PanelMember, ScheduleRelease, TrainingDay
+from .models import Panel, PanelMember, ScheduleRelease, TrainingDay, VisaLetter, VisaLetterStatus
 from .views import _admin_context, _coordinator
 
 
@@ -60,6 +60,7 @@ def session_home(request, number):
         trained=Count("pk", filter=Q(attended_training=True)),
     )
     training_day = TrainingDay.objects.filter(session=session).first()
+    letters = VisaLetter.objects.filter(member__panel__review__session=session, status=VisaLetterStatus.REQUESTED).count()
     latest = ScheduleRelease.objects.filter(session=session).order_by("-number").first()
     mornings = palais.mornings(session)
     flagged = sum(1 for day in mornings for guest in palais.guests(session, day) if guest.warnings)
@@ -135,6 +136,12 @@ def session_home(request, number):
             _("%(mornings)d mornings; %(flagged)d speakers with missing details")
             % {"mornings": len(mornings), "flagged": flagged},
             flagged,
+        ),
+        Stage(
+            _("Visa support letters"),
+            reverse("panels:visa_letters", args=[number]),
+            _("%(waiting)d waiting for approval") % {"waiting": letters},
+            letters,
         ),
         Stage(
             _("Missions in the room"),

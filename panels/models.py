@@ -80,6 +80,13 @@ class PanelRules(models.Model):
     )
     online_link = models.URLField(_("online link (virtual or hybrid series)"), blank=True)
     statement_days_before = models.PositiveSmallIntegerField(_("written statements due, days before the Pre-session"), default=14)
+    visa_weeks_before = models.PositiveSmallIntegerField(
+        _("visa letters: latest safe request, weeks before the Pre-session week"),
+        default=5,
+        help_text=_(
+            "A Schengen visa can take five weeks or more (UN meeting pages); change it if UPR Info's experience differs."
+        ),
+    )
 
     class Meta:
         verbose_name = _("panel rules")
@@ -381,3 +388,51 @@ class TrainingDay(models.Model):
 
     def __str__(self):
         return f"{self.session} – {self.date}"
+
+
+class VisaLetterStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class VisaLetter(models.Model):
+    """
+    A confirmed speaker's request for a visa support letter, and the coordinator's answer
+    (panels.visa: the status changes only through request, approve and refuse).
+    """
+
+    member = models.OneToOneField(PanelMember, verbose_name=_("speaker"), on_delete=models.CASCADE, related_name="visa_letter")
+    full_name = models.CharField(_("full name, as in the passport"), max_length=200)
+    nationality = CountryField(_("nationality"))
+    language = models.CharField(
+        _("language of the letter"), max_length=2, choices=[("en", "English"), ("fr", "Français")], default="en"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=VisaLetterStatus.choices, default=VisaLetterStatus.REQUESTED)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    refusal_reason = models.CharField(_("reason for refusing"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("visa support letter")
+        verbose_name_plural = _("visa support letters")
+
+    def __str__(self):
+        return f"{self.full_name} – {self.get_status_display()}"
+
+
+class VisaLetterText(models.Model):
+    """The letter's text in one language, as staff wrote it; placeholders in braces: {name}, {nationality}, {organisation}, {state}, {dates}, {place}, {session}."""
+
+    language = models.CharField(_("language"), max_length=2, choices=[("en", "English"), ("fr", "Français")], unique=True)
+    body = models.TextField(_("text"))
+
+    class Meta:
+        verbose_name = _("visa letter text")
+        verbose_name_plural = _("visa letter texts")
+
+    def __str__(self):
+        return self.get_language_display()

@@ -3,12 +3,13 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
+from django_countries import countries
 
 from applications import assessment as assessment_rules
 from applications.enums import ApplicationStatus
@@ -18,9 +19,9 @@ from applications.tokens import key_from_token
 from presessions.models import Session, StateReview
 from presessions.web import private_file, private_page, staff_required
 
-from . import attendance, domain, publishing
+from . import attendance, domain, publishing, visa
 from .enums import MemberRole, StatementLanguage
-from .models import MeetingPlacement, Panel, PanelMember, PanelRules, ScheduleRelease
+from .models import MeetingPlacement, Panel, PanelMember, PanelRules, ScheduleRelease, VisaLetter, VisaLetterStatus
 
 
 def _coordinator(request):
@@ -345,6 +346,17 @@ def participation(request, token):
     form = ParticipationForm(request.POST or None)
     statement_form = StatementForm(request.POST if request.POST.get("form") == "statement" else None, request.FILES or None)
     now = timezone.now()
+    visa_form = VisaForm(
+        request.POST if request.POST.get("form") == "visa" else None, initial={"full_name": member.application.speaker_name}
+    )
+    if request.method == "POST" and request.POST.get("form") == "visa" and visa_form.is_valid():
+        try:
+            visa.request_letter(member, **visa_form.cleaned_data)
+        except visa.LetterNotAllowed:
+            messages.error(request, _("You can ask for a letter once you have confirmed, and only once."))
+        else:
+            messages.success(request, _("Your request is sent. We will email you when the letter is ready."))
+        return redirect("panels:participation", token=token)
     if request.method == "POST" and request.POST.get("form") == "statement":
         if statement_form.is_valid():
             try:
@@ -377,8 +389,87 @@ def participation(request, token):
         "virtual": member.panel.review.session.presession_format != "in_person",
         # How many missions said they would come (never which), once the speaker has confirmed.
         "missions_expected": attendance.expected_missions(member.panel.review) if member.confirmed_at else None,
+        "visa_form": visa_form,
+        "visa_letter": VisaLetter.objects.filter(member=member).first(),
+        "visa_deadline": visa.latest_safe_request(member),
+        "in_person": member.application.attendance != "remote",
+        "today": timezone.localdate(),
     }
-    return render(request, "panels/participation.html", context)
+    status = 400 if visa_form.errors else 200
+    return render(request, "panels/participation.html", context, status=status)
+
+
+class VisaForm(forms.Form):
+    full_name = forms.CharField(
+        label=gettext_lazy("Your full name, exactly as in your passport"),
+        max_length=200,
+        error_messages={"required": gettext_lazy("Enter your name as it is written in your passport")},
+    )
+    nationality = forms.ChoiceField(
+        label=gettext_lazy("Nationality"),
+        choices=lambda: [("", "")] + list(countries),
+        error_messages={"required": gettext_lazy("Choose your nationality")},
+    )
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language of the letter"),
+        choices=[("en", "English"), ("fr", "Français")],
+        widget=forms.RadioSelect,
+        initial="en",
+    )
+
+
+@private_page
+@require_http_methods(["GET"])
+def visa_letter_pdf(request, token):
+    """The speaker's approved letter, as a PDF."""
+    member = _member_for_token(token)
+    letter = get_object_or_404(VisaLetter, member=member, status=VisaLetterStatus.APPROVED)
+    response = HttpResponse(visa.render_pdf(letter), content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="visa-support-letter.pdf"'
+    return response
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def visa_letters(request, number):
+    """The session's letter requests: approve, refuse with a reason, or read the PDF first."""
+    _coordinator(request)
+    session = get_object_or_404(Session, number=number)
+    letters = (
+        VisaLetter.objects.filter(member__panel__review__session=session)
+        .select_related("member__application__organisation", "member__panel__review")
+        .order_by("status", "requested_at")
+    )
+    if request.method == "POST":
+        chosen = str(request.POST.get("letter", ""))
+        letter = letters.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        if letter is None:
+            messages.error(request, _("Choose a request of this session."))
+            return redirect("panels:visa_letters", number=number)
+        try:
+            if request.POST.get("action") == "approve":
+                visa.approve(letter, by=request.user)
+                messages.success(request, _("Letter approved: the speaker can download it from their page."))
+            elif request.POST.get("reason", "").strip():
+                visa.refuse(letter, by=request.user, reason=request.POST["reason"])
+                messages.success(request, _("Request refused."))
+            else:
+                messages.error(request, _("Say why you refuse the request: the speaker sees it."))
+        except ValueError:
+            messages.error(request, _("This request was already decided."))
+        return redirect("panels:visa_letters", number=number)
+    context = _admin_context(request, session=session, letters=letters, title=_("Visa support letters"))
+    return render(request, "admin/panels/visa_letters.html", context)
+
+
+@staff_required
+@require_http_methods(["GET"])
+def visa_letter_staff_pdf(request, pk):
+    _coordinator(request)
+    letter = get_object_or_404(VisaLetter.objects.select_related("member__panel__review__session"), pk=pk)
+    response = HttpResponse(visa.render_pdf(letter), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="visa-support-letter-{letter.pk}.pdf"'
+    return response
 
 
 class PublishForm(forms.Form):

@@ -119,6 +119,9 @@ ROUTE_RULES = {
     "panels:record_public": PUBLIC_GET,
     "panels:session_home": {"GET": "coord", "POST": "nobody"},
     "panels:training": COORD,
+    "panels:visa_letter_pdf": {"GET": "holder", "POST": "nobody"},
+    "panels:visa_letters": COORD,
+    "panels:visa_letter_staff_pdf": {"GET": "coord", "POST": "nobody"},
     "panels:guest_list": {"GET": "coord", "POST": "nobody"},
     "panels:guest_list_csv": {"GET": "coord", "POST": "nobody"},
     "panels:subscription_unsubscribe": HOLDER,
@@ -176,6 +179,7 @@ ADMIN_RULES = {
     "outbox.emailtemplate": COORD_ONLY,
     "panels.panelrules": COORD_ONLY,
     "panels.trainingday": COORD_ONLY,
+    "panels.visalettertext": COORD_ONLY,
     # Panels and their members change only through the panel page: in the admin they are records.
     "panels.panel": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
     "panels.panelmember": {**COORD_ONLY, "add": "nobody", "delete": "nobody"},
@@ -230,6 +234,8 @@ WATCHED = [
     "panels.panelmember",
     "panels.panelrules",
     "panels.trainingday",
+    "panels.visalettertext",
+    "panels.visaletter",
     "panels.scheduleday",
     "panels.meetingplacement",
     "panels.schedulerelease",
@@ -293,6 +299,12 @@ def world(cast, kenya, turkiye, open_session, settings):
     send_decisions()
     ke1.refresh_from_db()
     member = domain.confirm_participation(panel.members.get(application=ke1), attends_training=True)
+    from panels import visa
+    from panels.models import VisaLetterText
+
+    letter = visa.request_letter(member, full_name="Wanjiku KE1-Speaker", nationality="KE", language="en")
+    visa.approve(letter, by=cast.coordinator)
+    VisaLetterText.objects.create(language="fr", body="Lettre pour {name}.")
     member.statement_file.save("s.pdf", ContentFile(PDF_BYTES))
     PanelMember.objects.filter(pk=member.pk).update(statement_public=True)
     publishing.build_schedule(open_session)
@@ -437,6 +449,10 @@ def _fill(route: str, world) -> list[tuple[str, dict]]:
     url = route
     for placeholder, value in fills.items():
         url = url.replace(placeholder, value)
+    if "<int:pk>" in url and "visa-letters" in url:
+        from panels.models import VisaLetter
+
+        return [(url.replace("<int:pk>", str(VisaLetter.objects.get().pk)), {})]
     if "<int:pk>" in url and "statement.pdf" in url:
         return [(url.replace("<int:pk>", str(world["member"].pk)), {})]
     if "<int:pk>" in url and "report.pdf" in url:
