@@ -25,7 +25,7 @@ from presessions.models import Session
 
 from .domain import decline_participation
 from .enums import MemberRole
-from .models import MissionRegistration, PanelMember, ScheduleRelease, ScheduleSubscription
+from .models import MissionRegistration, PanelMember, ScheduleRelease, ScheduleSubscription, VisaLetter
 
 MEMBER_BLANKS = {"statement_file": "", "video_url": "", "decline_reason": "", "statement_public": False, "explanation": {}}
 
@@ -33,6 +33,7 @@ MEMBER_BLANKS = {"statement_file": "", "video_url": "", "decline_reason": "", "s
 def erase_members(application_ids: list[int]) -> list[str]:
     """Blank the panel data of erased applications, and their names in every published schedule; return their files."""
     members = PanelMember.objects.filter(application_id__in=application_ids)
+    VisaLetter.objects.filter(member__in=members).delete()
     files = list(members.exclude(statement_file="").values_list("statement_file", flat=True))
     member_ids = set(members.values_list("pk", flat=True))
     members.update(**MEMBER_BLANKS)
@@ -105,6 +106,14 @@ def participation(application: Application) -> privacy.Section | None:
         (str(meta.get_field("statement_language").verbose_name), "statement_language", member.statement_language),
         (str(meta.get_field("video_url").verbose_name), "video_url", member.video_url),
     ]
+    letter = VisaLetter.objects.filter(member=member).first()
+    if letter is not None:
+        vmeta = VisaLetter._meta
+        rows += [
+            (str(vmeta.get_field("full_name").verbose_name), "visa_full_name", letter.full_name),
+            (str(vmeta.get_field("nationality").verbose_name), "visa_nationality", str(letter.nationality.name)),
+            (str(vmeta.get_field("status").verbose_name), "visa_status", letter.get_status_display()),
+        ]
     return privacy.Section("participation", _("Your participation"), rows)
 
 
@@ -151,6 +160,20 @@ def purge_mission_contacts(now: dt.datetime, dry_run: bool) -> dict[str, int]:
     return {"mission_contacts": count}
 
 
+def purge_visa_letters(now: dt.datetime, dry_run: bool) -> dict[str, int]:
+    """Visa letter requests (names as in passports, nationalities) go right after their Pre-session week."""
+    today = timezone.localdate(now)
+    ended = [
+        session.pk
+        for session in Session.objects.filter(reviews__panel__members__visa_letter__isnull=False)
+        .distinct()
+        .select_related("call")
+        if (end := privacy.presession_end(session)) is not None and end < today
+    ]
+    letters = VisaLetter.objects.filter(member__panel__review__session__in=ended)
+    return {"visa_letters": letters.count() if dry_run else letters.delete()[0]}
+
+
 def register() -> None:
     privacy.register_eraser(erase_members)
     privacy.register_logged_model(PanelMember)
@@ -164,6 +187,10 @@ def register() -> None:
         },
     )
     privacy.register_logged_model(MissionRegistration)
+    privacy.register_logged_model(VisaLetter)
+    privacy.register_purge_step(
+        purge_visa_letters, labels={"visa_letters": gettext_lazy("visa letter requests of a Pre-session week that has ended")}
+    )
     privacy.register_purge_step(
         purge_subscriptions,
         labels={

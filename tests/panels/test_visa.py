@@ -105,3 +105,22 @@ def test_the_speaker_is_emailed_when_the_letter_is_approved(week):  # noqa: F811
     visa.approve(letter, by=None)
     email = Email.objects.get(kind="visa-letter-ready")
     assert email.to in (member.application.speaker_email, member.application.email) and "/participation/" in email.body_text
+
+
+def test_visa_data_goes_right_after_the_week_and_with_an_erasure(week):  # noqa: F811
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from applications import privacy
+
+    members = list(PanelMember.objects.filter(panel__review=week["ke"], role="speaker"))
+    visa.request_letter(members[0], full_name="Passport Name One", nationality="KE", language="en")
+    visa.request_letter(members[1], full_name="Passport Name Two", nationality="KE", language="en")
+    privacy.erase_applications([members[1].application_id])
+    assert list(VisaLetter.objects.values_list("full_name", flat=True)) == ["Passport Name One"]
+    end = privacy.presession_end(week["session"])
+    privacy.purge(now=timezone.make_aware(dt.datetime.combine(end, dt.time(12))))
+    assert VisaLetter.objects.count() == 1  # not before the week has ended
+    report = privacy.purge(now=timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time(12))))
+    assert report.counts["visa_letters"] == 1 and not VisaLetter.objects.exists()
