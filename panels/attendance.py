@@ -186,3 +186,12 @@ def check_in(review: StateReview, *, mission: str, delegates: int, by=None, now:
 
 def undo_check_in(review: StateReview, *, mission: str) -> None:
     MissionCheckIn.objects.filter(review=review, mission=mission).delete()
+
+
+def record_state_statement(review: StateReview, *, taken: bool, by=None, now: dt.datetime | None = None) -> None:
+    """Record whether the State under Review took its statement at the meeting."""
+    from .models import MeetingRecord
+
+    MeetingRecord.objects.update_or_create(
+        review=review, defaults={"state_statement_taken": taken, "recorded_by": by, "recorded_at": now or timezone.now()}
+    )

@@ -180,6 +180,10 @@ def check_in(request, review_id):
     _coordinator(request)
     review = get_object_or_404(StateReview.objects.select_related("session"), pk=review_id)
     form = CheckInForm(request.POST or None)
+    if request.method == "POST" and request.POST.get("action") in ("statement-yes", "statement-no"):
+        attendance.record_state_statement(review, taken=request.POST["action"] == "statement-yes", by=request.user)
+        messages.success(request, _("Saved."))
+        return redirect("panels:check_in", review_id=review.pk)
     if request.method == "POST":
         if form.is_valid():
             mission = form.cleaned_data["mission"]
@@ -195,6 +199,7 @@ def check_in(request, review_id):
         "rows": rows,
         "form": form,
         "came": sum(1 for row in rows if row.came),
+        "statement_taken": getattr(getattr(review, "meeting_record", None), "state_statement_taken", None),
         "now": timezone.localtime(),
     }
     return render(request, "panels/check_in.html", context, status=400 if form.errors else 200)

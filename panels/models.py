@@ -436,3 +436,26 @@ class VisaLetterText(models.Model):
 
     def __str__(self):
         return self.get_language_display()
+
+
+class MeetingRecord(models.Model):
+    """What happened at a meeting, recorded by staff on the day (beyond who came)."""
+
+    review = models.OneToOneField(StateReview, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="meeting_record")
+    state_statement_taken = models.BooleanField(_("the State under Review took its statement"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("meeting record")
+        verbose_name_plural = _("meeting records")
+
+    def __str__(self):
+        return str(self.review)

@@ -5,7 +5,7 @@ and the public.
 Every figure is a count over categories that an erasure keeps (status, NHRI or CSO, scope, the
 speaker's gender, themes, panel roles, check-ins by mission), never over names, so the record is
 the same before and after the purge of personal data (applications.privacy). Each grouping costs
-the same four queries, whatever the number of sessions.
+the same five queries, whatever the number of sessions.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from applications.enums import ApplicationStatus, Gender, OrganisationKind, Scop
 from applications.models import Application
 
 from .enums import MemberRole
-from .models import MissionCheckIn, PanelMember
+from .models import MeetingRecord, MissionCheckIn, PanelMember
 
 # The columns of the record, in order, with their labels (the CSV's header, the tables' headings).
 COLUMNS = {
@@ -37,6 +37,8 @@ COLUMNS = {
     "mission_visits": _("Missions at meetings"),
     "missions": _("Different missions"),
     "delegates": _("Delegates"),
+    "statements": _("Meetings where the State under Review took its statement"),
+    "statements_recorded": _("Meetings where this was recorded"),
 }
 
 
@@ -57,6 +59,8 @@ class Figures:
     mission_visits: int = 0
     missions: int = 0
     delegates: int = 0
+    statements: int = 0
+    statements_recorded: int = 0
 
     @property
     def missions_per_meeting(self) -> float | None:
@@ -112,11 +116,17 @@ def figures(by: str | None) -> list[Figures]:
         missions=Count("mission", distinct=True),
         delegates=Sum("delegates"),
     )
-    keys = set(applications) | set(speakers) | set(missions)
+    statements = _grouped(
+        MeetingRecord.objects.filter(state_statement_taken__isnull=False),
+        path("review"),
+        statements=Count("pk", filter=Q(state_statement_taken=True)),
+        statements_recorded=Count("pk"),
+    )
+    keys = set(applications) | set(speakers) | set(missions) | set(statements)
     result = []
     for key in sorted(keys, key=lambda k: (k is None, k)):
         row = Figures(key)
-        for source in (applications, speakers, themes, missions):
+        for source in (applications, speakers, themes, missions, statements):
             for name, value in source.get(key, {}).items():
                 setattr(row, name, value or 0)
         if by is None or any(row.values()):

@@ -78,3 +78,15 @@ def test_the_record_costs_the_same_queries_whatever_the_number_of_sessions(clien
         session = make_session(number=number, start=dt.date(2027 + number - 60, 5, 3), states=("KE",))
         make_application(session.reviews.get(), name=f"Forum {number}")
     assert count() == few
+
+
+def test_the_state_s_statement_recorded_at_the_door_is_counted(client, cast, week):  # noqa: F811
+    login_staff(client, cast.coordinator)
+    ke, tr = week["ke"], week["tr"]
+    client.post(f"/staff/meetings/{ke.pk}/check-in/", {"action": "statement-yes"})
+    client.post(f"/staff/meetings/{tr.pk}/check-in/", {"action": "statement-yes"})
+    client.post(f"/staff/meetings/{tr.pk}/check-in/", {"action": "statement-no"})  # corrected
+    assert "Recorded: it did not take its statement." in client.get(f"/staff/meetings/{tr.pk}/check-in/").content.decode()
+    [row] = [r for r in read_csv(client.get("/staff/record/session.csv")) if r["Session"] == "60"]
+    assert row["Meetings where the State under Review took its statement"] == "1"
+    assert row["Meetings where this was recorded"] == "2"
