@@ -339,6 +339,7 @@ def test_a_mission_registers_and_is_checked_in_on_a_phone(stack, page_factory):
     page.get_by_role("button", name="Confirm").click()
     page.get_by_text("Confirmed. Thank you: we expect you.").wait_for()
     steps.shot("confirmed")
+    assert _axe(page) == []
 
     staff, steps = page_factory("11-check-in", bypass_csp=True)
     staff.set_viewport_size({"width": 375, "height": 740})
@@ -354,6 +355,13 @@ def test_a_mission_registers_and_is_checked_in_on_a_phone(stack, page_factory):
     staff.get_by_role("button", name="Came – Iceland").click()
     staff.get_by_role("button", name="Undo – Iceland").wait_for()
     steps.shot("checked-in")
+    door = staff.url
+    for language in ("fr", "es"):  # the new staff page on a phone, in the other languages
+        staff.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
+        staff.goto(door)
+        assert f'lang="{language}"' in staff.content()
+        assert _axe(staff) == [], language
+    staff.context.add_cookies([{"name": "django_language", "value": "en", "url": base}])
     staff.goto(f"{base}/staff/sessions/{number}/attendance/")
     row = staff.locator("tr", has=staff.locator("th", has_text=re.compile(rf"^{re.escape(first_meeting)}$")))
     came = [int(cell.inner_text()) for cell in row.locator("td").all()[3:5]]
