@@ -50,6 +50,7 @@ NOT_PAGES = {
     "panels:json",
     "panels:statement",
     "panels:statement_file",
+    "panels:visa_letter_pdf",
     "moved_admin_page",
     "applications:your_data_json",
 }
