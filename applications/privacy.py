@@ -368,7 +368,9 @@ def erase_own_application(application: Application, *, now: dt.datetime | None =
 
             locked.withdrawn_at = now
             change_status(locked, ApplicationStatus.WITHDRAWN, reason="erased by the applicant", fields=("withdrawn_at",))
-        else:
+        elif (end := presession_end(locked.review.session)) is None or end >= timezone.localdate(now):
+            # Before the Pre-session week is over, a selected speaker leaves the panel; after it,
+            # what happened stays as it was (the record counts it), only the data goes.
             for departure in _departures:
                 departure(locked)
         erase_applications([locked.pk], now=now)

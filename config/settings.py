@@ -411,6 +411,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         "pypdf": {"level": "ERROR"},  # a damaged upload is refused with a message, not logged
+        "fontTools": {"level": "WARNING"},  # the visa letters' font subsetting is chatty at INFO
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

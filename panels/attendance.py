@@ -42,18 +42,28 @@ def registration_for_token(token: str) -> MissionRegistration | None:
     return MissionRegistration.objects.select_related("session").filter(key=key).first()
 
 
+# At most this many answers an hour from one address: the form cannot be used to flood an inbox.
+ANSWERS_PER_ADDRESS_PER_HOUR = 3
+
+
 @transaction.atomic
-def register(session: Session, *, mission: str, email: str, language: str, choices: dict[int, int]) -> MissionRegistration:
+def register(
+    session: Session, *, mission: str, email: str, language: str, choices: dict[int, int], now: dt.datetime | None = None
+) -> MissionRegistration | None:
     """
-    Record a mission's answer, unconfirmed, and email its contact the link to confirm it.
+    Record a mission's answer, unconfirmed, and email its contact the link to confirm it; None,
+    and nothing sent, when the address has given ANSWERS_PER_ADDRESS_PER_HOUR answers in the hour.
 
     `choices` maps the id of each meeting (a StateReview of `session`) to the number of delegates;
     meetings with none are left out. Side effects, in order: the registration and its choices; a
     confirmation email to `email`, in `language`.
     """
-    registration = MissionRegistration.objects.create(
-        session=session, mission=mission, email=email.strip().lower(), language=language
-    )
+    email = email.strip().lower()
+    now = now or timezone.now()
+    recent = MissionRegistration.objects.filter(email=email, created_at__gte=now - dt.timedelta(hours=1)).count()
+    if recent >= ANSWERS_PER_ADDRESS_PER_HOUR:
+        return None  # the page says the same as ever: whoever typed the address learns nothing
+    registration = MissionRegistration.objects.create(session=session, mission=mission, email=email, language=language)
     reviews = set(session.reviews.filter(pk__in=list(choices)).values_list("pk", flat=True))
     MissionChoice.objects.bulk_create(
         MissionChoice(registration=registration, review_id=review, delegates=delegates)
@@ -116,12 +126,17 @@ def by_meeting(session: Session) -> list[MeetingAttendance]:
     reviews = list(
         session.reviews.taking_place().filter(meeting_not_held=False).order_by("meeting_date", "meeting_start", "order")
     )
-    expected = {
-        row["review"]: row
-        for row in MissionChoice.objects.filter(counting(), review__session=session)
-        .values("review")
-        .annotate(missions=Count("registration__mission", distinct=True), delegates=Sum("delegates"))
-    }
+    # A mission counts once per meeting, with the most delegates any of its confirmed answers gave.
+    most: dict[tuple[int, str], int] = {}
+    for review, mission, delegates in MissionChoice.objects.filter(counting(), review__session=session).values_list(
+        "review", "registration__mission", "delegates"
+    ):
+        most[(review, mission)] = max(most.get((review, mission), 0), delegates)
+    expected: dict[int, dict] = {}
+    for (review, _mission), delegates in most.items():
+        row = expected.setdefault(review, {"missions": 0, "delegates": 0})
+        row["missions"] += 1
+        row["delegates"] += delegates
     came = {
         row["review"]: row
         for row in MissionCheckIn.objects.filter(review__session=session)

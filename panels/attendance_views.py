@@ -32,13 +32,21 @@ def _mission_choices():
     return [("", "")] + list(countries)
 
 
-def _meetings(session: Session) -> list[StateReview]:
-    """The meetings of a session with a published time, in the order they take place."""
-    return list(
-        session.reviews.taking_place()
-        .filter(meeting_not_held=False, meeting_date__isnull=False)
-        .order_by("meeting_date", "meeting_start", "order")
-    )
+def _meetings(session: Session, *, upcoming: bool = False) -> list[StateReview]:
+    """
+    The meetings of the session's published schedule (its latest release), in the order they take
+    place; with `upcoming`, only those still to come (a mission answers for those).
+    """
+    from .models import ScheduleRelease
+
+    release = ScheduleRelease.objects.filter(session=session).order_by("-number").first()
+    if release is None:
+        return []
+    published = {meeting["iso2"].upper() for day in release.payload.get("days", []) for meeting in day.get("meetings", [])}
+    reviews = session.reviews.taking_place().filter(meeting_not_held=False, meeting_date__isnull=False, country__in=published)
+    if upcoming:
+        reviews = reviews.filter(meeting_date__gte=timezone.localdate())
+    return list(reviews.order_by("meeting_date", "meeting_start", "order"))
 
 
 def _meeting_label(review: StateReview) -> str:
@@ -98,7 +106,7 @@ class AttendForm(forms.Form):
 def attend(request, number):
     """A permanent mission says which meetings it will attend (no account; confirmed by email)."""
     session = get_object_or_404(Session, number=number)
-    meetings = _meetings(session)
+    meetings = _meetings(session, upcoming=True)
     if not meetings:
         return render(request, "panels/schedule_unpublished.html", {"session": session}, status=404)
     form = AttendForm(request.POST or None, meetings=meetings)
@@ -178,7 +186,12 @@ class CheckInForm(forms.Form):
 def check_in(request, review_id):
     """At the door, on a phone: tap a mission that came (or take it back); add one that did not announce itself."""
     _coordinator(request)
-    review = get_object_or_404(StateReview.objects.select_related("session"), pk=review_id)
+    review = get_object_or_404(
+        StateReview.objects.taking_place().select_related("session"),
+        pk=review_id,
+        meeting_not_held=False,
+        meeting_date__isnull=False,
+    )
     form = CheckInForm(request.POST or None)
     if request.method == "POST" and request.POST.get("action") in ("statement-yes", "statement-no"):
         attendance.record_state_statement(review, taken=request.POST["action"] == "statement-yes", by=request.user)

@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -47,7 +48,9 @@ def session_home(request, number):
         unscored=Count("pk", filter=Q(status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE, score_count=0)),
     )
     held = session.reviews.taking_place().filter(meeting_not_held=False).count()
-    panels = Panel.objects.filter(review__session=session).aggregate(
+    panels = Panel.objects.filter(
+        review__session=session, review__in=session.reviews.taking_place().filter(meeting_not_held=False)
+    ).aggregate(
         final=Count("pk", filter=Q(status=PanelStatus.FINALISED)),
         replacements=Count("pk", filter=Q(proposed_replacement__isnull=False)),
     )
@@ -63,7 +66,8 @@ def session_home(request, number):
     letters = VisaLetter.objects.filter(member__panel__review__session=session, status=VisaLetterStatus.REQUESTED).count()
     latest = ScheduleRelease.objects.filter(session=session).order_by("-number").first()
     mornings = palais.mornings(session)
-    flagged = sum(1 for day in mornings for guest in palais.guests(session, day) if guest.warnings)
+    today = timezone.localdate()
+    flagged = sum(1 for day in mornings if day >= today for guest in palais.guests(session, day) if guest.warnings)
     rows = attendance.by_meeting(session)
     drafts = Email.objects.filter(
         status=EmailStatus.DRAFT,
@@ -105,7 +109,7 @@ def session_home(request, number):
         Stage(
             _("Speakers"),
             reverse("panels:session", args=[number]),
-            _("%(confirmed)d of %(total)d confirmed; %(training)d at the training")
+            _("%(confirmed)d of %(total)d confirmed; %(training)d said they would come to the training")
             % {"confirmed": speakers["confirmed"], "total": speakers["total"], "training": speakers["training"]},
             speakers["total"] - speakers["confirmed"],
         ),

@@ -389,6 +389,20 @@ class TrainingDay(models.Model):
     def __str__(self):
         return f"{self.session} – {self.date}"
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("The training must end after it starts.")})
+        session = Session.objects.filter(pk=self.session_id).first() if self.session_id else None
+        if (
+            session
+            and session.start_date
+            and self.date
+            and not (session.start_date - dt.timedelta(days=120) <= self.date <= session.start_date)
+        ):
+            raise ValidationError({"date": _("Choose a day in the months before the Working Group session, not after it.")})
+
 
 class VisaLetterStatus(models.TextChoices):
     REQUESTED = "requested", _("Requested")
@@ -425,7 +439,7 @@ class VisaLetter(models.Model):
 
 
 class VisaLetterText(models.Model):
-    """The letter's text in one language, as staff wrote it; placeholders in braces: {name}, {nationality}, {organisation}, {state}, {dates}, {place}, {session}."""
+    """The letter's text in one language, as staff wrote it; placeholders in braces: {name}, {nationality}, {organisation}, {state}, {start}, {end}, {place}, {session}."""
 
     language = models.CharField(_("language"), max_length=2, choices=[("en", "English"), ("fr", "Français")], unique=True)
     body = models.TextField(_("text"))
@@ -436,6 +450,11 @@ class VisaLetterText(models.Model):
 
     def __str__(self):
         return self.get_language_display()
+
+    def clean(self):
+        from .visa import check_text
+
+        check_text(self.body)
 
 
 class MeetingRecord(models.Model):

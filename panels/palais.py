@@ -61,6 +61,7 @@ def guests(session: Session, day: dt.date) -> list[Guest]:
             declined_at__isnull=True,
             panel__review__session=session,
             panel__review__meeting_date=day,
+            panel__review__meeting_not_held=False,
             application__erased_at__isnull=True,
         )
         .exclude(application__attendance=Attendance.REMOTE)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from applications.enums import ApplicationStatus, Gender, OrganisationKind, Scope
-from applications.models import Application
+from applications.models import Application, told_decisions
 
 from .enums import MemberRole
 from .models import MeetingRecord, MissionCheckIn, PanelMember
@@ -86,11 +86,15 @@ def figures(by: str | None) -> list[Figures]:
     def path(to_review: str) -> str | None:
         return f"{to_review}__{prefix}" if prefix else None
 
+    # A selection counts once the applicant has been told (or their data erased since): a panel
+    # finalised early, its decisions still drafts, must not show on the public page.
+    told = Exists(told_decisions().filter(object_id=OuterRef("pk")))
+    announced = Q(status=ApplicationStatus.SELECTED) & (Q(told=True) | Q(erased_at__isnull=False))
     applications = _grouped(
-        Application.objects.exclude(status=ApplicationStatus.DRAFT),
+        Application.objects.exclude(status=ApplicationStatus.DRAFT).annotate(told=told),
         path("review"),
         applications=Count("pk"),
-        selected=Count("pk", filter=Q(status=ApplicationStatus.SELECTED)),
+        selected=Count("pk", filter=announced),
         nhri=Count("pk", filter=Q(organisation__kind=OrganisationKind.NHRI)),
         cso=Count("pk", filter=Q(organisation__kind=OrganisationKind.CSO)),
         national=Count("pk", filter=Q(organisation__scope=Scope.NATIONAL)),
@@ -104,7 +108,10 @@ def figures(by: str | None) -> list[Figures]:
         men=Count("pk", filter=Q(application__speaker_gender=Gender.MAN)),
     )
     themes = _grouped(
-        Application.themes.through.objects.filter(application__status=ApplicationStatus.SELECTED),
+        Application.themes.through.objects.filter(
+            Q(application__erased_at__isnull=False) | Exists(told_decisions().filter(object_id=OuterRef("application_id"))),
+            application__status=ApplicationStatus.SELECTED,
+        ),
         path("application__review"),
         themes=Count("theme", distinct=True),
     )

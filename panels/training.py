@@ -36,9 +36,14 @@ def roster(training: TrainingDay):
 @transaction.atomic
 def invite(training: TrainingDay, *, now: dt.datetime | None = None) -> int:
     """Email the invitation to every confirmed speaker who said they would come and was not invited yet; return how many."""
+    from outbox.models import Email
+
     count = 0
     for member in roster(training).filter(attends_training=True):
         application = member.application
+        key = dedupe_key("training-invitation", training.pk, member.pk)
+        if Email.objects.filter(dedupe_key=key).exists():
+            continue
         queue_email(
             to=application.speaker_email or application.email,
             name="training-invitation",
@@ -49,7 +54,7 @@ def invite(training: TrainingDay, *, now: dt.datetime | None = None) -> int:
                 "link": absolute("panels:participation", make_token(application)),
             },
             language=application.language,
-            dedupe_key=dedupe_key("training-invitation", training.pk, member.pk),
+            dedupe_key=key,
             related=application,
         )
         count += 1

@@ -424,6 +424,8 @@ def visa_letter_pdf(request, token):
     """The speaker's approved letter, as a PDF."""
     member = _member_for_token(token)
     letter = get_object_or_404(VisaLetter, member=member, status=VisaLetterStatus.APPROVED)
+    if not visa.may_have_letter(member):  # declined or went remote since: the invitation no longer holds
+        raise Http404
     response = HttpResponse(visa.render_pdf(letter), content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="visa-support-letter.pdf"'
     return response
@@ -456,7 +458,7 @@ def visa_letters(request, number):
             else:
                 messages.error(request, _("Say why you refuse the request: the speaker sees it."))
         except ValueError:
-            messages.error(request, _("This request was already decided."))
+            messages.error(request, _("This request was already decided, or the speaker has declined or takes part remotely."))
         return redirect("panels:visa_letters", number=number)
     context = _admin_context(request, session=session, letters=letters, title=_("Visa support letters"))
     return render(request, "admin/panels/visa_letters.html", context)

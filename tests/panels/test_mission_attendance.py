@@ -202,3 +202,34 @@ def test_the_purge_forgets_the_missions_contacts_and_keeps_the_counts(week):
     emails = set(MissionRegistration.objects.values_list("email", flat=True))
     assert not any(e.endswith("@example.org") for e in emails) and len(emails) == 1
     assert attendance.expected_missions(ke) == 1
+
+
+def test_delegates_count_once_per_mission_and_an_inbox_cannot_be_flooded(week):
+    ke = week["ke"]
+    for email in ("b@example.org", "c@example.org"):
+        attendance.confirm(attendance.register(week["session"], mission="FR", email=email, language="en", choices={ke.pk: 5}))
+    [row] = [r for r in attendance.by_meeting(week["session"]) if r.review.pk == ke.pk]
+    assert (row.expected_missions, row.expected_delegates) == (1, 5)
+
+    answers = [
+        attendance.register(week["session"], mission="BR", email="victim@example.org", language="en", choices={ke.pk: 1})
+        for _ in range(6)
+    ]
+    assert sum(1 for a in answers if a is not None) == attendance.ANSWERS_PER_ADDRESS_PER_HOUR
+    assert Email.objects.filter(kind="mission-registration-confirm", to="victim@example.org").count() == 3
+
+
+def test_missions_answer_only_for_meetings_of_the_published_schedule_still_to_come(client, open_session, kenya):
+    import datetime as dt
+
+    StateReview.objects.filter(pk=kenya.pk).update(meeting_date=dt.date.today() + dt.timedelta(days=30))
+    assert client.get("/sessions/60/schedule/attend/").status_code == 404  # a date, but nothing published
+
+
+def test_meetings_past_are_not_offered(client, week):
+    import datetime as dt
+
+    ke, tr = week["ke"], week["tr"]
+    StateReview.objects.filter(pk=ke.pk).update(meeting_date=dt.date.today() - dt.timedelta(days=1))
+    page = client.get("/sessions/60/schedule/attend/").content.decode()
+    assert f'name="meeting-{ke.pk}"' not in page and f'name="meeting-{tr.pk}"' in page

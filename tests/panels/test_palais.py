@@ -99,3 +99,12 @@ def test_the_coordinators_are_reminded_once_when_a_list_is_due(cast, two_morning
         1 if palais.due_at(session, two_mornings["tr"].meeting_date) - due <= dt.timedelta(days=1) else 0
     )
     assert "Palais guest list due" in reminders.first().subject
+
+
+def test_a_meeting_not_held_has_no_guests_and_no_check_in(client, cast, two_mornings):
+    ke = two_mornings["ke"]
+    assert palais.guests(two_mornings["session"], ke.meeting_date)
+    StateReview.objects.filter(pk=ke.pk).update(meeting_not_held=True)
+    assert palais.guests(two_mornings["session"], ke.meeting_date) == []
+    login_staff(client, cast.coordinator)
+    assert client.get(f"/staff/meetings/{ke.pk}/check-in/").status_code == 404

@@ -90,3 +90,28 @@ def test_the_state_s_statement_recorded_at_the_door_is_counted(client, cast, wee
     [row] = [r for r in read_csv(client.get("/staff/record/session.csv")) if r["Session"] == "60"]
     assert row["Meetings where the State under Review took its statement"] == "1"
     assert row["Meetings where this was recorded"] == "2"
+
+
+def test_a_selection_counts_only_once_the_applicant_is_told(week):  # noqa: F811
+    from outbox.models import Email
+
+    [before] = [row for row in record.figures("session") if row.key == 60]
+    assert before.selected == 6
+    Email.objects.filter(kind="decision-selected").update(status="draft")  # as if the decisions were still drafts
+    [after] = [row for row in record.figures("session") if row.key == 60]
+    assert after.selected == 0 and after.themes == 0
+
+
+def test_an_erasure_after_the_week_leaves_the_record_as_it_was(week):  # noqa: F811
+    from applications.models import Application
+    from panels.models import PanelMember
+
+    member = PanelMember.objects.filter(panel__review=week["ke"], role="speaker", confirmed_at__isnull=False).first()
+    before = [row.values() for row in record.figures("session")]
+    end = privacy.presession_end(week["session"])
+    privacy.erase_own_application(
+        member.application, now=timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=3), dt.time(12)))
+    )
+    member.refresh_from_db()
+    assert member.declined_at is None and Application.objects.get(pk=member.application_id).erased_at
+    assert [row.values() for row in record.figures("session")] == before

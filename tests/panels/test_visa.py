@@ -124,3 +124,44 @@ def test_visa_data_goes_right_after_the_week_and_with_an_erasure(week):  # noqa:
     assert VisaLetter.objects.count() == 1  # not before the week has ended
     report = privacy.purge(now=timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time(12))))
     assert report.counts["visa_letters"] == 1 and not VisaLetter.objects.exists()
+
+
+def test_no_letter_for_a_speaker_who_declined_or_comes_remotely(client, cast, week):  # noqa: F811
+    from applications.models import Application
+    from panels import domain
+
+    first, second = list(PanelMember.objects.filter(panel__review=week["ke"], role="speaker").select_related("application"))[:2]
+    letter = visa.request_letter(first, full_name="A B", nationality="KE", language="en")
+    domain.decline_participation(first, reason="cannot travel")
+    with pytest.raises(ValueError):
+        visa.approve(letter, by=cast.coordinator)
+    login_staff(client, cast.coordinator)
+    assert "(declined)" in client.get("/staff/sessions/60/visa-letters/").content.decode()
+
+    approved = visa.request_letter(second, full_name="C D", nationality="KE", language="en")
+    visa.approve(approved, by=cast.coordinator)
+    token = make_token(second.application)
+    assert Client().get(f"/applications/{token}/visa-letter.pdf").status_code == 200
+    Application.objects.filter(pk=second.application_id).update(attendance="remote")
+    assert Client().get(f"/applications/{token}/visa-letter.pdf").status_code == 404  # no longer coming in person
+    third = PanelMember.objects.filter(panel__review=week["tr"], role="speaker").select_related("application").first()
+    Application.objects.filter(pk=third.application_id).update(attendance="remote")
+    third.refresh_from_db()
+    with pytest.raises(visa.LetterNotAllowed):
+        visa.request_letter(third, full_name="E F", nationality="TR", language="en")
+
+
+def test_a_broken_letter_text_is_refused_when_saved_and_never_breaks_a_letter(week):  # noqa: F811
+    from django.core.exceptions import ValidationError
+
+    from panels.models import VisaLetterText
+
+    for text in ("Dear }", "{0}", "{name.upper}", "{dates:>20000}", "{password}"):
+        with pytest.raises(ValidationError):
+            VisaLetterText(language="en", body=text).full_clean()
+    VisaLetterText.objects.create(language="en", body="Broken {")  # saved before the check existed
+    member = PanelMember.objects.filter(panel__review=week["ke"], role="speaker").first()
+    letter = visa.request_letter(member, full_name="Amani Wekesa", nationality="KE", language="en")
+    assert "Amani Wekesa" in visa.letter_text(letter) and "invites" in visa.letter_text(letter)  # the built-in text
+    VisaLetterText.objects.update(body="We invite {name} from {start} to {end}.")
+    assert visa.letter_text(letter).startswith("We invite Amani Wekesa from ")
