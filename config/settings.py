@@ -286,6 +286,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # (panels/palais.py; about 48 hours for NGO meetings, UNCERTAIN for the Pre-sessions).
 PALAIS_GUEST_LIST_HOURS = env.int("PALAIS_GUEST_LIST_HOURS", default=48)
 
+# `load_demo` also runs the latest past session from call to record (panels/demo.py). The test
+# suite turns it off except where a test needs it: it is the slowest part of loading the demo.
+DEMO_PAST_SESSION = env.bool("DEMO_PAST_SESSION", default=True)
+
 # How long personal data is kept, in days (applications/privacy.py; `manage.py purge`, daily). The
 # privacy notice states these periods, so change them there too.
 RETENTION = {

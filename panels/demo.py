@@ -139,7 +139,11 @@ def add_missions(session: Session, rng: random.Random, *, now: dt.datetime) -> i
 
 
 def add_demo_past_session(sender, session, seed, stdout=None, **kwargs):
-    """demo_loaded's receiver: run the latest past session, unless it has a schedule already."""
+    """demo_loaded's receiver: run the latest past session, unless it has a schedule already (or settings.DEMO_PAST_SESSION is off)."""
+    from django.conf import settings
+
+    if not settings.DEMO_PAST_SESSION:
+        return
     past = past_session(timezone.localdate())
     if past is None or past.pk == session.pk or ScheduleRelease.objects.filter(session=past).exists():
         return

@@ -68,6 +68,12 @@ def redis_url():
 
 
 @pytest.fixture(autouse=True)
+def _no_demo_past_session(settings):
+    """load_demo without the past session (the slow part); tests/panels/test_demo_past_session.py turns it on."""
+    settings.DEMO_PAST_SESSION = False
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     """Serve static files without the manifest, so tests need no collectstatic."""
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
