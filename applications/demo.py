@@ -255,6 +255,12 @@ def generate_applications(session: Session, *, seed: int = 2012) -> int:
                 application.save(update_fields=["report_reference"])
             application.themes.set(draws.sample(themes, draws.randint(1, 3)))
             created += 1
+    identity.refresh_first_time(
+        {
+            root or pk
+            for root, pk in Organisation.objects.filter(applications__review__session=session).values_list("identity_id", "pk")
+        }
+    )
     return created
 
 

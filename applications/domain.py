@@ -122,6 +122,7 @@ def _create(org_form, app_form, *, email, token, draft, language, now) -> Applic
     if draft:
         _queue(application, "draft-saved", dedupe_key("draft-saved", application.pk), new_key=True)
     else:
+        identity.refresh_first_time([organisation.root_id])
         _queue(application, "application-received", dedupe_key("application-received", application.pk), new_key=True)
     return application
 
@@ -248,6 +249,7 @@ def update_application(
     if submit and application.status == ApplicationStatus.DRAFT:
         application.submitted_at = now
         change_status(application, ApplicationStatus.SUBMITTED, reason="submitted by the applicant", fields=("submitted_at",))
+        identity.refresh_first_time([application.organisation.root_id])
     if application.status == ApplicationStatus.SUBMITTED:
         _queue(application, "application-received", dedupe_key("application-received", application.pk))
     return application

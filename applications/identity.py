@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from .enums import ApplicationStatus
 from .models import Application, Organisation
 
 WEBMAIL = frozenset(
@@ -142,6 +143,32 @@ def applications_of(organisation: Organisation) -> QuerySet[Application]:
     return Application.objects.filter(organisation__in=copies(organisation.root_id))
 
 
+def refresh_first_time(root_ids) -> int:
+    """
+    Mark the submitted, unerased applications of these organisations (identities) first-time or
+    not: first-time when no copy of the organisation applied to an earlier session. Runs when an
+    application is submitted and when staff merge or split identities; returns how many applications
+    it looked at. An erased application keeps its mark (the identity that decided it is gone).
+    """
+    roots = {r for r in root_ids if r}
+    if not roots:
+        return 0
+    rows = list(
+        Application.objects.filter(Q(organisation__identity_id__in=roots) | Q(organisation_id__in=roots))
+        .exclude(status=ApplicationStatus.DRAFT)
+        .filter(erased_at__isnull=True)
+        .values_list("pk", "organisation__identity_id", "organisation_id", "review__session__number")
+    )
+    first_session: dict[int, int] = {}
+    for _pk, identity_id, organisation_id, number in rows:
+        root = identity_id or organisation_id
+        first_session[root] = min(number, first_session.get(root, number))
+    first = {pk for pk, identity_id, organisation_id, number in rows if number == first_session[identity_id or organisation_id]}
+    Application.objects.filter(pk__in=first).exclude(first_time=True).update(first_time=True)
+    Application.objects.filter(pk__in={row[0] for row in rows} - first).exclude(first_time=False).update(first_time=False)
+    return len(rows)
+
+
 @transaction.atomic
 def merge(target: Organisation, others: list[Organisation], *, by=None) -> int:
     """Make every copy of `others`' identities part of `target`'s identity; return how many copies moved."""
@@ -156,22 +183,26 @@ def merge(target: Organisation, others: list[Organisation], *, by=None) -> int:
             organisation._history_user = by
         organisation.save(update_fields=["identity", "identity_reason"])
         moved += 1
+    refresh_first_time([root])
     return moved
 
 
 @transaction.atomic
 def split(organisation: Organisation, *, by=None) -> Organisation:
     """Treat one copy as an organisation of its own; copies that pointed to it follow the next earliest copy."""
-    if organisation.root_id == organisation.pk:
+    old_root = organisation.root_id
+    if old_root == organisation.pk:
         rest = list(copies(organisation.pk).exclude(pk=organisation.pk).order_by("pk"))
         if rest:
             Organisation.objects.filter(pk__in=[o.pk for o in rest]).update(identity_id=rest[0].pk)
+            old_root = rest[0].pk
     organisation.identity_id = organisation.pk
     organisation.identity_reason = "split"
     organisation._change_reason = "split"
     if by is not None:
         organisation._history_user = by
     organisation.save(update_fields=["identity", "identity_reason"])
+    refresh_first_time([old_root, organisation.pk])
     return organisation
 
 

@@ -224,6 +224,9 @@ class Application(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # Whether no copy of the organisation had applied to an earlier session (identity.refresh_first_time).
+    # It is not personal data, so it outlives an erasure and the record can count first-timers for ever.
+    first_time = models.BooleanField(_("organisation's first application"), null=True, editable=False)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     # Erasure (applications/privacy.py): the personal data is gone, the categories the statistics
     # need stay; the receipt is the only thing that ties the erasure to the email the applicant got.

@@ -3,9 +3,10 @@ The record: what the Pre-sessions achieved, per session, per cycle and overall, 
 and the public.
 
 Every figure is a count over categories that an erasure keeps (status, NHRI or CSO, scope, the
-speaker's gender, themes, panel roles, check-ins by mission), never over names, so the record is
-the same before and after the purge of personal data (applications.privacy). Each grouping costs
-the same five queries, whatever the number of sessions.
+speaker's gender, themes, panel roles, check-ins by mission, whether the organisation applied for
+the first time), never over names, so the record is the same before and after the purge of personal
+data (applications.privacy). Each grouping costs the same five queries, whatever the number of
+sessions.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ COLUMNS = {
     "cso": _("CSOs applying"),
     "national": _("National organisations applying"),
     "international": _("Regional or international organisations applying"),
+    "first_timers": _("Applications from organisations applying for the first time"),
+    "first_timers_selected": _("Selected speakers from organisations applying for the first time"),
     "women": _("Women speakers"),
     "men": _("Men speakers"),
     "themes": _("Themes covered by selected speakers"),
@@ -52,6 +55,8 @@ class Figures:
     cso: int = 0
     national: int = 0
     international: int = 0
+    first_timers: int = 0
+    first_timers_selected: int = 0
     women: int = 0
     men: int = 0
     themes: int = 0
@@ -99,6 +104,8 @@ def figures(by: str | None) -> list[Figures]:
         cso=Count("pk", filter=Q(organisation__kind=OrganisationKind.CSO)),
         national=Count("pk", filter=Q(organisation__scope=Scope.NATIONAL)),
         international=Count("pk", filter=Q(organisation__scope__in=[Scope.REGIONAL, Scope.INTERNATIONAL])),
+        first_timers=Count("pk", filter=Q(first_time=True)),
+        first_timers_selected=Count("pk", filter=announced & Q(first_time=True)),
     )
     speakers = _grouped(
         PanelMember.objects.filter(role=MemberRole.SPEAKER, confirmed_at__isnull=False, declined_at__isnull=True),

@@ -12,14 +12,14 @@ from django.views.decorators.http import require_http_methods
 from django_countries import countries
 
 from applications import assessment as assessment_rules
-from applications.enums import ApplicationStatus
+from applications.enums import ApplicationStatus, Attendance
 from applications.forms import validate_pdf
 from applications.models import Application
 from applications.tokens import key_from_token
 from presessions.models import Session, StateReview
 from presessions.web import private_file, private_page, staff_required
 
-from . import attendance, domain, publishing, visa
+from . import attendance, domain, publishing, remote, visa
 from .enums import MemberRole, StatementLanguage
 from .models import MeetingPlacement, Panel, PanelMember, PanelRules, ScheduleRelease, VisaLetter, VisaLetterStatus
 
@@ -349,6 +349,18 @@ def participation(request, token):
     visa_form = VisaForm(
         request.POST if request.POST.get("form") == "visa" else None, initial={"full_name": member.application.speaker_name}
     )
+    mode_form = ModeForm(
+        request.POST if request.POST.get("form") == "mode" else None, initial={"mode": member.application.attendance}
+    )
+    if request.method == "POST" and request.POST.get("form") == "mode" and mode_form.is_valid():
+        try:
+            changed = remote.change_mode(member, mode_form.cleaned_data["mode"], now=now)
+        except remote.ModeLocked:
+            messages.error(request, _("It is too late to change how you take part: write to us."))
+        else:
+            if changed:
+                messages.success(request, _("Thank you: we have noted how you will take part."))
+        return redirect("panels:participation", token=token)
     if request.method == "POST" and request.POST.get("form") == "visa" and visa_form.is_valid():
         try:
             visa.request_letter(member, **visa_form.cleaned_data)
@@ -393,10 +405,24 @@ def participation(request, token):
         "visa_letter": VisaLetter.objects.filter(member=member).first(),
         "visa_deadline": visa.latest_safe_request(member),
         "in_person": member.application.attendance != "remote",
+        "mode_form": mode_form,
+        "may_change_mode": remote.may_change_mode(member, now),
+        "mode_deadline": remote.mode_deadline(member),
+        "remote_link": remote.link_for(member, now),
+        "link_shown_from": remote.link_shown_from(member),
         "today": timezone.localdate(),
     }
-    status = 400 if visa_form.errors else 200
+    status = 400 if visa_form.errors or mode_form.errors else 200
     return render(request, "panels/participation.html", context, status=status)
+
+
+class ModeForm(forms.Form):
+    mode = forms.ChoiceField(
+        label=gettext_lazy("How will you take part?"),
+        choices=Attendance.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": gettext_lazy("Say whether you will come to Geneva or speak remotely")},
+    )
 
 
 class VisaForm(forms.Form):

@@ -279,6 +279,14 @@ class StateReview(models.Model):
     meeting_date = models.DateField(_("Pre-session date"), null=True, blank=True)
     meeting_start = models.TimeField(_("Pre-session start time"), null=True, blank=True, help_text=_("Geneva time."))
     meeting_room = models.CharField(_("room"), max_length=100, blank=True)
+    # Never on a public page: staff see it, and the meeting's remote speakers from the day before (panels.remote).
+    remote_link = models.URLField(
+        _("link for remote speakers"),
+        blank=True,
+        help_text=_(
+            "For a hybrid series: shown to staff, and to this meeting's remote speakers from the day before. Never published."
+        ),
+    )
     meeting_not_held = models.BooleanField(
         _("Pre-session not held"), default=False, help_text=_("For example when too few applications came in.")
     )

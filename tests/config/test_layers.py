@@ -81,7 +81,7 @@ def test_every_app_template_is_checked():
     assert all(app_templates(app) for app in ORDER)
     project = {p.relative_to(ROOT / "templates").parts[0] for p in (ROOT / "templates").rglob("*.*")}
     assert project <= {"base.html", "403.html", "404.html", "500.html", "request_too_large.html", "service_unavailable.html",
-                       "includes", "registration", "two_factor", "bootstrap5"}  # fmt: skip
+                       "includes", "registration", "two_factor", "bootstrap5", "admin"}  # fmt: skip
 
 
 def test_the_check_finds_a_link_up(tmp_path):

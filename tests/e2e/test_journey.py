@@ -1,5 +1,7 @@
 """The whole journey in a real browser, for the three kinds of user, with a screenshot of every step."""
 
+import csv
+import io
 import re
 import time
 import uuid
@@ -271,7 +273,7 @@ def test_the_form_works_with_the_keyboard_alone(stack, page_factory):
     steps.shot("submitted-by-keyboard")
 
 
-PUBLIC_PAGES = ["/", "/calendar/", "/calendar/?q=Kenya", "/countries/ke/", "/faq/", "/about/", "/alerts/"]
+PUBLIC_PAGES = ["/", "/calendar/", "/calendar/?q=Kenya", "/countries/ke/", "/faq/", "/about/", "/alerts/", "/in-figures/"]
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "es"])
@@ -354,6 +356,7 @@ def test_a_mission_registers_and_is_checked_in_on_a_phone(stack, page_factory):
     row = staff.locator("tr", has=staff.locator("th", has_text=re.compile(rf"^{re.escape(first_meeting)}$")))
     announced = int(row.locator("td").nth(1).inner_text())
     assert announced >= 1
+    visits_before = _record_visits(staff, base, number)
     row.get_by_role("link", name="Check in").click()
     steps.shot("door")
     assert _axe(staff) == []
@@ -372,3 +375,17 @@ def test_a_mission_registers_and_is_checked_in_on_a_phone(stack, page_factory):
     row = staff.locator("tr", has=staff.locator("th", has_text=re.compile(rf"^{re.escape(first_meeting)}$")))
     came = [int(cell.inner_text()) for cell in row.locator("td").all()[3:5]]
     assert came[0] >= 1 and came[1] >= 2, came
+    # The record counts the visit: its staff page charts it, its CSV for donor reports has it.
+    assert _record_visits(staff, base, number) == visits_before + 1
+    staff.goto(f"{base}/staff/record/")
+    assert staff.locator("svg[role='img']").count() >= 1
+    assert _axe(staff) == []
+
+
+def _record_visits(page, base, number) -> int:
+    """The "Missions at meetings" figure of session `number` in the record's CSV, downloaded as the signed-in user."""
+    response = page.request.get(f"{base}/staff/record/session.csv")
+    assert response.ok and "text/csv" in response.headers["content-type"]
+    rows = list(csv.DictReader(io.StringIO(response.text())))
+    [row] = [r for r in rows if r["Session"] == str(number)]
+    return int(row["Missions at meetings"])
