@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import assign_reviewers  # noqa: E402
 import compose_panels  # noqa: E402
 import deadline_rush  # noqa: E402
 import growth  # noqa: E402
@@ -47,6 +48,7 @@ def main():
     started = dt.datetime.now()
     sections = []
     sections.append(("Panel composition", capture(compose_panels.main)))
+    sections.append(("Reviewer assignment", capture(assign_reviewers.main)))
     text, rows = capture(load.main, ["--per-state", os.environ.get("BENCH_PER_STATE", "150"), "--seconds", "4", "--rounds", "3"])
     table = [
         "| page | connections | req/s | ratio to /healthz | p50 (ms) | p99 (ms) | errors |",
