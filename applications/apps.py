@@ -68,6 +68,7 @@ def register_emails() -> None:
         "new-link",
         "alert-confirm",
         "call-alert",
+        "review-reminder",
     ):
         kinds.register_kind(kind)
     kinds.register_kind("erasure-receipt", forget_when_sent=True)

@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 
 from presessions.models import Call
 
-from . import identity, scoring
+from . import conflicts, identity, reviewing, scoring
 from .enums import ApplicationStatus, Screening
-from .models import Application, Assessment, AssessorAssignment, Criterion, Organisation
+from .models import Application, Assessment, AssessorAssignment, Criterion, Organisation, ReviewAssignment
 
 
 def is_coordinator(user) -> bool:
@@ -49,18 +49,24 @@ def visible_applications(user) -> QuerySet[Application]:
     if not user.has_perm("applications.view_application"):
         return Application.objects.none()
     return Application.objects.filter(
-        review__assignments__assessor=user,
-        status=ApplicationStatus.SUBMITTED,
-        screening=Screening.ELIGIBLE,
-    ).filter(~_conflicted(user))
+        _on_my_states_or_assigned(user), status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE
+    ).exclude(conflicts.conflicted_q(user))
 
 
 def assessable_applications(user) -> QuerySet[Application]:
     """What the user can assess: eligible, submitted applications on their States (every State for a coordinator)."""
     base = Application.objects.filter(status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE)
+    base = base.exclude(conflicts.conflicted_q(user))
     if is_coordinator(user) and not user.assignments.exists():
-        return base.filter(~_conflicted(user))
-    return base.filter(review__assignments__assessor=user).filter(~_conflicted(user))
+        return base
+    return base.filter(_on_my_states_or_assigned(user))
+
+
+def _on_my_states_or_assigned(user) -> Q:
+    """On a State the user assesses, or given to them by the review assignment (applications.reviewing)."""
+    return Q(Exists(AssessorAssignment.objects.filter(assessor=user, review=OuterRef("review")))) | Q(
+        Exists(ReviewAssignment.objects.filter(reviewer=user, application=OuterRef("pk"), applied_at__isnull=False))
+    )
 
 
 def _conflicted(user) -> Exists:
@@ -108,11 +114,13 @@ def next_for_assessor(user, *, skip: list[int] = ()) -> Application | None:
     The order depends on nothing other assessors did: ordering by the number of assessments would
     tell an assessor which applications others have already scored.
     """
+    mine = Exists(ReviewAssignment.objects.filter(reviewer=user, application=OuterRef("pk"), applied_at__isnull=False))
     return (
         assessable_applications(user)
         .exclude(assessments__assessor=user)
         .exclude(pk__in=list(skip))
-        .order_by("submitted_at", "pk")
+        .annotate(mine=mine)
+        .order_by("-mine", "submitted_at", "pk")
         .first()
     )
 
@@ -173,6 +181,7 @@ def save_assessment(
         },
     )
     update_score(application)
+    reviewing.after_review(application, assessor, conflict=conflict)
     return assessment
 
 
@@ -235,6 +244,8 @@ def screen_application(application: Application, *, eligible: bool, reason: str 
     if by is not None:
         application._history_user = by
     application.save(update_fields=["screening", "screening_reason", "updated_at"])
+    if eligible:
+        reviewing.assign_on_arrival(application)
     return application
 
 

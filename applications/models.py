@@ -221,6 +221,10 @@ class Application(models.Model):
     score_mean = models.DecimalField(_("mean score"), max_digits=6, decimal_places=2, null=True, blank=True, editable=False)
     score_count = models.PositiveSmallIntegerField(_("assessments"), default=0, editable=False)
     score_spread = models.DecimalField(_("spread"), max_digits=6, decimal_places=2, null=True, blank=True, editable=False)
+    # Kept up to date by applications.reviewing.recalibrate(): see applications/calibration.py.
+    score_calibrated = models.DecimalField(
+        _("calibrated score"), max_digits=6, decimal_places=2, null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
@@ -409,3 +413,72 @@ class AssessorAssignment(models.Model):
 
     def __str__(self):
         return f"{self.assessor} – {self.review}"
+
+
+class ReviewerProfile(models.Model):
+    """What the assignment needs to know about a reviewer: how much they can take, in which languages, and their ties."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.CASCADE, related_name="reviewer_profile"
+    )
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"), default=60, help_text=_("The most applications this reviewer can review in one session.")
+    )
+    languages = models.JSONField(_("working languages"), default=list, blank=True, help_text=_("Empty: every language."))
+    organisations = models.ManyToManyField(
+        Organisation,
+        verbose_name=_("organisations they belong to or work with"),
+        blank=True,
+        related_name="+",
+        help_text=_("Applications from these organisations (any copy of them) are never given to this reviewer."),
+    )
+    domains = models.TextField(
+        _("other email or web domains"),
+        blank=True,
+        help_text=_("One per line, e.g. partner.org. The domain of the reviewer's own email counts already."),
+    )
+
+    class Meta:
+        verbose_name = _("reviewer profile")
+        verbose_name_plural = _("reviewer profiles")
+
+    def __str__(self):
+        return str(self.user)
+
+    def clean(self):
+        unknown = set(self.languages or []) - {code for code, _label in WorkingLanguage.choices}
+        if unknown:
+            raise ValidationError({"languages": _("Unknown language: %(codes)s") % {"codes": ", ".join(sorted(unknown))}})
+
+
+class ReviewAssignment(models.Model):
+    """
+    One reviewer asked to review one application. A proposal (applied_at empty) becomes an
+    assignment when the coordinator applies it (applications.reviewing).
+    """
+
+    class Source(models.TextChoices):
+        AUTO = "auto", _("Proposed by the assignment")
+        MANUAL = "manual", _("Added by a coordinator")
+        DISAGREEMENT = "disagreement", _("One more review: the reviews disagreed")
+        LATE = "late", _("Assigned on arrival")
+
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="review_assignments"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.CASCADE, related_name="review_assignments"
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.AUTO)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    applied_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("review assignment")
+        verbose_name_plural = _("review assignments")
+        constraints = [models.UniqueConstraint(fields=["application", "reviewer"], name="one_assignment_per_reviewer")]
+        indexes = [models.Index(fields=["reviewer", "applied_at"])]
+
+    def __str__(self):
+        return f"{self.reviewer} → {self.application_id}"

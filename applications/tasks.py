@@ -18,3 +18,20 @@ def task_purge_personal_data() -> dict:
     from .privacy import purge
 
     return dict(purge().counts)
+
+
+@shared_task(name="applications.remind_reviewers")
+def task_remind_reviewers() -> int:
+    from .reviewing import remind
+
+    return remind()
+
+
+@shared_task(name="applications.recalibrate")
+def task_recalibrate(session_id: int) -> int:
+    from presessions.models import Session
+
+    from .reviewing import recalibrate
+
+    session = Session.objects.filter(pk=session_id, call__isnull=False).first()
+    return recalibrate(session) if session else 0

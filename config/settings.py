@@ -277,6 +277,7 @@ PERIODIC_TASKS = {
     "Reminders for missing written statements": ("panels.send_statement_reminders", 3600),
     "Erase personal data past its period": ("applications.purge_personal_data", 24 * 3600),
     "Palais guest lists due": ("panels.remind_guest_lists", 3600),
+    "Reminders to reviewers two days before reviews are due": ("applications.remind_reviewers", 3600),
     # Readiness (/readyz) fails when the worker has not run this for 45 seconds (config/health.py).
     "Worker heartbeat": ("config.heartbeat", 15),
 }

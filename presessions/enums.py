@@ -34,3 +34,8 @@ class CallState(models.TextChoices):
     UPCOMING = "upcoming", _("Not open yet")
     OPEN = "open", _("Open")
     CLOSED = "closed", _("Closed")
+
+
+class ScoreBasis(models.TextChoices):
+    RAW = "raw", _("Raw mean of the reviews")
+    CALIBRATED = "calibrated", _("Calibrated score (each reviewer's habits taken into account)")

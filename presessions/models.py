@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -25,7 +26,7 @@ from django_countries.fields import CountryField
 from . import timeline as timeline_rules
 from .caching import data_version
 from .countries import display_name
-from .enums import CalendarStatus, CallState, PresessionFormat, ReviewStatus
+from .enums import CalendarStatus, CallState, PresessionFormat, ReviewStatus, ScoreBasis
 
 
 class Cycle(models.Model):
@@ -339,6 +340,9 @@ def call_open_moment(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(0, 0)), timezone.get_default_timezone())
 
 
+REVIEWS_DUE_AFTER_CLOSE = dt.timedelta(days=10)  # selection results go out two weeks after the close at the earliest
+
+
 class Call(models.Model):
     """
     The call for applications to speak at one session's Pre-sessions.
@@ -352,6 +356,23 @@ class Call(models.Model):
     opens_at = models.DateTimeField(_("opens at"))
     closes_at = models.DateTimeField(_("closes at"), help_text=_("Applications are refused from this moment on."))
     introduction = models.TextField(_("introduction"), blank=True, help_text=_("Shown above the application form."))
+    # Review (issue 19): how many reviews each application gets, by when, and which score panels use.
+    reviews_per_application = models.PositiveSmallIntegerField(
+        _("reviews per application"), default=2, validators=[MinValueValidator(1), MaxValueValidator(6)]
+    )
+    review_deadline = models.DateTimeField(
+        _("reviews due by"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: ten days after the call closes, four days before the first decisions may go out."),
+    )
+    calibration_min_count = models.PositiveSmallIntegerField(
+        _("reviews before a reviewer is calibrated"),
+        default=8,
+        validators=[MinValueValidator(2)],
+        help_text=_("A reviewer's marks are calibrated against their own habits once they have reviewed this many applications."),
+    )
+    score_basis = models.CharField(_("score the panels use"), max_length=20, choices=ScoreBasis.choices, default=ScoreBasis.RAW)
 
     objects = CallQuerySet.as_manager()
 
@@ -381,6 +402,10 @@ class Call(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state() == CallState.OPEN
+
+    def reviews_due(self) -> dt.datetime:
+        """When reviews are due: the date staff set, or ten days after the call closes."""
+        return self.review_deadline or self.closes_at + REVIEWS_DUE_AFTER_CLOSE
 
     @classmethod
     def for_session(cls, session: Session) -> Call:

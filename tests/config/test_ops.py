@@ -10,6 +10,7 @@ from outbox.masking import MaskPrivateLinks, mask_private_links
 def test_periodic_tasks_are_installed_for_the_admin():
     assert sorted(PeriodicTask.objects.values_list("task", flat=True)) == [
         "applications.purge_personal_data",
+        "applications.remind_reviewers",
         "applications.send_call_alerts",
         "applications.send_deadline_reminders",
         "config.heartbeat",

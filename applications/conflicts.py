@@ -1,0 +1,139 @@
+"""
+Conflicts of interest between reviewers and applications: found, not only declared.
+
+A reviewer conflicts with an application when
+
+- the organisation's email domain, or its website's host, is the reviewer's own email domain or
+  one they listed in their profile (or a subdomain of one): "same domain";
+- the organisation (any copy of it, see identity.py) is one the reviewer's profile names: "their
+  organisation";
+- the reviewer declared a conflict when reviewing it: "declared", with their reason.
+
+Webmail and example domains never make a conflict (identity.WEBMAIL): two people with gmail
+addresses are not colleagues. A conflicted application is never assigned to the reviewer, never
+offered to them, and hidden from them in the admin. Coordinators see every conflict with its cause
+on the session's review page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from .identity import domain_key, web_key
+from .models import Application, Assessment, ReviewerProfile
+
+CAUSES = {
+    "domain": _("same email or web domain"),
+    "organisation": _("the reviewer's organisation"),
+    "declared": _("declared by the reviewer"),
+}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    application_id: int
+    reviewer_id: int
+    cause: str  # a key of CAUSES
+    detail: str = ""  # the domain, or the reviewer's reason
+
+    @property
+    def cause_label(self):
+        return CAUSES[self.cause]
+
+
+def profile_of(user) -> ReviewerProfile | None:
+    try:
+        return user.reviewer_profile
+    except ReviewerProfile.DoesNotExist:
+        return None
+
+
+def domains_of(user, profile: ReviewerProfile | None = None) -> set[str]:
+    """The reviewer's domains: their email's (unless webmail) and those in their profile."""
+    found = {domain_key(user.email)}
+    if profile is not None:
+        for line in profile.domains.splitlines():
+            line = line.strip().lower()
+            found.add(domain_key(line) if "@" in line else web_key(line))
+    return found - {""}
+
+
+def roots_of(profile: ReviewerProfile | None) -> set[int]:
+    if profile is None:
+        return set()
+    return {organisation.identity_id or organisation.pk for organisation in profile.organisations.all()}
+
+
+def on_domain(key: str, domains: set[str]) -> str:
+    """The reviewer domain that `key` is, or is a subdomain of; "" if none."""
+    return next((d for d in sorted(domains) if key and (key == d or key.endswith("." + d))), "")
+
+
+def found_q(user) -> Q:
+    """Applications the user conflicts with by domain or organisation (a Q on Application)."""
+    profile = profile_of(user)
+    condition = Q(pk__in=[])
+    for domain in domains_of(user, profile):
+        for field in ("organisation__domain_key", "organisation__web_key"):
+            condition |= Q(**{field: domain}) | Q(**{f"{field}__endswith": "." + domain})
+    roots = roots_of(profile)
+    if roots:
+        condition |= Q(organisation__identity_id__in=roots) | Q(organisation_id__in=roots)
+    return condition
+
+
+def declared(user) -> Exists:
+    """Whether the user declared a conflict on the application (one Exists: see assessment._conflicted)."""
+    return Exists(Assessment.objects.filter(application=OuterRef("pk"), assessor=user, conflict_of_interest=True))
+
+
+def conflicted_q(user) -> Q:
+    return found_q(user) | Q(declared(user))
+
+
+def for_session(session, reviewers=None) -> list[Conflict]:
+    """Every conflict on the session's submitted applications, with its cause: a constant number of queries."""
+    if reviewers is None:
+        reviewers = list(reviewer_users(session))
+    profiles = {p.user_id: p for p in ReviewerProfile.objects.filter(user__in=reviewers).prefetch_related("organisations")}
+    keys = {r.pk: (domains_of(r, profiles.get(r.pk)), roots_of(profiles.get(r.pk))) for r in reviewers}
+    applications = (
+        Application.objects.filter(review__session=session)
+        .exclude(status="draft")
+        .values_list("pk", "organisation__domain_key", "organisation__web_key", "organisation__identity_id", "organisation_id")
+    )
+    found = []
+    for pk, email_domain, website, identity_id, organisation_id in applications:
+        for reviewer_id, (domains, roots) in keys.items():
+            if (identity_id or organisation_id) in roots:
+                found.append(Conflict(pk, reviewer_id, "organisation"))
+            elif match := on_domain(email_domain, domains) or on_domain(website, domains):
+                found.append(Conflict(pk, reviewer_id, "domain", match))
+    for application_id, reviewer_id, reason in Assessment.objects.filter(
+        application__review__session=session, conflict_of_interest=True
+    ).values_list("application_id", "assessor_id", "conflict_reason"):
+        found.append(Conflict(application_id, reviewer_id, "declared", reason))
+    return found
+
+
+def by_application(conflicts: list[Conflict]) -> dict[int, set[int]]:
+    result: dict[int, set[int]] = defaultdict(set)
+    for conflict in conflicts:
+        result[conflict.application_id].add(conflict.reviewer_id)
+    return result
+
+
+def reviewer_users(session=None):
+    """Who reviews: active staff in the Assessor group, and any active staff member with a reviewer profile."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(Q(groups__name="Assessor") | Q(reviewer_profile__isnull=False))
+        .distinct()
+        .order_by("pk")
+    )

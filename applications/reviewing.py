@@ -1,0 +1,322 @@
+"""
+Review at scale (issue 19): who reviews which application, how far they are, and calibrated scores.
+
+- `propose` runs the assignment rules (assignment.py) for a session: every submitted, eligible
+  application gets the call's `reviews_per_application`, within each reviewer's capacity, their
+  States (their assessor assignments in the session, if any; otherwise every State), their working
+  languages, and never where they conflict (conflicts.py). Assignments already applied, and reviews
+  already given, stay; the proposal only adds. `apply` turns the proposal into assignments; a
+  coordinator can drop or add pairs in between.
+- An application screened eligible after assignments were applied is assigned on arrival, the same
+  way, without moving anything (`assign_on_arrival`).
+- When an application's reviews disagree strongly (calibration.py), one more reviewer is asked
+  (`ask_one_more`), once.
+- `recalibrate` keeps every application's calibrated score up to date; the call says whether
+  panels use it or the raw mean.
+- `remind` emails reviewers with open assignments two days before the reviews are due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from outbox.delivery import queue_email
+from outbox.links import absolute_url, dedupe_key
+from presessions.models import Session
+
+from . import assignment, calibration, conflicts, scoring
+from .enums import ApplicationStatus, Screening
+from .models import Application, Assessment, AssessorAssignment, ReviewAssignment, ReviewerProfile
+
+logger = logging.getLogger(__name__)
+REMIND_BEFORE = dt.timedelta(days=2)
+TWO_PLACES = Decimal("0.01")
+
+
+def reviewable(session: Session):
+    return Application.objects.filter(review__session=session, status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE)
+
+
+def _problem(session: Session, only: list[int] | None = None, extra: dict[int, int] | None = None):
+    """The assignment problem of a session: its items and reviewers, from a constant number of queries."""
+    call = session.call
+    users = list(conflicts.reviewer_users(session))
+    profiles = {p.user_id: p for p in ReviewerProfile.objects.filter(user__in=users)}
+    states = defaultdict(set)
+    for assessor_id, review_id in AssessorAssignment.objects.filter(review__session=session).values_list(
+        "assessor_id", "review_id"
+    ):
+        states[assessor_id].add(review_id)
+    taken = defaultdict(set)  # application -> reviewers who have it (assigned, proposed or reviewed)
+    loads = Counter()
+    for application_id, reviewer_id in ReviewAssignment.objects.filter(application__review__session=session).values_list(
+        "application_id", "reviewer_id"
+    ):
+        taken[application_id].add(reviewer_id)
+        loads[reviewer_id] += 1
+    reviews = Assessment.objects.filter(application__review__session=session, conflict_of_interest=False)
+    for application_id, reviewer_id in reviews.values_list("application_id", "assessor_id"):
+        taken[application_id].add(reviewer_id)
+    conflicted = conflicts.by_application(conflicts.for_session(session, users))
+    reviewers = []
+    for user in users:
+        profile = profiles.get(user.pk)
+        capacity = profile.capacity if profile else ReviewerProfile._meta.get_field("capacity").default
+        languages = frozenset(profile.languages) if profile and profile.languages else None
+        reviewers.append(
+            assignment.Reviewer(
+                id=user.pk,
+                capacity=max(capacity, loads[user.pk]),
+                states=frozenset(states[user.pk]) if states[user.pk] else None,
+                languages=languages,
+                existing_load=loads[user.pk],
+            )
+        )
+    applications = reviewable(session)
+    if only is not None:
+        applications = applications.filter(pk__in=only)
+    items = [
+        assignment.Item(
+            id=pk,
+            state=review_id,
+            language=language,
+            conflicts=frozenset(conflicted.get(pk, ())),
+            assigned=frozenset(taken.get(pk, ())),
+        )
+        for pk, review_id, language in applications.values_list("pk", "review_id", "working_language")
+    ]
+    return items, reviewers, call.reviews_per_application, users
+
+
+@transaction.atomic
+def propose(session: Session) -> assignment.Proposal:
+    """Replace the session's unapplied proposal with a new one; applied assignments and reviews stay."""
+    ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=True).delete()
+    items, reviewers, k, _users = _problem(session)
+    proposal = assignment.assign(items, reviewers, k)
+    ReviewAssignment.objects.bulk_create(
+        [ReviewAssignment(application_id=a, reviewer_id=r, source=ReviewAssignment.Source.AUTO) for a, r in proposal.pairs]
+    )
+    return proposal
+
+
+@transaction.atomic
+def apply(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Turn the proposal into assignments; return how many."""
+    return ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=True).update(
+        applied_at=now or timezone.now()
+    )
+
+
+class NotAllowed(ValueError):
+    pass
+
+
+def add(application: Application, reviewer, *, now: dt.datetime | None = None) -> ReviewAssignment:
+    """A coordinator's own choice: refused where the reviewer conflicts, or already has the application."""
+    if not reviewable(application.review.session).filter(pk=application.pk).exists():
+        raise NotAllowed("not reviewable")
+    if Application.objects.filter(pk=application.pk).filter(conflicts.conflicted_q(reviewer)).exists():
+        raise NotAllowed("conflict")
+    existing = ReviewAssignment.objects.filter(application=application, reviewer=reviewer).first()
+    if existing or Assessment.objects.filter(application=application, assessor=reviewer).exists():
+        raise NotAllowed("already")
+    applied = now or timezone.now() if _session_applied(application.review.session) else None
+    return ReviewAssignment.objects.create(
+        application=application, reviewer=reviewer, source=ReviewAssignment.Source.MANUAL, applied_at=applied
+    )
+
+
+def _session_applied(session: Session) -> bool:
+    return ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=False).exists()
+
+
+def drop(assignment_row: ReviewAssignment) -> None:
+    """Take a pair out (a proposal, or an assignment not reviewed yet: a given review stays)."""
+    assignment_row.delete()
+
+
+@transaction.atomic
+def assign_on_arrival(application: Application, *, now: dt.datetime | None = None) -> int:
+    """Assign a newly eligible application around the existing assignments, once assignments have been applied."""
+    session = application.review.session
+    if not _session_applied(session):
+        return 0
+    items, reviewers, k, _users = _problem(session, only=[application.pk])
+    proposal = assignment.assign(items, reviewers, k)
+    ReviewAssignment.objects.bulk_create(
+        [
+            ReviewAssignment(
+                application_id=a, reviewer_id=r, source=ReviewAssignment.Source.LATE, applied_at=now or timezone.now()
+            )
+            for a, r in proposal.pairs
+        ]
+    )
+    return len(proposal.pairs)
+
+
+def _marks(session: Session) -> list[calibration.Mark]:
+    return [
+        calibration.Mark(reviewer, application, float(total))
+        for application, reviewer, total in Assessment.objects.filter(
+            application__review__session=session, conflict_of_interest=False, total__isnull=False
+        ).values_list("application_id", "assessor_id", "total")
+    ]
+
+
+def _scale(session: Session) -> tuple[float, float]:
+    call = getattr(session, "call", None)
+    criteria = list(call.criteria.all()) if call else []
+    return 0.0, float(scoring.max_total(criteria)) if criteria else 10.0
+
+
+def calibrate(session: Session) -> calibration.Calibration:
+    low, high = _scale(session)
+    return calibration.calibrate(_marks(session), low=low, high=high, min_count=session.call.calibration_min_count)
+
+
+def recalibrate(session: Session) -> int:
+    """Store every reviewed application's calibrated score; return how many changed."""
+    result = calibrate(session)
+    changed = []
+    for application in reviewable(session).only("pk", "score_calibrated"):
+        value = result.scores.get(application.pk)
+        value = Decimal(str(value)).quantize(TWO_PLACES) if value is not None else None
+        if application.score_calibrated != value:
+            application.score_calibrated = value
+            changed.append(application)
+    Application.objects.bulk_update(changed, ["score_calibrated"], batch_size=500)
+    return len(changed)
+
+
+def ask_one_more(application: Application, *, now: dt.datetime | None = None) -> bool:
+    """When the reviews of an application disagree strongly, assign one more reviewer, once."""
+    session = application.review.session
+    if ReviewAssignment.objects.filter(application=application, source=ReviewAssignment.Source.DISAGREEMENT).exists():
+        return False
+    totals = [
+        float(t)
+        for t in Assessment.objects.filter(application=application, conflict_of_interest=False, total__isnull=False).values_list(
+            "total", flat=True
+        )
+    ]
+    low, high = _scale(session)
+    marks = [calibration.Mark(n, application.pk, total) for n, total in enumerate(totals)]
+    if len(totals) < 2 or application.pk not in calibration.calibrate(marks, low=low, high=high).disagreements:
+        return False
+    items, reviewers, _k, _users = _problem(session, only=[application.pk])
+    if not items:
+        return False
+    proposal = assignment.assign(items, reviewers, len(items[0].assigned) + 1)
+    for a, r in proposal.pairs[:1]:
+        ReviewAssignment.objects.create(
+            application_id=a, reviewer_id=r, source=ReviewAssignment.Source.DISAGREEMENT, applied_at=now or timezone.now()
+        )
+        return True
+    return False
+
+
+def after_review(application: Application, reviewer, *, conflict: bool) -> None:
+    """
+    After a review is saved: a declared conflict frees the reviewer's assignment and asks another
+    reviewer instead; strong disagreement asks one more; the session's calibrated scores follow.
+    """
+    session = application.review.session
+    if conflict and ReviewAssignment.objects.filter(application=application, reviewer=reviewer).delete()[0]:
+        assign_on_arrival(application)
+    elif not conflict and _session_applied(session):
+        ask_one_more(application)
+    transaction.on_commit(lambda: recalibrate_later(session.pk))
+
+
+def recalibrate_later(session_id: int) -> None:
+    """Hand the recalibration to Celery; if the broker is down, do it now (it is a few queries)."""
+    from .tasks import task_recalibrate  # the tasks module imports this one
+
+    try:
+        task_recalibrate.delay(session_id)
+    except Exception:  # noqa: BLE001 -- any broker failure
+        logger.warning("Could not hand the recalibration of session %s to Celery; recalibrating now.", session_id)
+        session = Session.objects.filter(pk=session_id, call__isnull=False).first()
+        if session is not None:
+            recalibrate(session)
+
+
+def progress(session: Session) -> dict:
+    """Per reviewer and per State: assigned, reviewed, open; a constant number of queries."""
+    done = Exists(
+        Assessment.objects.filter(application=OuterRef("application"), assessor=OuterRef("reviewer"), total__isnull=False)
+    )
+    rows = (
+        ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=False)
+        .annotate(done=done)
+        .values("reviewer_id", "application__review_id", "done")
+        .annotate(n=Count("pk"))
+    )
+    by_reviewer = defaultdict(lambda: {"assigned": 0, "done": 0})
+    by_state = defaultdict(lambda: {"assigned": 0, "done": 0})
+    for row in rows:
+        for bucket in (by_reviewer[row["reviewer_id"]], by_state[row["application__review_id"]]):
+            bucket["assigned"] += row["n"]
+            bucket["done"] += row["n"] if row["done"] else 0
+    return {"reviewers": dict(by_reviewer), "states": dict(by_state)}
+
+
+def open_assignments(user):
+    """The user's applied assignments they have not reviewed yet."""
+    return ReviewAssignment.objects.filter(reviewer=user, applied_at__isnull=False).exclude(
+        Exists(Assessment.objects.filter(application=OuterRef("application"), assessor=user, total__isnull=False))
+        | Q(application__status__in=[ApplicationStatus.WITHDRAWN, ApplicationStatus.DRAFT])
+    )
+
+
+def remind(*, now: dt.datetime | None = None) -> int:
+    """Email each reviewer with open assignments once, when the reviews are due within two days."""
+    now = now or timezone.now()
+    sent = 0
+    for session in Session.objects.filter(call__isnull=False).select_related("call"):
+        due = session.call.reviews_due()
+        if not (now <= due <= now + REMIND_BEFORE):
+            continue
+        open_rows = (
+            ReviewAssignment.objects.filter(
+                application__review__session=session, applied_at__isnull=False, reminded_at__isnull=True
+            )
+            .filter(
+                ~Exists(
+                    Assessment.objects.filter(
+                        application=OuterRef("application"), assessor=OuterRef("reviewer"), total__isnull=False
+                    )
+                )
+            )
+            .values("reviewer_id", "reviewer__email")
+            .annotate(n=Count("pk"))
+        )
+        for row in open_rows:
+            if not row["reviewer__email"]:
+                continue
+            queue_email(
+                to=row["reviewer__email"],
+                name="review-reminder",
+                context={
+                    "count": row["n"],
+                    "session": session,
+                    "due": due,
+                    "link": absolute_url(reverse("admin:applications_application_next_assessment")),
+                },
+                language="en",
+                dedupe_key=dedupe_key("review-reminder", session.number, row["reviewer_id"]),
+            )
+            sent += 1
+        ReviewAssignment.objects.filter(
+            application__review__session=session, applied_at__isnull=False, reminded_at__isnull=True
+        ).update(reminded_at=now)
+    return sent
