@@ -26,6 +26,7 @@ def register_emails() -> None:
         "guest-list-due",
         "training-invitation",
         "visa-letter-ready",
+        "visa-letter-refused",
     ):
         kinds.register_kind(kind)
     kinds.register_placeholders(

@@ -13,6 +13,7 @@ come to their meeting, never which.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -46,6 +47,27 @@ def registration_for_token(token: str) -> MissionRegistration | None:
 ANSWERS_PER_ADDRESS_PER_HOUR = 3
 
 
+def mailbox(email: str) -> str:
+    """The mailbox behind an address: "name+tag@domain" and "name@domain" are one."""
+    local, _at, domain = email.strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def mailbox_pattern(email: str) -> str:
+    """A regular expression matching every alias of the address's mailbox."""
+    local, _at, domain = mailbox(email).rpartition("@")
+    return rf"^{re.escape(local)}(\+[^@]*)?@{re.escape(domain)}$"
+
+
+class TooEarly(ValueError):
+    """Attendance is recorded from the day of the meeting on, not before."""
+
+
+def _not_before_the_day(review: StateReview, now: dt.datetime | None) -> None:
+    if review.meeting_date is None or timezone.localdate(now or timezone.now()) < review.meeting_date:
+        raise TooEarly
+
+
 @transaction.atomic
 def register(
     session: Session, *, mission: str, email: str, language: str, choices: dict[int, int], now: dt.datetime | None = None
@@ -60,7 +82,10 @@ def register(
     """
     email = email.strip().lower()
     now = now or timezone.now()
-    recent = MissionRegistration.objects.filter(email=email, created_at__gte=now - dt.timedelta(hours=1)).count()
+    # name+anything@domain is one mailbox: the limit counts its aliases together.
+    recent = MissionRegistration.objects.filter(
+        email__regex=mailbox_pattern(email), created_at__gte=now - dt.timedelta(hours=1)
+    ).count()
     if recent >= ANSWERS_PER_ADDRESS_PER_HOUR:
         return None  # the page says the same as ever: whoever typed the address learns nothing
     registration = MissionRegistration.objects.create(session=session, mission=mission, email=email, language=language)
@@ -91,16 +116,25 @@ def confirm(registration: MissionRegistration, *, now: dt.datetime | None = None
     now = now or timezone.now()
     registration = MissionRegistration.objects.select_for_update().get(pk=registration.pk)
     if registration.confirmed_at is None and registration.withdrawn_at is None:
+        # One mailbox speaks for one mission: its later answer replaces the earlier one, whichever mission it named.
         MissionRegistration.objects.filter(
             session=registration.session_id,
-            mission=registration.mission,
-            email=registration.email,
+            email__regex=mailbox_pattern(registration.email),
             confirmed_at__isnull=False,
             withdrawn_at__isnull=True,
         ).exclude(pk=registration.pk).update(withdrawn_at=now)
         registration.confirmed_at = now
         registration.save(update_fields=["confirmed_at"])
     return registration
+
+
+def answers(session: Session) -> list[MissionRegistration]:
+    """The answers that count, for staff to check (who answered, from which address), with their meetings."""
+    return list(
+        MissionRegistration.objects.filter(session=session, confirmed_at__isnull=False, withdrawn_at__isnull=True)
+        .prefetch_related("choices__review")
+        .order_by("mission", "confirmed_at")
+    )
 
 
 def withdraw(registration: MissionRegistration, *, now: dt.datetime | None = None) -> None:
@@ -190,6 +224,7 @@ def door_list(review: StateReview) -> list[DoorRow]:
 @transaction.atomic
 def check_in(review: StateReview, *, mission: str, delegates: int, by=None, now: dt.datetime | None = None) -> MissionCheckIn:
     """Record that a mission came to a meeting (again: the number of delegates is updated)."""
+    _not_before_the_day(review, now)
     registered = MissionChoice.objects.filter(counting(), review=review, registration__mission=mission).exists()
     check, _created = MissionCheckIn.objects.update_or_create(
         review=review,
@@ -205,6 +240,7 @@ def undo_check_in(review: StateReview, *, mission: str) -> None:
 
 def record_state_statement(review: StateReview, *, taken: bool, by=None, now: dt.datetime | None = None) -> None:
     """Record whether the State under Review took its statement at the meeting."""
+    _not_before_the_day(review, now)
     from .models import MeetingRecord
 
     MeetingRecord.objects.update_or_create(

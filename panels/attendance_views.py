@@ -6,6 +6,7 @@ and the staff pages: expected attendance, the printable sign-in sheet, and the c
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django import forms
 from django.conf import settings
@@ -24,7 +25,7 @@ from presessions.models import Session, StateReview
 from presessions.web import private_page, staff_required
 
 from . import attendance
-from .models import MAX_DELEGATES
+from .models import MAX_DELEGATES, MissionRegistration
 from .views import _admin_context, _coordinator
 
 
@@ -32,7 +33,7 @@ def _mission_choices():
     return [("", "")] + list(countries)
 
 
-def _meetings(session: Session, *, upcoming: bool = False) -> list[StateReview]:
+def published_meetings(session: Session, *, upcoming: bool = False) -> list[StateReview]:
     """
     The meetings of the session's published schedule (its latest release), in the order they take
     place; with `upcoming`, only those still to come (a mission answers for those).
@@ -106,7 +107,7 @@ class AttendForm(forms.Form):
 def attend(request, number):
     """A permanent mission says which meetings it will attend (no account; confirmed by email)."""
     session = get_object_or_404(Session, number=number)
-    meetings = _meetings(session, upcoming=True)
+    meetings = published_meetings(session, upcoming=True)
     if not meetings:
         return render(request, "panels/schedule_unpublished.html", {"session": session}, status=404)
     form = AttendForm(request.POST or None, meetings=meetings)
@@ -147,14 +148,28 @@ def attendance_confirm(request, token):
 
 
 @staff_required
-@require_safe
+@require_http_methods(["GET", "POST"])
 def attendance_staff(request, number):
-    """Expected and recorded attendance of every meeting of a session, with links to the sheets and the check-in."""
+    """
+    Expected and recorded attendance of every meeting of a session, with links to the sheets and the
+    check-in; and every answer that counts, with the address it came from, which staff can withdraw.
+    """
     _coordinator(request)
     session = get_object_or_404(Session, number=number)
+    if request.method == "POST":
+        pk = request.POST.get("withdraw", "")
+        registration = (
+            MissionRegistration.objects.filter(session=session, pk=pk).first() if re.fullmatch(r"[0-9]{1,12}", pk) else None
+        )
+        if registration is not None:
+            attendance.withdraw(registration)
+            messages.success(request, _("The answer of %(mission)s no longer counts.") % {"mission": registration.mission.name})
+        return redirect("panels:attendance_staff", number=number)
     rows = attendance.by_meeting(session)
     days = sorted({row.review.meeting_date for row in rows if row.review.meeting_date})
-    context = _admin_context(request, session=session, rows=rows, days=days, title=_("Missions in the room"))
+    context = _admin_context(
+        request, session=session, rows=rows, days=days, answers=attendance.answers(session), title=_("Missions in the room")
+    )
     return render(request, "admin/panels/attendance.html", context)
 
 
@@ -168,7 +183,7 @@ def sign_in_sheet(request, number, day):
         date = dt.date.fromisoformat(day)
     except ValueError as exc:
         raise Http404 from exc
-    reviews = [review for review in _meetings(session) if review.meeting_date == date]
+    reviews = [review for review in published_meetings(session) if review.meeting_date == date]
     if not reviews:
         raise Http404
     sheets = [(review, attendance.door_list(review)) for review in reviews]
@@ -193,6 +208,10 @@ def check_in(request, review_id):
         meeting_date__isnull=False,
     )
     form = CheckInForm(request.POST or None)
+    too_early = timezone.localdate() < review.meeting_date
+    if request.method == "POST" and too_early:
+        messages.error(request, _("Attendance can be recorded from the day of the meeting."))
+        return redirect("panels:check_in", review_id=review.pk)
     if request.method == "POST" and request.POST.get("action") in ("statement-yes", "statement-no"):
         attendance.record_state_statement(review, taken=request.POST["action"] == "statement-yes", by=request.user)
         messages.success(request, _("Saved."))
@@ -214,6 +233,7 @@ def check_in(request, review_id):
         "came": sum(1 for row in rows if row.came),
         "statement_taken": getattr(getattr(review, "meeting_record", None), "state_statement_taken", None),
         "now": timezone.localtime(),
+        "too_early": too_early,
     }
     return render(request, "panels/check_in.html", context, status=400 if form.errors else 200)
 
@@ -280,9 +300,13 @@ def training(request, number):
             count = training_rules.invite(day)
             messages.success(request, _("%(count)d invitations queued.") % {"count": count})
         else:
-            came = {int(pk) for pk in request.POST.getlist("came") if pk.isdigit()}
-            training_rules.record_attendance(day, came)
-            messages.success(request, _("Attendance saved."))
+            came = {int(pk) for pk in request.POST.getlist("came") if re.fullmatch(r"[0-9]{1,12}", pk)}
+            try:
+                training_rules.record_attendance(day, came)
+            except training_rules.TooEarly:
+                messages.error(request, _("Attendance can be recorded from the day of the training."))
+            else:
+                messages.success(request, _("Attendance saved."))
         return redirect("panels:training", number=number)
     members = list(training_rules.roster(day))
     context = _admin_context(request, session=session, day=day, members=members, title=_("Training day"))

@@ -135,6 +135,8 @@ def add_missions(session: Session, rng: random.Random, *, now: dt.datetime) -> i
                 attendance.check_in(choice.review, mission=code, delegates=choice.delegates, now=now)
     for review in meetings:
         attendance.check_in(review, mission=rng.choice(["ID", "PH", "TH", "EG"]), delegates=1, now=now)
+        # Most States under Review take the floor first (a brief statement, no questions).
+        attendance.record_state_statement(review, taken=rng.random() < 0.7, now=now)
     return len(DEMO_MISSIONS)
 
 

@@ -112,12 +112,16 @@ def schedule(request, number):
         session = get_object_or_404(Session, number=number)
         return render(request, "panels/schedule_unpublished.html", {"session": session})
 
+    today = timezone.localdate().isoformat()
+
     def build():
         release = _release(request, number)
-        context = {"release": release, "session": release.session, "days": _days(release, latest)}
+        # Missions answer only for meetings still to come: no link once the week is over.
+        attend_open = any(str(day["date"]) >= today for day in release.payload.get("days", []))
+        context = {"release": release, "session": release.session, "days": _days(release, latest), "attend_open": attend_open}
         return render(request, "panels/schedule.html", context).content
 
-    return HttpResponse(_cached(f"schedule:{latest['etag']}:{translation.get_language()}:week", build))
+    return HttpResponse(_cached(f"schedule:{latest['etag']}:{translation.get_language()}:{today}:week", build))
 
 
 @require_safe

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from applications.enums import ApplicationStatus, Gender, OrganisationKind, Scope
 from applications.models import Application, told_decisions
@@ -25,7 +26,7 @@ from .models import MeetingRecord, MissionCheckIn, PanelMember
 # The columns of the record, in order, with their labels (the CSV's header, the tables' headings).
 COLUMNS = {
     "applications": _("Applications"),
-    "selected": _("Selected"),
+    "selected": pgettext_lazy("record: speakers selected", "Selected"),
     "confirmed": _("Confirmed speakers"),
     "nhri": _("NHRIs applying"),
     "cso": _("CSOs applying"),

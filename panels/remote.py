@@ -1,5 +1,5 @@
 """
-Remote speakers in a hybrid series.
+Remote speakers in a hybrid (or in-person) series.
 
 A confirmed speaker says whether they come to the Palais or speak remotely, and may change their
 mind until their morning's Palais guest list is due (panels.palais): after that the list has gone
@@ -47,7 +47,8 @@ def mode_deadline(member: PanelMember) -> dt.datetime | None:
 def may_change_mode(member: PanelMember, now: dt.datetime | None = None) -> bool:
     now = now or timezone.now()
     review = member.panel.review
-    if review.session.presession_format != PresessionFormat.HYBRID or review.meeting_not_held:
+    # In a virtual series everyone is remote; in an in-person one a speaker may still have to speak remotely.
+    if review.session.presession_format == PresessionFormat.VIRTUAL or review.meeting_not_held:
         return False
     if not member.is_speaker or not member.confirmed_at or member.declined_at:
         return False

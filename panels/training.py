@@ -39,7 +39,8 @@ def invite(training: TrainingDay, *, now: dt.datetime | None = None) -> int:
     from outbox.models import Email
 
     count = 0
-    for member in roster(training).filter(attends_training=True):
+    # Remote speakers take part from home: the training is in Geneva.
+    for member in roster(training).filter(attends_training=True).exclude(application__attendance="remote"):
         application = member.application
         key = dedupe_key("training-invitation", training.pk, member.pk)
         if Email.objects.filter(dedupe_key=key).exists():
@@ -62,8 +63,14 @@ def invite(training: TrainingDay, *, now: dt.datetime | None = None) -> int:
     return count
 
 
-def record_attendance(training: TrainingDay, came: set[int]) -> None:
-    """On the day: the roster's members in `came` came; the others did not."""
+class TooEarly(ValueError):
+    """Attendance is recorded from the training's day on."""
+
+
+def record_attendance(training: TrainingDay, came: set[int], *, now: dt.datetime | None = None) -> None:
+    """On the day (or after): the roster's members in `came` came; the others did not."""
+    if timezone.localdate(now or timezone.now()) < training.date:
+        raise TooEarly
     members = roster(training)
     members.filter(pk__in=came).update(attended_training=True)
     members.exclude(pk__in=came).update(attended_training=False)

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 from django import forms
 from django.contrib import admin, messages
@@ -436,6 +437,19 @@ class VisaForm(forms.Form):
         choices=lambda: [("", "")] + list(countries),
         error_messages={"required": gettext_lazy("Choose your nationality")},
     )
+
+    def clean_full_name(self):
+        name = self.cleaned_data["full_name"]
+        if visa.unwritable(name):
+            raise forms.ValidationError(
+                _(
+                    "Write your name in Latin letters, as on the machine-readable line of your passport "
+                    "(the letter cannot print: %(characters)s)"
+                )
+                % {"characters": visa.unwritable(name)}
+            )
+        return name
+
     language = forms.ChoiceField(
         label=gettext_lazy("Language of the letter"),
         choices=[("en", "English"), ("fr", "Français")],
@@ -470,7 +484,7 @@ def visa_letters(request, number):
     )
     if request.method == "POST":
         chosen = str(request.POST.get("letter", ""))
-        letter = letters.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        letter = letters.filter(pk=int(chosen)).first() if re.fullmatch(r"[0-9]{1,12}", chosen) else None
         if letter is None:
             messages.error(request, _("Choose a request of this session."))
             return redirect("panels:visa_letters", number=number)
@@ -478,6 +492,10 @@ def visa_letters(request, number):
             if request.POST.get("action") == "approve":
                 visa.approve(letter, by=request.user)
                 messages.success(request, _("Letter approved: the speaker can download it from their page."))
+            elif len(request.POST.get("reason", "").strip()) > visa.REASON_MAX:
+                messages.error(
+                    request, _("Keep the reason under %(max)d characters: the speaker reads it.") % {"max": visa.REASON_MAX}
+                )
             elif request.POST.get("reason", "").strip():
                 visa.refuse(letter, by=request.user, reason=request.POST["reason"])
                 messages.success(request, _("Request refused."))

@@ -12,6 +12,8 @@ week's start less PanelRules.visa_weeks_before (5, editable); a speaker asking l
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import unicodedata
 from pathlib import Path
 
 from django.db import transaction
@@ -71,6 +73,26 @@ def check_text(text: str) -> None:
 
 class LetterNotAllowed(Exception):
     """Only a confirmed speaker who has not declined may ask, once."""
+
+
+@functools.cache
+def _font_characters() -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(FONTS / "DejaVuSans.ttf"), lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def unwritable(text: str) -> str:
+    """The characters of `text` the letter cannot print as written: missing from its font, or right-to-left (not shaped)."""
+    found = []
+    for char in text:
+        if char.isspace():
+            continue
+        if ord(char) not in _font_characters() or unicodedata.bidirectional(char) in ("R", "AL"):
+            if char not in found:
+                found.append(char)
+    return "".join(found)
 
 
 def latest_safe_request(member: PanelMember) -> dt.date | None:
@@ -155,8 +177,33 @@ def approve(letter: VisaLetter, *, by) -> VisaLetter:
     return letter
 
 
+REASON_MAX = 300
+
+
+@transaction.atomic
 def refuse(letter: VisaLetter, *, by, reason: str) -> VisaLetter:
-    return _decide(letter, VisaLetterStatus.REFUSED, by=by, reason=reason)
+    """Refuse a request, with the reason the speaker reads; the speaker is emailed to look at their page."""
+    from applications.tokens import make_token
+    from outbox.delivery import queue_email
+    from outbox.links import absolute, dedupe_key
+
+    if len(reason.strip()) > REASON_MAX:
+        raise ValueError("the reason is too long")
+    letter = _decide(letter, VisaLetterStatus.REFUSED, by=by, reason=reason)
+    application = letter.member.application
+    queue_email(
+        to=application.speaker_email or application.email,
+        name="visa-letter-refused",
+        context={
+            "session": letter.member.panel.review.session,
+            "reason": letter.refusal_reason,
+            "link": absolute("panels:participation", make_token(application)),
+        },
+        language=application.language,
+        dedupe_key=dedupe_key("visa-letter-refused", letter.pk, int(letter.requested_at.timestamp() * 1_000_000)),
+        related=application,
+    )
+    return letter
 
 
 class _SafeDict(dict):
@@ -209,7 +256,7 @@ def render_pdf(letter: VisaLetter) -> bytes:
     pdf.set_font("DejaVu", "B", 16)
     pdf.cell(0, 10, "UPR Info", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    pdf.cell(0, 5, "Geneva, Switzerland", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, "Genève, Suisse" if letter.language == "fr" else "Geneva, Switzerland", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
     pdf.set_font("DejaVu", "", 11)
     with translation.override(letter.language):

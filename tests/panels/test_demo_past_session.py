@@ -51,6 +51,7 @@ def test_every_page_a_mission_uses_answers_for_the_past_session(client, demo):
     assert week.status_code == 200
     page = week.content.decode()
     assert "Room XXIV" in page
+    assert "tell us which meetings you will attend" not in page  # the week is over: nothing to answer for
 
     calendar = Calendar.from_ical(client.get(f"/sessions/{number}/schedule.ics").content)
     events = list(calendar.walk("VEVENT"))

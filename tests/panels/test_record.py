@@ -16,7 +16,7 @@ from applications import privacy
 from applications.models import Application
 from panels import attendance, record
 from tests.factories import login_staff
-from tests.panels.test_mission_attendance import week  # noqa: F401 -- a fixture
+from tests.panels.test_mission_attendance import meet_today, on_the_day, week  # noqa: F401 -- a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +27,9 @@ def read_csv(response) -> list[dict]:
 
 def test_the_csv_counts_the_applications_the_speakers_and_the_missions_that_came(client, cast, week):  # noqa: F811
     ke, tr = week["ke"], week["tr"]
-    attendance.check_in(ke, mission="FR", delegates=2)
-    attendance.check_in(ke, mission="BR", delegates=1)
-    attendance.check_in(tr, mission="FR", delegates=1)
+    attendance.check_in(ke, mission="FR", delegates=2, now=on_the_day(ke))
+    attendance.check_in(ke, mission="BR", delegates=1, now=on_the_day(ke))
+    attendance.check_in(tr, mission="FR", delegates=1, now=on_the_day(tr))
     login_staff(client, cast.coordinator)
 
     page = client.get("/staff/record/")
@@ -45,7 +45,7 @@ def test_the_csv_counts_the_applications_the_speakers_and_the_missions_that_came
 
 
 def test_the_public_page_shows_the_counts_and_names_nobody(client, week):  # noqa: F811
-    attendance.check_in(week["ke"], mission="FR", delegates=2)
+    attendance.check_in(week["ke"], mission="FR", delegates=2, now=on_the_day(week["ke"]))
     page = client.get("/in-figures/").content.decode()
     assert "Confirmed speakers" in page and 'role="img"' in page
     for application in Application.objects.select_related("organisation"):
@@ -54,7 +54,7 @@ def test_the_public_page_shows_the_counts_and_names_nobody(client, week):  # noq
 
 
 def test_the_figures_survive_the_purge(week):  # noqa: F811
-    attendance.check_in(week["ke"], mission="FR", delegates=2)
+    attendance.check_in(week["ke"], mission="FR", delegates=2, now=on_the_day(week["ke"]))
     before = [row.values() for row in record.figures("session")] + [record.figures(None)[0].values()]
     end = privacy.presession_end(week["session"])
     privacy.purge(now=timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=800), dt.time(12))))
@@ -83,6 +83,7 @@ def test_the_record_costs_the_same_queries_whatever_the_number_of_sessions(clien
 def test_the_state_s_statement_recorded_at_the_door_is_counted(client, cast, week):  # noqa: F811
     login_staff(client, cast.coordinator)
     ke, tr = week["ke"], week["tr"]
+    meet_today(ke, tr)
     client.post(f"/staff/meetings/{ke.pk}/check-in/", {"action": "statement-yes"})
     client.post(f"/staff/meetings/{tr.pk}/check-in/", {"action": "statement-yes"})
     client.post(f"/staff/meetings/{tr.pk}/check-in/", {"action": "statement-no"})  # corrected
@@ -115,3 +116,10 @@ def test_an_erasure_after_the_week_leaves_the_record_as_it_was(week):  # noqa: F
     member.refresh_from_db()
     assert member.declined_at is None and Application.objects.get(pk=member.application_id).erased_at
     assert [row.values() for row in record.figures("session")] == before
+
+
+@pytest.mark.parametrize(("language", "heading"), [("fr", "Sélectionnés"), ("es", "Seleccionados")])
+def test_the_public_figures_speak_french_and_spanish(client, week, language, heading):  # noqa: F811
+    client.cookies["django_language"] = language
+    page = client.get("/in-figures/", headers={"accept-language": language}).content.decode()
+    assert f'lang="{language}"' in page and heading in page

@@ -69,15 +69,18 @@ def test_the_choice_closes_when_the_guest_list_is_due(hybrid):
     assert Application.objects.get(pk=member.application_id).attendance == "in_person"
 
 
-def test_only_a_hybrid_series_offers_the_choice(week):  # noqa: F811
+def test_a_virtual_series_offers_no_choice_an_in_person_one_does(week):  # noqa: F811
     member = PanelMember.objects.filter(panel__review=week["ke"], role="speaker", confirmed_at__isnull=False).first()
-    Application.objects.filter(pk=member.application_id).update(attendance="in_person")
+    Application.objects.filter(pk=member.application_id).update(attendance="remote")
     url = f"/applications/{make_token(member.application)}/participation/"
+    assert 'name="mode"' in Client().get(url).content.decode()  # in person: a remote speaker may still come
+    Session.objects.filter(pk=week["session"].pk).update(presession_format="virtual")
     assert 'name="mode"' not in Client().get(url).content.decode()
-    Client().post(url, {"form": "mode", "mode": "remote"})
-    assert Application.objects.get(pk=member.application_id).attendance == "in_person"
+    Client().post(url, {"form": "mode", "mode": "in_person"})
+    assert Application.objects.get(pk=member.application_id).attendance == "remote"
+    member.refresh_from_db()
     with pytest.raises(remote.ModeLocked):
-        remote.change_mode(member, "remote")
+        remote.change_mode(PanelMember.objects.select_related("panel__review__session").get(pk=member.pk), "in_person")
 
 
 def test_the_link_reaches_remote_speakers_the_day_before_and_never_the_public(client, cast, hybrid):

@@ -1,6 +1,7 @@
 """Issue 18, the training day: its date, time and place, the invitation to confirmed speakers who said they would come, and who came."""
 
 import pytest
+from django.utils import timezone
 
 from outbox.models import Email
 from panels.models import PanelMember, TrainingDay
@@ -26,7 +27,12 @@ def test_staff_invite_the_speakers_who_will_come_and_record_who_came(client, cas
     assert invited.count() == len(speakers) - 1  # once each
 
     came = [speakers[1].pk, speakers[2].pk]
-    client.post("/staff/sessions/60/training/", {"action": "attendance", "came": [str(pk) for pk in came] + ["junk"]})
+    posted = {"action": "attendance", "came": [str(pk) for pk in came] + ["junk", "²", "9" * 30]}
+    early = client.post("/staff/sessions/60/training/", posted, follow=True)
+    assert "from the day of the training" in early.content.decode()
+    assert not PanelMember.objects.filter(attended_training=True).exists()  # not before the day
+    TrainingDay.objects.filter(pk=day.pk).update(date=timezone.localdate())
+    assert client.post("/staff/sessions/60/training/", posted).status_code == 302  # odd digits and huge numbers ignored
     assert set(PanelMember.objects.filter(attended_training=True).values_list("pk", flat=True)) == set(came)
     page = client.get("/staff/sessions/60/training/").content.decode()
     assert page.count(" checked") == 2

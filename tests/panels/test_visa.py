@@ -12,6 +12,7 @@ from django.utils import formats, translation
 from pypdf import PdfReader
 
 from applications.tokens import make_token
+from outbox.models import Email
 from panels import visa
 from panels.models import PanelMember, VisaLetter
 from tests.factories import login_staff
@@ -68,13 +69,25 @@ def test_a_refused_request_says_why_and_may_be_made_again(client, cast, week):  
     client.post("/staff/sessions/60/visa-letters/", {"letter": letter.pk, "action": "refuse", "reason": ""})
     letter.refresh_from_db()
     assert letter.status == "requested"  # a refusal needs a reason
+    long = client.post(
+        "/staff/sessions/60/visa-letters/", {"letter": letter.pk, "action": "refuse", "reason": "x" * 301}, follow=True
+    )
+    assert "Keep the reason under 300 characters" in long.content.decode()
+    assert client.post("/staff/sessions/60/visa-letters/", {"letter": "²", "action": "approve"}).status_code == 302
+    letter.refresh_from_db()
+    assert letter.status == "requested"
     client.post("/staff/sessions/60/visa-letters/", {"letter": letter.pk, "action": "refuse", "reason": "Speaker is remote"})
     page = Client().get(f"/applications/{make_token(member.application)}/participation/").content.decode()
     assert "Your earlier request was refused: Speaker is remote" in page
+    [told] = Email.objects.filter(kind="visa-letter-refused")
+    assert "Speaker is remote" in told.body_text and "/participation/" in told.body_text
     again = visa.request_letter(member, full_name="A B C", nationality="KE", language="fr")
     assert again.status == "requested" and again.refusal_reason == ""
     with pytest.raises(visa.LetterNotAllowed):
         visa.request_letter(member, full_name="Twice", nationality="KE", language="en")
+    visa.refuse(again, by=None, reason="Still no passport copy")
+    assert Email.objects.filter(kind="visa-letter-refused").count() == 2  # each refusal is told
+    again = visa.request_letter(member, full_name="A B C", nationality="KE", language="fr")
     visa.approve(again, by=None)
     with pytest.raises(ValueError):  # decided once
         visa.refuse(VisaLetter.objects.get(pk=again.pk), by=None, reason="late")
@@ -165,3 +178,14 @@ def test_a_broken_letter_text_is_refused_when_saved_and_never_breaks_a_letter(we
     assert "Amani Wekesa" in visa.letter_text(letter) and "invites" in visa.letter_text(letter)  # the built-in text
     VisaLetterText.objects.update(body="We invite {name} from {start} to {end}.")
     assert visa.letter_text(letter).startswith("We invite Amani Wekesa from ")
+
+
+@pytest.mark.parametrize("name", ["张伟", "محمد علي", "Amani 김"])
+def test_a_name_the_letter_cannot_print_is_refused_with_the_way_out(week, name):  # noqa: F811
+    member = PanelMember.objects.filter(panel__review=week["ke"], role="speaker").first()
+    page = Client().post(
+        f"/applications/{make_token(member.application)}/participation/",
+        {"form": "visa", "full_name": name, "nationality": "CN", "language": "en"},
+    )
+    assert page.status_code == 400 and "Write your name in Latin letters" in page.content.decode()
+    assert not VisaLetter.objects.exists()

@@ -111,7 +111,7 @@ ROUTE_RULES = {
     "panels:subscription_confirm": HOLDER,
     "panels:attend": FORM,
     "panels:attendance_confirm": HOLDER,
-    "panels:attendance_staff": {"GET": "coord", "POST": "nobody"},
+    "panels:attendance_staff": COORD,
     "panels:sign_in_sheet": {"GET": "coord", "POST": "nobody"},
     "panels:check_in": COORD,
     "panels:record_staff": {"GET": "coord", "POST": "nobody"},
