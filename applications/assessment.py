@@ -69,17 +69,6 @@ def _on_my_states_or_assigned(user) -> Q:
     )
 
 
-def _conflicted(user) -> Exists:
-    """
-    Whether the user declared a conflict on the application.
-
-    One Exists on the user's own assessment: `.exclude(assessments__assessor=user, assessments__conflict_of_interest=True)`
-    across the many assessments of an application does not match row by row, and would hide an
-    application from an assessor as soon as anyone else declared a conflict on it.
-    """
-    return Exists(Assessment.objects.filter(application=OuterRef("pk"), assessor=user, conflict_of_interest=True))
-
-
 def get_application_for_assessor(user, pk: int) -> Application:
     """Return the application, or raise PermissionDenied when the user may not assess it."""
     application = assessable_applications(user).select_related("organisation", "review__session__call").filter(pk=pk).first()

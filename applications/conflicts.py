@@ -88,7 +88,13 @@ def found_q(user) -> Q:
 
 
 def declared(user) -> Exists:
-    """Whether the user declared a conflict on the application (one Exists: see assessment._conflicted)."""
+    """
+    Whether the user declared a conflict on the application.
+
+    One Exists on the user's own assessment: `.exclude(assessments__assessor=user, assessments__conflict_of_interest=True)`
+    across the many assessments of an application does not match row by row, and would hide an
+    application from an assessor as soon as anyone else declared a conflict on it.
+    """
     return Exists(Assessment.objects.filter(application=OuterRef("pk"), assessor=user, conflict_of_interest=True))
 
 
@@ -96,16 +102,21 @@ def conflicted_q(user) -> Q:
     return found_q(user) | Q(declared(user))
 
 
-def for_session(session, reviewers=None) -> list[Conflict]:
-    """Every conflict on the session's submitted applications, with its cause: a constant number of queries."""
+def for_session(session, reviewers=None, only: list[int] | None = None) -> list[Conflict]:
+    """
+    Every conflict on the session's submitted applications (or on the `only` ones), with its cause:
+    a constant number of queries.
+    """
     if reviewers is None:
         reviewers = list(reviewer_users(session))
     profiles = {p.user_id: p for p in ReviewerProfile.objects.filter(user__in=reviewers).prefetch_related("organisations")}
     keys = {r.pk: (domains_of(r, profiles.get(r.pk)), roots_of(profiles.get(r.pk))) for r in reviewers}
-    applications = (
-        Application.objects.filter(review__session=session)
-        .exclude(status="draft")
-        .values_list("pk", "organisation__domain_key", "organisation__web_key", "organisation__identity_id", "organisation_id")
+    applications = Application.objects.filter(review__session=session).exclude(status="draft")
+    declared_ones = Assessment.objects.filter(application__review__session=session, conflict_of_interest=True)
+    if only is not None:
+        applications, declared_ones = applications.filter(pk__in=only), declared_ones.filter(application__in=only)
+    applications = applications.values_list(
+        "pk", "organisation__domain_key", "organisation__web_key", "organisation__identity_id", "organisation_id"
     )
     found = []
     for pk, email_domain, website, identity_id, organisation_id in applications:
@@ -114,9 +125,7 @@ def for_session(session, reviewers=None) -> list[Conflict]:
                 found.append(Conflict(pk, reviewer_id, "organisation"))
             elif match := on_domain(email_domain, domains) or on_domain(website, domains):
                 found.append(Conflict(pk, reviewer_id, "domain", match))
-    for application_id, reviewer_id, reason in Assessment.objects.filter(
-        application__review__session=session, conflict_of_interest=True
-    ).values_list("application_id", "assessor_id", "conflict_reason"):
+    for application_id, reviewer_id, reason in declared_ones.values_list("application_id", "assessor_id", "conflict_reason"):
         found.append(Conflict(application_id, reviewer_id, "declared", reason))
     return found
 

@@ -114,6 +114,11 @@ def _is_pk(value) -> bool:
     return text.isascii() and text.isdigit() and int(text) <= MAX_PK
 
 
+def posted_pk(value) -> int | None:
+    """A posted primary key as an int, or None when it is not one (missing, "²", too large for the database)."""
+    return int(str(value).strip()) if value is not None and _is_pk(value) else None
+
+
 class LocalizedThemeIterator(forms.models.ModelChoiceIterator):
     """The themes in the alphabetical order of the active language, accents aside."""
 

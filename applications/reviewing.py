@@ -45,8 +45,11 @@ def reviewable(session: Session):
     return Application.objects.filter(review__session=session, status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE)
 
 
-def _problem(session: Session, only: list[int] | None = None, extra: dict[int, int] | None = None):
-    """The assignment problem of a session: its items and reviewers, from a constant number of queries."""
+def _problem(session: Session, only: list[int] | None = None):
+    """
+    The assignment problem of a session (or of its `only` applications, around the rest): its items
+    and reviewers, from a constant number of queries.
+    """
     call = session.call
     users = list(conflicts.reviewer_users(session))
     profiles = {p.user_id: p for p in ReviewerProfile.objects.filter(user__in=users)}
@@ -55,17 +58,17 @@ def _problem(session: Session, only: list[int] | None = None, extra: dict[int, i
         "assessor_id", "review_id"
     ):
         states[assessor_id].add(review_id)
+    in_session = ReviewAssignment.objects.filter(application__review__session=session)
+    loads = Counter(dict(in_session.values_list("reviewer_id").annotate(n=Count("pk")).order_by()))
     taken = defaultdict(set)  # application -> reviewers who have it (assigned, proposed or reviewed)
-    loads = Counter()
-    for application_id, reviewer_id in ReviewAssignment.objects.filter(application__review__session=session).values_list(
-        "application_id", "reviewer_id"
-    ):
-        taken[application_id].add(reviewer_id)
-        loads[reviewer_id] += 1
     reviews = Assessment.objects.filter(application__review__session=session, conflict_of_interest=False)
+    if only is not None:
+        in_session, reviews = in_session.filter(application__in=only), reviews.filter(application__in=only)
+    for application_id, reviewer_id in in_session.values_list("application_id", "reviewer_id"):
+        taken[application_id].add(reviewer_id)
     for application_id, reviewer_id in reviews.values_list("application_id", "assessor_id"):
         taken[application_id].add(reviewer_id)
-    conflicted = conflicts.by_application(conflicts.for_session(session, users))
+    conflicted = conflicts.by_application(conflicts.for_session(session, users, only))
     reviewers = []
     for user in users:
         profile = profiles.get(user.pk)

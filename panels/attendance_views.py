@@ -6,7 +6,6 @@ and the staff pages: expected attendance, the printable sign-in sheet, and the c
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from django import forms
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_countries import countries
 from django_ratelimit.decorators import ratelimit
 
+from applications.forms import posted_pk
 from presessions.models import Session, StateReview
 from presessions.web import private_page, staff_required
 
@@ -157,10 +157,7 @@ def attendance_staff(request, number):
     _coordinator(request)
     session = get_object_or_404(Session, number=number)
     if request.method == "POST":
-        pk = request.POST.get("withdraw", "")
-        registration = (
-            MissionRegistration.objects.filter(session=session, pk=pk).first() if re.fullmatch(r"[0-9]{1,12}", pk) else None
-        )
+        registration = MissionRegistration.objects.filter(session=session, pk=posted_pk(request.POST.get("withdraw"))).first()
         if registration is not None:
             attendance.withdraw(registration)
             messages.success(request, _("The answer of %(mission)s no longer counts.") % {"mission": registration.mission.name})
@@ -300,7 +297,7 @@ def training(request, number):
             count = training_rules.invite(day)
             messages.success(request, _("%(count)d invitations queued.") % {"count": count})
         else:
-            came = {int(pk) for pk in request.POST.getlist("came") if re.fullmatch(r"[0-9]{1,12}", pk)}
+            came = {pk for pk in map(posted_pk, request.POST.getlist("came")) if pk is not None}
             try:
                 training_rules.record_attendance(day, came)
             except training_rules.TooEarly:

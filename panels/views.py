@@ -1,5 +1,4 @@
 import datetime as dt
-import re
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,7 +13,7 @@ from django_countries import countries
 
 from applications import assessment as assessment_rules
 from applications.enums import ApplicationStatus, Attendance
-from applications.forms import validate_pdf
+from applications.forms import posted_pk, validate_pdf
 from applications.models import Application
 from applications.tokens import key_from_token
 from presessions.models import Session, StateReview
@@ -192,8 +191,7 @@ def panel_detail(request, review_id):
     )
 
 
-def _int(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
+_int = posted_pk  # "²".isdigit() is true: only ASCII digits that fit the database are ids
 
 
 def _finalise_page(request, review, panel, form):
@@ -484,7 +482,7 @@ def visa_letters(request, number):
     )
     if request.method == "POST":
         chosen = str(request.POST.get("letter", ""))
-        letter = letters.filter(pk=int(chosen)).first() if re.fullmatch(r"[0-9]{1,12}", chosen) else None
+        letter = letters.filter(pk=_int(chosen)).first()
         if letter is None:
             messages.error(request, _("Choose a request of this session."))
             return redirect("panels:visa_letters", number=number)

@@ -20,6 +20,8 @@ from django.db import transaction
 from django.utils import formats, timezone, translation
 from fpdf import FPDF
 
+from outbox.links import dedupe_key
+
 from .models import PanelMember, PanelRules, VisaLetter, VisaLetterStatus, VisaLetterText
 
 FONTS = Path(__file__).parent / "fonts"
@@ -140,6 +142,9 @@ def may_have_letter(member: PanelMember) -> bool:
     )
 
 
+REASON_MAX = 300  # a refusal's reason, which the speaker reads
+
+
 def _decide(letter: VisaLetter, status: str, *, by, reason: str = "") -> VisaLetter:
     if status == VisaLetterStatus.APPROVED and not may_have_letter(
         PanelMember.objects.select_related("application").get(pk=letter.member_id)
@@ -148,61 +153,50 @@ def _decide(letter: VisaLetter, status: str, *, by, reason: str = "") -> VisaLet
     if letter.status != VisaLetterStatus.REQUESTED:
         raise ValueError(f"a {letter.status} letter cannot become {status}")
     VisaLetter.objects.filter(pk=letter.pk, status=VisaLetterStatus.REQUESTED).update(
-        status=status, decided_at=timezone.now(), decided_by=by, refusal_reason=reason.strip()[:300]
+        status=status, decided_at=timezone.now(), decided_by=by, refusal_reason=reason.strip()[:REASON_MAX]
     )
     letter.refresh_from_db()
     return letter
 
 
-@transaction.atomic
-def approve(letter: VisaLetter, *, by) -> VisaLetter:
-    """Approve a request; the speaker is emailed that the letter is on their participation page."""
+def _tell_speaker(letter: VisaLetter, kind: str, key: str, **context) -> None:
+    """Email the speaker about their request, in their language, with the link to their participation page."""
     from applications.tokens import make_token
     from outbox.delivery import queue_email
-    from outbox.links import absolute, dedupe_key
+    from outbox.links import absolute
 
-    letter = _decide(letter, VisaLetterStatus.APPROVED, by=by)
     application = letter.member.application
     queue_email(
         to=application.speaker_email or application.email,
-        name="visa-letter-ready",
+        name=kind,
         context={
             "session": letter.member.panel.review.session,
             "link": absolute("panels:participation", make_token(application)),
+            **context,
         },
         language=application.language,
-        dedupe_key=dedupe_key("visa-letter-ready", letter.pk),
+        dedupe_key=key,
         related=application,
     )
+
+
+@transaction.atomic
+def approve(letter: VisaLetter, *, by) -> VisaLetter:
+    """Approve a request; the speaker is emailed that the letter is on their participation page."""
+    letter = _decide(letter, VisaLetterStatus.APPROVED, by=by)
+    _tell_speaker(letter, "visa-letter-ready", dedupe_key("visa-letter-ready", letter.pk))
     return letter
-
-
-REASON_MAX = 300
 
 
 @transaction.atomic
 def refuse(letter: VisaLetter, *, by, reason: str) -> VisaLetter:
     """Refuse a request, with the reason the speaker reads; the speaker is emailed to look at their page."""
-    from applications.tokens import make_token
-    from outbox.delivery import queue_email
-    from outbox.links import absolute, dedupe_key
-
     if len(reason.strip()) > REASON_MAX:
         raise ValueError("the reason is too long")
     letter = _decide(letter, VisaLetterStatus.REFUSED, by=by, reason=reason)
-    application = letter.member.application
-    queue_email(
-        to=application.speaker_email or application.email,
-        name="visa-letter-refused",
-        context={
-            "session": letter.member.panel.review.session,
-            "reason": letter.refusal_reason,
-            "link": absolute("panels:participation", make_token(application)),
-        },
-        language=application.language,
-        dedupe_key=dedupe_key("visa-letter-refused", letter.pk, int(letter.requested_at.timestamp() * 1_000_000)),
-        related=application,
-    )
+    # A request renewed after a refusal may be refused again: each refusal is its own email.
+    key = dedupe_key("visa-letter-refused", letter.pk, int(letter.requested_at.timestamp() * 1_000_000))
+    _tell_speaker(letter, "visa-letter-refused", key, reason=letter.refusal_reason)
     return letter
 
 
