@@ -95,6 +95,8 @@ ROUTE_RULES = {
     "applications:alert_confirm": HOLDER,
     "applications:alert_unsubscribe": HOLDER,
     "applications:dashboard": COORD,
+    "applications:reviewers": COORD,
+    "applications:my_reviews": {"GET": "staff", "POST": "nobody"},
     "applications:report_file": {"GET": "scoped", "POST": "scoped"},
     "panels:session": COORD,
     "panels:schedule_staff": COORD,
