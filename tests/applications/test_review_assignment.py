@@ -166,3 +166,31 @@ def test_reviewers_with_open_assignments_are_reminded_once_two_days_before(
     assert [
         (e.subject, e.body_text) for e in emails if "12 applications still to review" != e.subject or "/admin/" not in e.body_text
     ] == []
+
+
+def test_the_composer_uses_the_score_the_call_chooses(client, cast, open_session, kenya):
+    from decimal import Decimal
+
+    from panels import domain
+    from presessions.models import Call
+    from tests.factories import login_staff
+
+    high_raw = make_application(kenya, name="High Raw", gender="woman")
+    high_calibrated = make_application(kenya, name="High Calibrated", gender="woman")
+    Application.objects.filter(pk=high_raw.pk).update(score_mean=Decimal("9"), score_calibrated=Decimal("3"), score_count=2)
+    Application.objects.filter(pk=high_calibrated.pk).update(
+        score_mean=Decimal("4"), score_calibrated=Decimal("8"), score_count=2
+    )
+    login_staff(client, cast.coordinator)
+
+    def scores():
+        fresh = Application.objects.filter(pk__in=[high_raw.pk, high_calibrated.pk])
+        return {a.pk: domain.to_candidate(a, domain.score_basis(kenya)).score for a in fresh}
+
+    assert scores() == {high_raw.pk: 9.0, high_calibrated.pk: 4.0}  # the raw mean, by default
+    domain.compose_panel(kenya)
+    assert "Scores: the raw mean of the reviews." in client.get(f"/staff/panels/{kenya.pk}/").content.decode()
+    Call.objects.filter(session=open_session).update(score_basis="calibrated")
+    assert scores() == {high_raw.pk: 3.0, high_calibrated.pk: 8.0}
+    page = client.get(f"/staff/panels/{kenya.pk}/").content.decode()
+    assert "Scores: calibrated" in page
