@@ -135,5 +135,6 @@ def reviewer_users(session=None):
         .objects.filter(is_active=True, is_staff=True)
         .filter(Q(groups__name="Assessor") | Q(reviewer_profile__isnull=False))
         .distinct()
+        .select_related("reviewer_profile")
         .order_by("pk")
     )

@@ -46,3 +46,27 @@ def test_an_assessor_cannot_assign_and_sees_only_their_own_queue(client, cast, o
     queue = client.get("/staff/reviews/").content.decode()
     assert pool[1].organisation.name in queue and pool[0].organisation.name not in queue
     assert "0 of 1 application reviewed." in queue
+
+
+def test_the_reviewers_page_costs_the_same_queries_with_more_reviewers_and_applications(client, cast, open_session, kenya, pool):  # noqa: F811
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from applications import reviewing
+    from tests.factories import make_application
+
+    login_staff(client, cast.coordinator)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/staff/sessions/60/reviewers/").status_code == 200
+        return len(queries)
+
+    reviewer("r0", "r0@ke-group-1.test")
+    reviewing.propose(open_session)
+    few = count()
+    for n in range(1, 5):
+        reviewer(f"r{n}", f"r{n}@ke-group-{n + 1}.test")  # each with a conflict
+        make_application(kenya, name=f"More {n}", email=f"x@more-{n}.test", match=True)
+    reviewing.propose(open_session)
+    assert count() == few
