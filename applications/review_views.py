@@ -156,7 +156,7 @@ def _act(request, session):
 def my_reviews(request):
     """A reviewer's own queue: what they were asked to review, what they have done, and by when."""
     rows = (
-        ReviewAssignment.objects.filter(reviewer=request.user, applied_at__isnull=False)
+        reviewing.current_assignments(request.user)
         .select_related("application__organisation", "application__review__session__call")
         .order_by("application__review__session__number", "application__review__order", "application_id")
     )

@@ -194,3 +194,45 @@ def test_the_composer_uses_the_score_the_call_chooses(client, cast, open_session
     assert scores() == {high_raw.pk: 3.0, high_calibrated.pk: 8.0}
     page = client.get(f"/staff/panels/{kenya.pk}/").content.decode()
     assert "Scores: calibrated" in page
+
+
+def test_assignments_that_no_longer_hold_leave_the_queue_and_are_replaced(client, open_session, pool):
+    """What an attack found: screened-out, withdrawn and newly conflicted applications stayed in queues and reminders."""
+    from tests.factories import login_staff
+
+    team = [reviewer(f"r{n}", f"r{n}@reviewers-{n}.test") for n in range(3)]
+    reviewing.propose(open_session)
+    reviewing.apply(open_session)
+    victim = team[0]
+    mine = list(ReviewAssignment.objects.filter(reviewer=victim).order_by("application_id"))
+    screened, withdrawn, conflicted = (row.application for row in mine[:3])
+    Application.objects.filter(pk=screened.pk).update(screening="ineligible", screening_reason="Not about this State")
+    Application.objects.filter(pk=withdrawn.pk).update(status="withdrawn")
+    victim.reviewer_profile.domains = conflicted.organisation.domain_key
+    victim.reviewer_profile.save()
+
+    login_staff(client, victim)
+    queue = client.get("/staff/reviews/").content.decode()
+    for gone in (screened, withdrawn, conflicted):
+        assert gone.organisation.name not in queue
+    reviewing.propose(open_session)
+    assert not ReviewAssignment.objects.filter(reviewer=victim, application__in=[screened, withdrawn, conflicted]).exists()
+    assert ReviewAssignment.objects.filter(application=conflicted).count() == 2  # someone else takes it
+
+
+def test_only_assessors_and_coordinators_with_a_profile_review(open_session, cast, pool):
+    from applications.models import ReviewerProfile as Profile
+
+    clerk = get_user_model().objects.create_user("clerk", email="clerk@office.test", password="pw", is_staff=True)
+    Profile.objects.create(user=clerk, capacity=5)
+    Profile.objects.create(user=cast.coordinator, capacity=5)
+    who = set(conflicts.reviewer_users(open_session).values_list("username", flat=True))
+    assert "clerk" not in who and "carla" in who and {"alice", "bob"} <= who
+
+
+def test_a_reviewer_on_a_subdomain_of_the_applicant_conflicts(open_session, pool):
+    one = reviewer("hq", "someone@hq.ke-group-2.test")
+    causes = {c.application_id: c.cause for c in conflicts.for_session(open_session) if c.reviewer_id == one.pk}
+    assert causes.get(pool[2].pk) == "domain"
+    assert Application.objects.filter(conflicts.found_q(one), pk=pool[2].pk).exists()
+    assert not Application.objects.filter(conflicts.found_q(one), pk=pool[3].pk).exists()
