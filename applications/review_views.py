@@ -144,6 +144,9 @@ def _act(request, session):
                 reason = {
                     "conflict": _("This reviewer has a conflict with this application."),
                     "already": _("This reviewer already has this application."),
+                    "state": _("This reviewer does not review this State."),
+                    "language": _("This reviewer does not work in the application's language."),
+                    "capacity": _("This reviewer is at full capacity."),
                 }.get(str(refusal), _("This application is not open for review."))
                 messages.error(request, reason)
             else:

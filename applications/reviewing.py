@@ -145,6 +145,18 @@ def add(application: Application, reviewer, *, now: dt.datetime | None = None) -
     existing = ReviewAssignment.objects.filter(application=application, reviewer=reviewer).first()
     if existing or Assessment.objects.filter(application=application, assessor=reviewer).exists():
         raise NotAllowed("already")
+    # The same rules as the proposal: the reviewer's States, languages and capacity.
+    session = application.review.session
+    items, reviewers, _k, _users = _problem(session, only=[application.pk])
+    mine = next((r for r in reviewers if r.id == reviewer.pk), None)
+    if mine is None or not items:
+        raise NotAllowed("not a reviewer")
+    if mine.states is not None and application.review_id not in mine.states:
+        raise NotAllowed("state")
+    if mine.languages is not None and application.working_language and application.working_language not in mine.languages:
+        raise NotAllowed("language")
+    if mine.existing_load >= mine.capacity:
+        raise NotAllowed("capacity")
     applied = now or timezone.now() if _session_applied(application.review.session) else None
     return ReviewAssignment.objects.create(
         application=application, reviewer=reviewer, source=ReviewAssignment.Source.MANUAL, applied_at=applied

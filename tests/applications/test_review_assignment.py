@@ -236,3 +236,16 @@ def test_a_reviewer_on_a_subdomain_of_the_applicant_conflicts(open_session, pool
     assert causes.get(pool[2].pk) == "domain"
     assert Application.objects.filter(conflicts.found_q(one), pk=pool[2].pk).exists()
     assert not Application.objects.filter(conflicts.found_q(one), pk=pool[3].pk).exists()
+
+
+def test_a_hand_addition_keeps_to_capacity_state_and_language(open_session, kenya, turkiye, pool):
+    full = reviewer("full", "full@full.test", capacity=0)
+    french = reviewer("fr", "fr@fr-only.test", languages=["fr"])
+    kenyan = reviewer("ke", "ke@ke-only.test")
+    AssessorAssignment.objects.create(assessor=kenyan, review=kenya)
+    Application.objects.filter(pk=pool[0].pk).update(working_language="en")
+    for who, target, reason in ((full, pool[0], "capacity"), (french, pool[0], "language"), (kenyan, pool[6], "state")):
+        with pytest.raises(reviewing.NotAllowed) as refused:
+            reviewing.add(Application.objects.get(pk=target.pk), who)
+        assert str(refused.value) == reason
+    assert reviewing.add(Application.objects.get(pk=pool[1].pk), kenyan).reviewer == kenyan
