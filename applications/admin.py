@@ -37,10 +37,10 @@ from presessions.models import Call, StateReview, Theme
 
 from . import assessment as assessment_rules
 from . import identity
-from .enums import ApplicationStatus, Screening
+from .enums import ApplicationStatus, Screening, WorkingLanguage
 from .forms import AssessmentForm
 from .identity import REASONS
-from .models import Application, Assessment, AssessorAssignment, CallAlert, Criterion, Organisation
+from .models import Application, Assessment, AssessorAssignment, CallAlert, Criterion, Organisation, ReviewerProfile
 
 SKIPPED_SESSION_KEY = "assessment-skipped"
 
@@ -872,6 +872,38 @@ class AssessorAssignmentAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "assessor":
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReviewerProfileForm(forms.ModelForm):
+    languages = forms.MultipleChoiceField(
+        label=_("working languages"),
+        choices=WorkingLanguage.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Empty: every language."),
+    )
+
+    class Meta:
+        model = ReviewerProfile
+        fields = ["user", "capacity", "languages", "organisations", "domains"]
+
+
+@admin.register(ReviewerProfile)
+class ReviewerProfileAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
+    """What the review assignment needs about a reviewer (applications.reviewing): capacity, languages, ties."""
+
+    form = ReviewerProfileForm
+    list_display = ["user", "capacity", "languages"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "domains"]
+    # Not an autocomplete: Django's autocomplete asks the Organisation admin, which assessors may read,
+    # not this coordinator-only one (the permission matrix caught it).
+    raw_id_fields = ["organisations"]
+    list_select_related = ["user"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
             kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

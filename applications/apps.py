@@ -15,11 +15,12 @@ from presessions.page_links import PageLink
 
 def add_demo_applications(sender, session, seed, stdout=None, **kwargs):
     # The demo module imports models, which are not loaded when apps.py is imported.
-    from .demo import generate_applications, generate_assessments, generate_assessor
+    from .demo import generate_applications, generate_assessments, generate_assessor, generate_reviewers
 
     created = generate_applications(session, seed=seed)
     username, password, secret, states = generate_assessor(session)
     assessments = generate_assessments(session, seed=seed)
+    generate_reviewers(session)
     if stdout is not None:
         stdout.write(f"Demo applications created: {created}; demo assessments: {assessments}")
         stdout.write(f"Assessor login at /admin/ -- username: {username}  password: {password}  (assesses {states})")

@@ -69,9 +69,15 @@ def roots_of(profile: ReviewerProfile | None) -> set[int]:
     return {organisation.identity_id or organisation.pk for organisation in profile.organisations.all()}
 
 
+def parents(domain: str) -> set[str]:
+    """The domains above `domain` with at least two labels: hq.forum.org -> {forum.org}."""
+    labels = domain.split(".")
+    return {".".join(labels[i:]) for i in range(1, len(labels) - 1)}
+
+
 def on_domain(key: str, domains: set[str]) -> str:
-    """The reviewer domain that `key` is, or is a subdomain of; "" if none."""
-    return next((d for d in sorted(domains) if key and (key == d or key.endswith("." + d))), "")
+    """The reviewer domain that `key` is, is a subdomain of, or is above; "" if none."""
+    return next((d for d in sorted(domains) if key and (key == d or key.endswith("." + d) or key in parents(d))), "")
 
 
 def found_q(user) -> Q:
@@ -81,6 +87,8 @@ def found_q(user) -> Q:
     for domain in domains_of(user, profile):
         for field in ("organisation__domain_key", "organisation__web_key"):
             condition |= Q(**{field: domain}) | Q(**{f"{field}__endswith": "." + domain})
+            if parents(domain):
+                condition |= Q(**{f"{field}__in": sorted(parents(domain))})
     roots = roots_of(profile)
     if roots:
         condition |= Q(organisation__identity_id__in=roots) | Q(organisation_id__in=roots)
@@ -138,11 +146,16 @@ def by_application(conflicts: list[Conflict]) -> dict[int, set[int]]:
 
 
 def reviewer_users(session=None):
-    """Who reviews: active staff in the Assessor group, and any active staff member with a reviewer profile."""
+    """Who reviews: active staff in the Assessor group, and coordinators (or superusers) with a reviewer profile."""
     return (
         get_user_model()
         .objects.filter(is_active=True, is_staff=True)
-        .filter(Q(groups__name="Assessor") | Q(reviewer_profile__isnull=False))
+        # Coordinators and superusers review only if they have a profile; other staff never: they cannot open an application.
+        .filter(
+            Q(groups__name="Assessor")
+            | (Q(reviewer_profile__isnull=False) & (Q(groups__name="Coordinator") | Q(is_superuser=True)))
+        )
         .distinct()
+        .select_related("reviewer_profile")
         .order_by("pk")
     )

@@ -264,6 +264,38 @@ def generate_applications(session: Session, *, seed: int = 2012) -> int:
     return created
 
 
+DEMO_REVIEWERS = 4
+
+
+def generate_reviewers(session: Session) -> list[str]:
+    """
+    Four reviewers for "Assign reviewers" on the demo session (issue 19): staff who cannot sign in,
+    each with a profile whose capacity covers the session's reviews. The first works at the domain
+    of one applicant organisation, so the page shows a conflict found from a domain.
+    """
+    from .models import ReviewerProfile
+
+    eligible = Application.objects.filter(
+        review__session=session, status=ApplicationStatus.SUBMITTED, screening=Screening.ELIGIBLE
+    )
+    k = session.call.reviews_per_application
+    capacity = -(-k * eligible.count() // DEMO_REVIEWERS) + 5
+    colleague = eligible.exclude(organisation__domain_key="").values_list("organisation__domain_key", flat=True).first()
+    names = []
+    for n in range(1, DEMO_REVIEWERS + 1):
+        domain = colleague if n == 1 and colleague else f"reviewers-{n}.example.net"
+        user, _created = get_user_model().objects.get_or_create(
+            username=f"reviewer-{n}", defaults={"first_name": "Reviewer", "last_name": str(n), "email": f"reviewer.{n}@{domain}"}
+        )
+        user.is_staff = True
+        user.set_unusable_password()
+        user.save()
+        user.groups.add(Group.objects.get(name="Assessor"))
+        ReviewerProfile.objects.update_or_create(user=user, defaults={"capacity": capacity})
+        names.append(user.username)
+    return names
+
+
 DEMO_ASSESSOR = "assessor"
 
 

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -103,12 +103,28 @@ def _problem(session: Session, only: list[int] | None = None):
 def propose(session: Session) -> assignment.Proposal:
     """Replace the session's unapplied proposal with a new one; applied assignments and reviews stay."""
     ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=True).delete()
+    drop_invalid(session)
     items, reviewers, k, _users = _problem(session)
     proposal = assignment.assign(items, reviewers, k)
     ReviewAssignment.objects.bulk_create(
         [ReviewAssignment(application_id=a, reviewer_id=r, source=ReviewAssignment.Source.AUTO) for a, r in proposal.pairs]
     )
     return proposal
+
+
+def drop_invalid(session: Session) -> int:
+    """
+    Take out the assignments not yet reviewed that no longer hold: the application left the pool
+    (withdrawn, screened out) or the reviewer now conflicts with it. Return how many.
+    """
+    reviewed = Exists(
+        Assessment.objects.filter(application=OuterRef("application"), assessor=OuterRef("reviewer"), total__isnull=False)
+    )
+    open_rows = ReviewAssignment.objects.filter(application__review__session=session).exclude(reviewed)
+    gone = set(open_rows.exclude(application__in=reviewable(session)).values_list("pk", flat=True))
+    conflicted = {(c.application_id, c.reviewer_id) for c in conflicts.for_session(session)}
+    gone |= {pk for pk, a, r in open_rows.values_list("pk", "application_id", "reviewer_id") if (a, r) in conflicted}
+    return ReviewAssignment.objects.filter(pk__in=gone).delete()[0]
 
 
 @transaction.atomic
@@ -132,6 +148,18 @@ def add(application: Application, reviewer, *, now: dt.datetime | None = None) -
     existing = ReviewAssignment.objects.filter(application=application, reviewer=reviewer).first()
     if existing or Assessment.objects.filter(application=application, assessor=reviewer).exists():
         raise NotAllowed("already")
+    # The same rules as the proposal: the reviewer's States, languages and capacity.
+    session = application.review.session
+    items, reviewers, _k, _users = _problem(session, only=[application.pk])
+    mine = next((r for r in reviewers if r.id == reviewer.pk), None)
+    if mine is None or not items:
+        raise NotAllowed("not a reviewer")
+    if mine.states is not None and application.review_id not in mine.states:
+        raise NotAllowed("state")
+    if mine.languages is not None and application.working_language and application.working_language not in mine.languages:
+        raise NotAllowed("language")
+    if mine.existing_load >= mine.capacity:
+        raise NotAllowed("capacity")
     applied = now or timezone.now() if _session_applied(application.review.session) else None
     return ReviewAssignment.objects.create(
         application=application, reviewer=reviewer, source=ReviewAssignment.Source.MANUAL, applied_at=applied
@@ -273,12 +301,11 @@ def progress(session: Session) -> dict:
     return {"reviewers": dict(by_reviewer), "states": dict(by_state)}
 
 
-def open_assignments(user):
-    """The user's applied assignments they have not reviewed yet."""
-    return ReviewAssignment.objects.filter(reviewer=user, applied_at__isnull=False).exclude(
-        Exists(Assessment.objects.filter(application=OuterRef("application"), assessor=user, total__isnull=False))
-        | Q(application__status__in=[ApplicationStatus.WITHDRAWN, ApplicationStatus.DRAFT])
-    )
+def current_assignments(user):
+    """The user's applied assignments on applications they may still review (in the pool, no conflict)."""
+    from .assessment import assessable_applications  # assessment imports this module
+
+    return ReviewAssignment.objects.filter(reviewer=user, applied_at__isnull=False, application__in=assessable_applications(user))
 
 
 def remind(*, now: dt.datetime | None = None) -> int:
@@ -289,6 +316,7 @@ def remind(*, now: dt.datetime | None = None) -> int:
         due = session.call.reviews_due()
         if not (now <= due <= now + REMIND_BEFORE):
             continue
+        drop_invalid(session)  # never remind of an application the reviewer may no longer review
         open_rows = (
             ReviewAssignment.objects.filter(
                 application__review__session=session, applied_at__isnull=False, reminded_at__isnull=True

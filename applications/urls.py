@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import review_views, views
 
 app_name = "applications"
 
@@ -22,4 +22,6 @@ urlpatterns = [
     path("alerts/<str:token>/unsubscribe/", views.alert_unsubscribe, name="alert_unsubscribe"),
     path("staff/sessions/<int:number>/dashboard/", views.dashboard, name="dashboard"),
     path("staff/applications/<int:pk>/report.pdf", views.report_file, name="report_file"),
+    path("staff/sessions/<int:number>/reviewers/", review_views.reviewers, name="reviewers"),
+    path("staff/reviews/", review_views.my_reviews, name="my_reviews"),
 ]

@@ -28,7 +28,8 @@ from outbox.enums import EmailStatus
 from outbox.links import dedupe_key
 from outbox.models import Email
 from presessions.caching import bump_on_commit
-from presessions.models import Session, StateReview, Theme
+from presessions.enums import ScoreBasis
+from presessions.models import Call, Session, StateReview, Theme
 
 from . import composition
 from .enums import MemberRole, PanelStatus
@@ -89,7 +90,20 @@ def identity_of(application: Application) -> int:
     return application.organisation.root_id
 
 
-def to_candidate(application: Application) -> composition.Candidate:
+def score_basis(review: StateReview) -> str:
+    """Which score the composer uses for a review's applications: the call's choice (raw mean by default)."""
+    call = Call.objects.filter(session_id=review.session_id).only("score_basis").first()
+    return call.score_basis if call else ScoreBasis.RAW
+
+
+def panel_score(application: Application, basis: str) -> float:
+    """The calibrated score when the call says so and the application has one; otherwise the raw mean."""
+    if basis == ScoreBasis.CALIBRATED and application.score_calibrated is not None:
+        return float(application.score_calibrated)
+    return float(application.score_mean or 0)
+
+
+def to_candidate(application: Application, basis: str = ScoreBasis.RAW) -> composition.Candidate:
     assessed = application.assessed
     criteria = tuple(key for key in ("national", "report", "coalition") if assessed.get(key))
     if application.is_nhri_a:
@@ -97,7 +111,7 @@ def to_candidate(application: Application) -> composition.Candidate:
     return composition.Candidate(
         id=application.pk,
         organisation_id=identity_of(application),
-        score=float(application.score_mean or 0),
+        score=panel_score(application, basis),
         themes=frozenset(theme.pk for theme in application.themes.all()),
         gender=application.speaker_gender,
         is_nhri=application.organisation.kind == OrganisationKind.NHRI,
@@ -139,8 +153,9 @@ def compose_panel(review: StateReview, *, now: dt.datetime | None = None) -> Pan
     applications = list(candidate_applications(review))
     by_id = {a.pk: a for a in applications}
     excluded = set(panel.excluded.values_list("pk", flat=True))
+    basis = score_basis(review)
     result = composition.compose(
-        [to_candidate(a) for a in applications],
+        [to_candidate(a, basis) for a in applications],
         rules.slots,
         theme_weight=float(rules.theme_weight),
         locked=(set(panel.locked.values_list("pk", flat=True)) | confirmed_speakers(panel)) - excluded,
@@ -225,13 +240,14 @@ def refresh_balance(panel: Panel) -> Panel:
     """Recount the panel's balance from the speakers it has now (after a composition, a decline or a replacement)."""
     rules = PanelRules.for_session(panel.review.session)
     excluded = set(panel.excluded.values_list("pk", flat=True))
-    pool = {a.pk: to_candidate(a) for a in candidate_applications(panel.review) if a.pk not in excluded}
+    basis = score_basis(panel.review)
+    pool = {a.pk: to_candidate(a, basis) for a in candidate_applications(panel.review) if a.pk not in excluded}
     speaker_ids = set(panel.members.filter(role=MemberRole.SPEAKER).values_list("application_id", flat=True))
     # A speaker who left the pool since the composition (withdrew, screened out) still counts until recomposed.
     gone = speaker_ids - set(pool)
     speakers = [pool[pk] for pk in speaker_ids & set(pool)]
     if gone:
-        speakers += [to_candidate(a) for a in _with_candidate_data(Application.objects.filter(pk__in=gone))]
+        speakers += [to_candidate(a, basis) for a in _with_candidate_data(Application.objects.filter(pk__in=gone))]
     genders = [c.gender for c in speakers]
     panel.women, panel.men = genders.count(composition.WOMAN), genders.count(composition.MAN)
     panel.other_genders = len(genders) - panel.women - panel.men
@@ -520,8 +536,9 @@ def propose_replacement(panel: Panel, outgoing: Application) -> Application | No
     staying = list(panel.members.filter(role=MemberRole.SPEAKER).values_list("application_id", flat=True))
     reserves = list(panel.members.filter(role=MemberRole.RESERVE).values_list("application_id", flat=True))
     pool = [a for a in candidate_applications(review) if a.pk in set(staying) | set(reserves)]
+    basis = score_basis(review)
     result = composition.compose(
-        [to_candidate(a) for a in pool],
+        [to_candidate(a, basis) for a in pool],
         len(staying) + 1,
         theme_weight=float(rules.theme_weight),
         locked=staying,

@@ -94,6 +94,12 @@ def session_home(request, number):
             apps["unscreened"] + apps["unscored"],
         ),
         Stage(
+            _("Reviewers"),
+            reverse("applications:reviewers", args=[number]) if call else reverse("applications:dashboard", args=[number]),
+            _("Assign reviewers, see their progress and the conflicts of interest"),
+            0,
+        ),
+        Stage(
             _("Panels"),
             reverse("panels:session", args=[number]),
             _("%(final)d of %(held)d finalised; %(replacements)d replacements to approve")

@@ -267,6 +267,7 @@ def _panel_context(review, panel):
         "reserves": reserves,
         "others": others,
         "locked": locked,
+        "calibrated": domain.score_basis(review) == "calibrated",
         "excluded": excluded,
         "excluded_apps": [a for a in candidates if a.pk in excluded],
         "women_pct": round(100 * (panel.women if panel else 0) / size),

@@ -166,3 +166,86 @@ def test_reviewers_with_open_assignments_are_reminded_once_two_days_before(
     assert [
         (e.subject, e.body_text) for e in emails if "12 applications still to review" != e.subject or "/admin/" not in e.body_text
     ] == []
+
+
+def test_the_composer_uses_the_score_the_call_chooses(client, cast, open_session, kenya):
+    from decimal import Decimal
+
+    from panels import domain
+    from presessions.models import Call
+    from tests.factories import login_staff
+
+    high_raw = make_application(kenya, name="High Raw", gender="woman")
+    high_calibrated = make_application(kenya, name="High Calibrated", gender="woman")
+    Application.objects.filter(pk=high_raw.pk).update(score_mean=Decimal("9"), score_calibrated=Decimal("3"), score_count=2)
+    Application.objects.filter(pk=high_calibrated.pk).update(
+        score_mean=Decimal("4"), score_calibrated=Decimal("8"), score_count=2
+    )
+    login_staff(client, cast.coordinator)
+
+    def scores():
+        fresh = Application.objects.filter(pk__in=[high_raw.pk, high_calibrated.pk])
+        return {a.pk: domain.to_candidate(a, domain.score_basis(kenya)).score for a in fresh}
+
+    assert scores() == {high_raw.pk: 9.0, high_calibrated.pk: 4.0}  # the raw mean, by default
+    domain.compose_panel(kenya)
+    assert "Scores: the raw mean of the reviews." in client.get(f"/staff/panels/{kenya.pk}/").content.decode()
+    Call.objects.filter(session=open_session).update(score_basis="calibrated")
+    assert scores() == {high_raw.pk: 3.0, high_calibrated.pk: 8.0}
+    page = client.get(f"/staff/panels/{kenya.pk}/").content.decode()
+    assert "Scores: calibrated" in page
+
+
+def test_assignments_that_no_longer_hold_leave_the_queue_and_are_replaced(client, open_session, pool):
+    """What an attack found: screened-out, withdrawn and newly conflicted applications stayed in queues and reminders."""
+    from tests.factories import login_staff
+
+    team = [reviewer(f"r{n}", f"r{n}@reviewers-{n}.test") for n in range(3)]
+    reviewing.propose(open_session)
+    reviewing.apply(open_session)
+    victim = team[0]
+    mine = list(ReviewAssignment.objects.filter(reviewer=victim).order_by("application_id"))
+    screened, withdrawn, conflicted = (row.application for row in mine[:3])
+    Application.objects.filter(pk=screened.pk).update(screening="ineligible", screening_reason="Not about this State")
+    Application.objects.filter(pk=withdrawn.pk).update(status="withdrawn")
+    victim.reviewer_profile.domains = conflicted.organisation.domain_key
+    victim.reviewer_profile.save()
+
+    login_staff(client, victim)
+    queue = client.get("/staff/reviews/").content.decode()
+    for gone in (screened, withdrawn, conflicted):
+        assert gone.organisation.name not in queue
+    reviewing.propose(open_session)
+    assert not ReviewAssignment.objects.filter(reviewer=victim, application__in=[screened, withdrawn, conflicted]).exists()
+    assert ReviewAssignment.objects.filter(application=conflicted).count() == 2  # someone else takes it
+
+
+def test_only_assessors_and_coordinators_with_a_profile_review(open_session, cast, pool):
+    from applications.models import ReviewerProfile as Profile
+
+    clerk = get_user_model().objects.create_user("clerk", email="clerk@office.test", password="pw", is_staff=True)
+    Profile.objects.create(user=clerk, capacity=5)
+    Profile.objects.create(user=cast.coordinator, capacity=5)
+    who = set(conflicts.reviewer_users(open_session).values_list("username", flat=True))
+    assert "clerk" not in who and "carla" in who and {"alice", "bob"} <= who
+
+
+def test_a_reviewer_on_a_subdomain_of_the_applicant_conflicts(open_session, pool):
+    one = reviewer("hq", "someone@hq.ke-group-2.test")
+    causes = {c.application_id: c.cause for c in conflicts.for_session(open_session) if c.reviewer_id == one.pk}
+    assert causes.get(pool[2].pk) == "domain"
+    assert Application.objects.filter(conflicts.found_q(one), pk=pool[2].pk).exists()
+    assert not Application.objects.filter(conflicts.found_q(one), pk=pool[3].pk).exists()
+
+
+def test_a_hand_addition_keeps_to_capacity_state_and_language(open_session, kenya, turkiye, pool):
+    full = reviewer("full", "full@full.test", capacity=0)
+    french = reviewer("fr", "fr@fr-only.test", languages=["fr"])
+    kenyan = reviewer("ke", "ke@ke-only.test")
+    AssessorAssignment.objects.create(assessor=kenyan, review=kenya)
+    Application.objects.filter(pk=pool[0].pk).update(working_language="en")
+    for who, target, reason in ((full, pool[0], "capacity"), (french, pool[0], "language"), (kenyan, pool[6], "state")):
+        with pytest.raises(reviewing.NotAllowed) as refused:
+            reviewing.add(Application.objects.get(pk=target.pk), who)
+        assert str(refused.value) == reason
+    assert reviewing.add(Application.objects.get(pk=pool[1].pk), kenyan).reviewer == kenyan

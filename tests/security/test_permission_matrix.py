@@ -35,7 +35,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from applications import assessment as assessment_rules
-from applications.models import Application, AssessorAssignment, CallAlert
+from applications.models import Application, AssessorAssignment, CallAlert, ReviewerProfile
 from applications.tokens import ALERT_SALT, EMAIL_CHANGE_SALT, UNSUBSCRIBE_SALT, make_token, sign
 from config.views import MOVED_ADMIN_PAGES
 from outbox.models import EmailTemplate
@@ -95,6 +95,8 @@ ROUTE_RULES = {
     "applications:alert_confirm": HOLDER,
     "applications:alert_unsubscribe": HOLDER,
     "applications:dashboard": COORD,
+    "applications:reviewers": COORD,
+    "applications:my_reviews": {"GET": "staff", "POST": "nobody"},
     "applications:report_file": {"GET": "scoped", "POST": "scoped"},
     "panels:session": COORD,
     "panels:schedule_staff": COORD,
@@ -164,6 +166,7 @@ ADMIN_RULES = {
     "applications.assessment": {**COORD_ONLY, "list": "assessors", "view": "scoped", "add": "nobody", "simple_history": "coord"},
     "applications.criterion": {**COORD_ONLY, "simple_history": "coord"},
     "applications.assessorassignment": COORD_ONLY,
+    "applications.reviewerprofile": COORD_ONLY,
     "applications.callalert": COORD_ONLY,
     "presessions.cycle": COORD_ONLY,
     "presessions.session": COORD_ONLY,
@@ -272,6 +275,7 @@ def world(cast, kenya, turkiye, open_session, settings):
     dave = user_model.objects.create_user("dave", password="pw", is_staff=True)
     dave.groups.add(Group.objects.get(name="Assessor"))
     AssessorAssignment.objects.create(assessor=dave, review=kenya)
+    ReviewerProfile.objects.create(user=dave, capacity=40, domains="partner.test")
 
     def app(review, name, **fields):
         application = make_application(review, name=name)
