@@ -889,6 +889,14 @@ class ReviewerProfileForm(forms.ModelForm):
         model = ReviewerProfile
         fields = ["user", "capacity", "languages", "organisations", "domains"]
 
+    def clean_domains(self):
+        from . import conflicts  # conflicts imports the models this module registers
+
+        domains, errors = conflicts.check_domains(self.cleaned_data.get("domains", ""))
+        if errors:
+            raise forms.ValidationError(errors)
+        return domains
+
 
 @admin.register(ReviewerProfile)
 class ReviewerProfileAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .identity import domain_key, web_key
+from .identity import WEBMAIL, domain_key, web_key
 from .models import Application, Assessment, ReviewerProfile
 
 CAUSES = {
@@ -59,8 +60,40 @@ def domains_of(user, profile: ReviewerProfile | None = None) -> set[str]:
     if profile is not None:
         for line in profile.domains.splitlines():
             line = line.strip().lower()
-            found.add(domain_key(line) if "@" in line else web_key(line))
+            found.add((domain_key(line) if "@" in line else web_key(line)).strip("."))
     return found - {""}
+
+
+SUFFIX_LABELS = frozenset("ac co com edu gov go gob net ne or org mil".split())
+
+
+def check_domains(text: str) -> tuple[str, list[str]]:
+    """
+    A profile's domains, one per line, normalised (lower case, no scheme, path, "www." or "@"), and
+    what is wrong with them: a line that is not one domain, a wildcard, a bare suffix ("org",
+    "org.uk") that would conflict the reviewer with half the applicants, a webmail or example domain
+    that never makes a conflict.
+    """
+    kept, errors = [], []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if any(mark in line for mark in ",; \t"):
+            errors.append(gettext("Put one domain per line: “%(line)s”.") % {"line": line})
+            continue
+        if "*" in line:
+            errors.append(gettext("Write “%(line)s” without *: a domain covers its subdomains already.") % {"line": line})
+            continue
+        key = (domain_key(line) if "@" in line else web_key(line.lower())).strip(".")
+        labels = key.split(".")
+        if "@" in line and not key and line.rpartition("@")[2].strip().lower().rstrip(".") in WEBMAIL or key in WEBMAIL:
+            errors.append(gettext("“%(line)s” is a webmail or example domain: it cannot show a tie.") % {"line": line})
+        elif len(labels) < 2 or not all(labels) or (len(labels) == 2 and labels[0] in SUFFIX_LABELS and len(labels[1]) == 2):
+            errors.append(gettext("“%(line)s” is not an organisation's domain, such as partner.org.") % {"line": line})
+        elif key not in kept:
+            kept.append(key)
+    return "\n".join(kept), errors
 
 
 def roots_of(profile: ReviewerProfile | None) -> set[int]:

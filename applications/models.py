@@ -482,3 +482,27 @@ class ReviewAssignment(models.Model):
 
     def __str__(self):
         return f"{self.reviewer} → {self.application_id}"
+
+
+class ReviewExclusion(models.Model):
+    """
+    A pair a coordinator took out: the assignment never proposes it again, and an extra review asked
+    on disagreement and taken out is not asked again. Adding the pair by hand lifts it.
+    """
+
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="review_exclusions"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.CASCADE, related_name="review_exclusions"
+    )
+    source = models.CharField(_("source"), max_length=20, choices=ReviewAssignment.Source.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("review taken out")
+        verbose_name_plural = _("reviews taken out")
+        constraints = [models.UniqueConstraint(fields=["application", "reviewer"], name="one_exclusion_per_reviewer")]
+
+    def __str__(self):
+        return f"{self.reviewer} ✕ {self.application_id}"

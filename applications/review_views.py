@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from presessions.models import Session
@@ -18,7 +19,15 @@ from presessions.web import staff_required
 
 from . import assessment, conflicts, reviewing
 from .forms import posted_pk
-from .models import Application, ReviewAssignment
+from .models import Application, ReviewAssignment, ReviewerProfile
+
+EXTRA = {
+    "asked": gettext_lazy("one more reviewer asked"),
+    "taken out": gettext_lazy("one more reviewer asked, then taken out"),
+    "none free": gettext_lazy("no reviewer free: add one by hand"),
+    "not applied": gettext_lazy("asked once assignments are applied"),
+}
+
 
 @staff_required
 @require_http_methods(["GET", "POST"])
@@ -45,21 +54,24 @@ def reviewers(request, number):
         )
     )
     k = session.call.reviews_per_application
+    attention = reviewing.attention(session)
     states = [
         {
             "review": review,
             "applications": per_state[review.pk],
             "needed": per_state[review.pk] * k,
+            "given": attention["given"].get(review.pk, 0),
             "assigned": progress["states"].get(review.pk, {}).get("assigned", 0),
             "done": progress["states"].get(review.pk, {}).get("done", 0),
             "proposed": proposed_by_state[review.pk],
         }
         for review in session.reviews.taking_place().order_by("order")
     ]
+    default_capacity = ReviewerProfile._meta.get_field("capacity").default
     people = [
         {
             "user": user,
-            "capacity": getattr(conflicts.profile_of(user), "capacity", None),
+            "capacity": getattr(conflicts.profile_of(user), "capacity", default_capacity),
             "assigned": progress["reviewers"].get(user.pk, {}).get("assigned", 0),
             "done": progress["reviewers"].get(user.pk, {}).get("done", 0),
             "proposed": proposed[user.pk],
@@ -96,6 +108,8 @@ def reviewers(request, number):
         "conflicts": conflict_rows,
         "pending": pending,
         "reviewer_choices": users,
+        "short": attention["short"],
+        "disagreements": [{**row, "extra": EXTRA[row["extra"]]} for row in attention["disagreements"]],
     }
     return render(request, "admin/applications/reviewers.html", context)
 

@@ -23,6 +23,7 @@ import logging
 from collections import Counter, defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
@@ -34,7 +35,7 @@ from presessions.models import Session
 
 from . import assignment, calibration, conflicts, scoring
 from .enums import ApplicationStatus, Screening
-from .models import Application, Assessment, AssessorAssignment, ReviewAssignment, ReviewerProfile
+from .models import Application, Assessment, AssessorAssignment, ReviewAssignment, ReviewerProfile, ReviewExclusion
 
 logger = logging.getLogger(__name__)
 REMIND_BEFORE = dt.timedelta(days=2)
@@ -69,6 +70,11 @@ def _problem(session: Session, only: list[int] | None = None):
     for application_id, reviewer_id in reviews.values_list("application_id", "assessor_id"):
         taken[application_id].add(reviewer_id)
     conflicted = conflicts.by_application(conflicts.for_session(session, users, only))
+    excluded = ReviewExclusion.objects.filter(application__review__session=session)
+    if only is not None:
+        excluded = excluded.filter(application__in=only)
+    for application_id, reviewer_id in excluded.values_list("application_id", "reviewer_id"):
+        conflicted[application_id].add(reviewer_id)  # taken out by a coordinator: never proposed again
     reviewers = []
     for user in users:
         profile = profiles.get(user.pk)
@@ -101,8 +107,13 @@ def _problem(session: Session, only: list[int] | None = None):
 
 @transaction.atomic
 def propose(session: Session) -> assignment.Proposal:
-    """Replace the session's unapplied proposal with a new one; applied assignments and reviews stay."""
-    ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=True).delete()
+    """
+    Replace the session's unapplied proposal with a new one. Applied assignments, reviews given and
+    the coordinator's own additions stay; pairs the coordinator took out are not proposed again.
+    """
+    ReviewAssignment.objects.filter(
+        application__review__session=session, applied_at__isnull=True, source=ReviewAssignment.Source.AUTO
+    ).delete()
     drop_invalid(session)
     items, reviewers, k, _users = _problem(session)
     proposal = assignment.assign(items, reviewers, k)
@@ -161,6 +172,7 @@ def add(application: Application, reviewer, *, now: dt.datetime | None = None) -
     if mine.existing_load >= mine.capacity:
         raise NotAllowed("capacity")
     applied = now or timezone.now() if _session_applied(application.review.session) else None
+    ReviewExclusion.objects.filter(application=application, reviewer=reviewer).delete()
     return ReviewAssignment.objects.create(
         application=application, reviewer=reviewer, source=ReviewAssignment.Source.MANUAL, applied_at=applied
     )
@@ -170,8 +182,17 @@ def _session_applied(session: Session) -> bool:
     return ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=False).exists()
 
 
+@transaction.atomic
 def drop(assignment_row: ReviewAssignment) -> None:
-    """Take a pair out (a proposal, or an assignment not reviewed yet: a given review stays)."""
+    """
+    Take a pair out (a proposal, or an assignment not reviewed yet: a given review stays). The pair
+    is remembered, so no later proposal, arrival or disagreement brings it back; adding it by hand does.
+    """
+    ReviewExclusion.objects.update_or_create(
+        application_id=assignment_row.application_id,
+        reviewer_id=assignment_row.reviewer_id,
+        defaults={"source": assignment_row.source},
+    )
     assignment_row.delete()
 
 
@@ -231,7 +252,11 @@ def recalibrate(session: Session) -> int:
 def ask_one_more(application: Application, *, now: dt.datetime | None = None) -> bool:
     """When the reviews of an application disagree strongly, assign one more reviewer, once."""
     session = application.review.session
-    if ReviewAssignment.objects.filter(application=application, source=ReviewAssignment.Source.DISAGREEMENT).exists():
+    once = ReviewAssignment.Source.DISAGREEMENT
+    if (
+        ReviewAssignment.objects.filter(application=application, source=once).exists()
+        or ReviewExclusion.objects.filter(application=application, source=once).exists()
+    ):
         return False
     totals = [
         float(t)
@@ -308,6 +333,12 @@ def current_assignments(user):
     return ReviewAssignment.objects.filter(reviewer=user, applied_at__isnull=False, application__in=assessable_applications(user))
 
 
+def _email_language(profile: ReviewerProfile | None) -> str:
+    """The first of the reviewer's working languages that the site speaks, else the site's language."""
+    spoken = {code for code, _name in settings.LANGUAGES}
+    return next((code for code in (profile.languages if profile else []) if code in spoken), settings.LANGUAGE_CODE[:2])
+
+
 def remind(*, now: dt.datetime | None = None) -> int:
     """Email each reviewer with open assignments once, when the reviews are due within two days."""
     now = now or timezone.now()
@@ -331,6 +362,8 @@ def remind(*, now: dt.datetime | None = None) -> int:
             .values("reviewer_id", "reviewer__email")
             .annotate(n=Count("pk"))
         )
+        open_rows = list(open_rows)
+        profiles = {p.user_id: p for p in ReviewerProfile.objects.filter(user__in=[row["reviewer_id"] for row in open_rows])}
         for row in open_rows:
             if not row["reviewer__email"]:
                 continue
@@ -343,7 +376,7 @@ def remind(*, now: dt.datetime | None = None) -> int:
                     "due": due,
                     "link": absolute_url(reverse("admin:applications_application_next_assessment")),
                 },
-                language="en",
+                language=_email_language(profiles.get(row["reviewer_id"])),
                 dedupe_key=dedupe_key("review-reminder", session.number, row["reviewer_id"]),
             )
             sent += 1
@@ -351,3 +384,60 @@ def remind(*, now: dt.datetime | None = None) -> int:
             application__review__session=session, applied_at__isnull=False, reminded_at__isnull=True
         ).update(reminded_at=now)
     return sent
+
+
+def attention(session: Session) -> dict:
+    """
+    What the coordinator should look at, in a constant number of queries:
+
+    - `given`: reviews given per State, with or without an assignment (they count towards k);
+    - `short`: once assignments are applied, the applications with fewer than k reviewers (assigned
+      or having reviewed), e.g. a late application no free reviewer could take;
+    - `disagreements`: applications whose reviews disagree strongly, with their raw marks and what
+      became of the extra review ("asked", "taken out" or "none free").
+    """
+    k = session.call.reviews_per_application
+    pool = reviewable(session)
+    reviews = Assessment.objects.filter(application__in=pool, conflict_of_interest=False, total__isnull=False).values_list(
+        "application_id", "application__review_id", "assessor_id", "total"
+    )
+    given = Counter()
+    reviewers = defaultdict(set)
+    marks = defaultdict(list)
+    for application_id, review_id, assessor_id, total in reviews:
+        given[review_id] += 1
+        reviewers[application_id].add(assessor_id)
+        marks[application_id].append(total)
+    applied = ReviewAssignment.objects.filter(application__in=pool, applied_at__isnull=False)
+    extra = {}
+    for application_id, reviewer_id, source in applied.values_list("application_id", "reviewer_id", "source"):
+        reviewers[application_id].add(reviewer_id)
+        if source == ReviewAssignment.Source.DISAGREEMENT:
+            extra[application_id] = "asked"
+    for application_id in ReviewExclusion.objects.filter(
+        application__in=pool, source=ReviewAssignment.Source.DISAGREEMENT
+    ).values_list("application_id", flat=True):
+        extra.setdefault(application_id, "taken out")
+    low, high = _scale(session)
+    disagreeing = calibration.calibrate(
+        [calibration.Mark(n, a, float(t)) for a, totals in marks.items() for n, t in enumerate(totals)], low=low, high=high
+    ).disagreements
+    short_ids = set()
+    session_applied = _session_applied(session)
+    if session_applied:
+        short_ids = {pk for pk in pool.values_list("pk", flat=True) if len(reviewers.get(pk, ())) < k}
+    wanted = short_ids | set(disagreeing)
+    named = {a.pk: a for a in Application.objects.filter(pk__in=wanted).select_related("organisation", "review").order_by("pk")}
+    return {
+        "given": dict(given),
+        "short": [{"application": named[pk], "have": len(reviewers.get(pk, ())), "k": k} for pk in sorted(short_ids)],
+        "disagreements": [
+            {
+                "application": named[pk],
+                "marks": sorted(marks[pk]),
+                "spread": spread,
+                "extra": extra.get(pk, "none free" if session_applied else "not applied"),
+            }
+            for pk, spread in sorted(disagreeing.items())
+        ],
+    }
