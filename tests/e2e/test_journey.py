@@ -401,3 +401,32 @@ def _record_visits(page, base, number) -> int:
     rows = list(csv.DictReader(io.StringIO(response.text())))
     [row] = [r for r in rows if r["Session"] == str(number)]
     return int(row["Missions at meetings"])
+
+
+def test_the_coordinator_assigns_reviewers_with_the_keyboard(stack, page_factory):
+    """Issue 19: "Assign reviewers" on the demo, then Apply, from the keyboard; axe on the page in en/fr/es and on a queue."""
+    base = stack["base"]
+    number = _session_number(stack)
+    staff, steps = page_factory("12-reviewers", bypass_csp=True)
+    _login(staff, base, "coordinator", stack["passwords"]["coordinator"], stack)
+    staff.goto(f"{base}/staff/sessions/{number}/reviewers/")
+    assign = staff.get_by_role("button", name="Assign reviewers")
+    assign.focus()
+    staff.keyboard.press("Enter")
+    staff.get_by_role("button", name=re.compile(r"Apply the proposal \(\d+ reviews?\)")).wait_for()
+    steps.shot("proposal")
+    assert staff.locator("table", has=staff.get_by_role("columnheader", name="Take out")).locator("tbody tr").count() >= 1
+    assert _axe(staff) == []
+    staff.get_by_role("button", name=re.compile("Apply the proposal")).focus()
+    staff.keyboard.press("Enter")
+    staff.get_by_text(re.compile(r"\d+ reviews assigned\.")).wait_for()
+    steps.shot("applied")
+    for language in ("fr", "es"):
+        staff.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
+        staff.goto(f"{base}/staff/sessions/{number}/reviewers/")
+        assert f'lang="{language}"' in staff.content()
+        assert _axe(staff) == [], language
+    staff.context.add_cookies([{"name": "django_language", "value": "en", "url": base}])
+    staff.goto(f"{base}/staff/reviews/")  # the queue page (the coordinator's own, perhaps empty)
+    assert staff.get_by_role("heading", name="Your reviews").count() >= 1
+    assert _axe(staff) == []
