@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.decorators import ratelimit
 
@@ -255,6 +256,8 @@ def _form_without_database(request, number) -> HttpResponse | None:
     return _from_cache(request, _spare_key(key)) if key else None
 
 
+# Each visitor's own tokens: never kept by a shared cache (an nginx page cache, a corporate proxy).
+@cache_control(private=True)
 @survive_database_blips(fallback=lambda request, number: _form_without_database(request, number))
 @ratelimit(key="ip", rate=_rate, method="POST", block=False)
 @require_http_methods(["GET", "POST"])

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from presessions import crawlers
+from presessions import caching, crawlers
 from presessions.web import DatabaseUnavailable
 
 LAST_SEEN_KEY = "_last_seen"
@@ -130,6 +130,33 @@ class NullCharacterMiddleware:
 
 def _networks(entries):
     return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]
+
+
+class CachedPublicPageMiddleware:
+    """
+    Serve a kept public page before the rest of the stack (presessions.caching, mechanism 0).
+
+    A page that is the same bytes for everyone (home, calendar, a country's or session's page, a
+    schedule, its ICS and JSON) is kept whole, with the headers the full stack gave it (security
+    headers, CSP, ETag, Content-Language, Vary, compression), and served from memory without
+    sessions, CSRF, messages, authentication or the view. Everything else, and every visitor with
+    a session, a message, a query string or an unknown Host, goes through the whole stack, whose
+    response is kept here when the view marked it shared.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = caching.response_key(request)
+        if key is None:
+            return self.get_response(request)
+        kept = caching.kept_response(request, key)
+        if kept is not None:
+            return kept
+        response = self.get_response(request)
+        caching.keep_response(key, response)
+        return response
 
 
 class ClientAddressMiddleware:

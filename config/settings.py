@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything after it (rate limits, django-axes, logs) sees the client's own address.
     "config.middleware.ClientAddressMiddleware",
+    # Second: a kept public page is served from here, before everything below (presessions.caching, 0).
+    "config.middleware.CachedPublicPageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Compress pages for applicants on slow connections; CSRF tokens are masked per request, which defeats BREACH.
     "django.middleware.gzip.GZipMiddleware",

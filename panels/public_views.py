@@ -104,6 +104,7 @@ def _days(release: ScheduleRelease, meta: dict) -> list[dict]:
     ]
 
 
+@caching.shared_response
 @require_safe
 @condition(etag_func=_etag)
 def schedule(request, number):
@@ -124,6 +125,7 @@ def schedule(request, number):
     return HttpResponse(_cached(f"schedule:{latest['etag']}:{translation.get_language()}:{today}:week", build))
 
 
+@caching.shared_response
 @require_safe
 @condition(etag_func=_etag)
 def meeting(request, number, iso2):
@@ -187,6 +189,7 @@ def _build_ics(request, number) -> bytes:
     return calendar.to_ical()
 
 
+@caching.shared_response
 @require_safe
 @condition(etag_func=lambda r, number: _etag(r, number, kind="ics"))
 def ics(request, number):
@@ -199,6 +202,7 @@ def ics(request, number):
     return response
 
 
+@caching.shared_response
 @require_safe
 @condition(etag_func=lambda r, number: _etag(r, number, kind="json"))
 def schedule_json(request, number):

@@ -21,6 +21,13 @@ Which one to use:
    per-process cache, which another process's bump cannot reach.
 5. The same value read more than once in one request: `per_request(request, name, build)`.
 
+0. In front of all of these, a whole public response (body and headers, compressed or not) is
+   kept for its path, language, scheme and encoding, and served by `CachedPublicPageMiddleware`
+   (config.middleware) before sessions, CSRF, messages, authentication and the view: a page that
+   is the same bytes for everyone should cost little more than a bare Django view. A view opts in
+   with `public_page`, or `shared_response` for a page keyed otherwise (the schedule's); only a
+   visitor with no session, no messages and no query string is served this way.
+
 Django's `cache_page` does not fit 1 to 3: its key cannot hold the data version (invalidation
 would wait for the timeout) and it would keep a page with a visitor's CSRF token. Its
 `condition` decorator does fit the schedule's ETag and Last-Modified (panels.public_views).
@@ -34,20 +41,25 @@ backend itself (config.cache) fails soft when Redis has a bad minute.
 import collections
 import functools
 import logging
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import DisallowedHost
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
+from django.utils.cache import get_conditional_response
+from django.utils.http import parse_http_date_safe
 
 VERSION_KEY = "public-data-version"
 # Every key in the cache has a time to live, so that Redis's volatile-lru policy can evict any of
@@ -56,7 +68,7 @@ VERSION_KEY = "public-data-version"
 VERSION_SECONDS = 7 * 24 * 3600
 SECONDS = 60
 LOCAL_VERSION_SECONDS = 1.0
-LOCAL_PAGES = 128
+LOCAL_PAGES = 512
 
 
 class LocalPages:
@@ -117,7 +129,7 @@ def bump_on_commit() -> None:
 
 
 # The keys under which copies of public pages are kept (mechanisms 1 and 2).
-PAGE_PREFIXES = ("page:", "schedule:", "schedule-ics:")
+PAGE_PREFIXES = ("page:", "schedule:", "schedule-ics:", "response:")
 
 
 def forget_pages() -> int:
@@ -221,15 +233,99 @@ def public_page(view=None, *, query: dict | None = None):
             cached = get_page(key)
             if cached is not None:
                 status, content_type, content = cached
-                return HttpResponse(content, status=status, content_type=content_type)
+                return _mark_shared(HttpResponse(content, status=status, content_type=content_type))
             response = view(request, *args, **kwargs)
             if response.status_code == 200 and not response.streaming:
                 set_page(key, (response.status_code, response["Content-Type"], response.content), (minute + 1) * SECONDS)
+                _mark_shared(response)
             return response
 
         return wrapped
 
     return decorator(view) if view is not None else decorator
+
+
+# ------------------------------------------------------------ 0. whole public responses
+
+RESPONSE_PREFIX = "response:"
+MAX_PATH = 200
+GZIP = re.compile(r"\bgzip\b")
+NOT_KEPT_HEADERS = {"set-cookie", "date", "server"}
+
+
+def _mark_shared(response):
+    """Say that `response` is the same for every visitor of its path and language (see response_key)."""
+    response.shared = True
+    return response
+
+
+def shared_response(view):
+    """
+    Mark a view's successful responses as the same for everyone who asks for this path in this
+    language, until the data version or the minute changes, so that CachedPublicPageMiddleware
+    may keep them whole. Only for a view whose page depends on nothing else (no query string, no
+    visitor, no cookie), and only at the page's own address (junk spellings are not kept).
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming and _canonical_path(request) == request.path:
+            _mark_shared(response)
+        return response
+
+    return wrapped
+
+
+def response_key(request) -> str | None:
+    """
+    The key of the whole response kept for this request, or None when it may differ from the kept
+    one: a method other than GET or HEAD, a query string, a session or messages cookie (a signed-in
+    user, a message to show), a plain-HTTP request the site would redirect, a Host the site does not
+    serve. The language is the one LocaleMiddleware would choose (cookie, then Accept-Language).
+    """
+    if request.method not in ("GET", "HEAD") or request.META.get("QUERY_STRING") or len(request.path) > MAX_PATH:
+        return None
+    if settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES:
+        return None
+    secure = request.is_secure()
+    if settings.SECURE_SSL_REDIRECT and not secure:
+        return None
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return None
+    language = translation.get_language_from_request(request)
+    encoding = "gz" if GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")) else "id"
+    minute = int(time.time() // SECONDS)
+    return f"{RESPONSE_PREFIX}{data_version()}:{language}:{'s' if secure else 'h'}:{encoding}:{request.path}:{minute}"
+
+
+def keep_response(key: str, response) -> bool:
+    """Keep a response marked shared, with its headers (not its cookies, date or server), until the minute ends."""
+    if not getattr(response, "shared", False) or response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    headers = [(name, value) for name, value in response.items() if name.lower() not in NOT_KEPT_HEADERS]
+    minute = int(key.rsplit(":", 1)[1])
+    set_page(key, (response.status_code, headers, response.content), (minute + 1) * SECONDS)
+    return True
+
+
+def kept_response(request, key: str):
+    """The response kept under `key`, answered as ConditionalGetMiddleware would (304 on a matching ETag); None if none."""
+    kept = get_page(key)
+    if kept is None:
+        return None
+    status, headers, content = kept
+    response = HttpResponse(content, status=status)
+    for name, value in headers:
+        response[name] = value
+    return get_conditional_response(request, etag=response.get("ETag"), last_modified=_last_modified(response), response=response)
+
+
+def _last_modified(response):
+    value = response.get("Last-Modified")
+    return parse_http_date_safe(value) if value else None
 
 
 # ------------------------------------------------------------------- 2. immutable content

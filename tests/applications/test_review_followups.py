@@ -1,3 +1,4 @@
+# ruff: noqa: F811 -- the pool fixture is imported
 """
 Issue 19, what the attack on the reviewers page found, each with its test: taken-out pairs stay out,
 hand additions survive a new proposal, the disagreement rule and its list, short applications shown,
@@ -22,7 +23,7 @@ DISAGREE = {"quality": 1, "national": False, "report": False, "coalition": False
 REASONS = {"national": "Works regionally", "report": "No report found"}
 
 
-def test_a_pair_taken_out_is_not_proposed_again_and_a_hand_addition_survives_a_new_proposal(open_session, pool):  # noqa: F811
+def test_a_pair_taken_out_is_not_proposed_again_and_a_hand_addition_survives_a_new_proposal(open_session, pool):
     team = [reviewer(f"r{n}", f"r{n}@reviewers-{n}.test") for n in range(3)]
     reviewing.propose(open_session)
     taken_out = ReviewAssignment.objects.filter(application=pool[0]).first()
@@ -49,7 +50,7 @@ def test_a_pair_taken_out_is_not_proposed_again_and_a_hand_addition_survives_a_n
 def test_the_extra_review_on_disagreement_is_asked_once_even_when_taken_out(
     open_session,
     pool,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     [reviewer(f"r{n}", f"r{n}@reviewers-{n}.test") for n in range(4)]
     reviewing.propose(open_session)
@@ -74,7 +75,7 @@ def test_the_reviewers_page_lists_disagreements_short_applications_and_reviews_g
     open_session,
     kenya,
     pool,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     from tests.factories import make_application
 
@@ -104,7 +105,7 @@ def test_the_reviewers_page_lists_disagreements_short_applications_and_reviews_g
     assert Assessment.objects.filter(application=target, total__isnull=False).count() == 2
 
 
-def test_reminders_go_in_the_reviewer_s_language(open_session, pool, django_capture_on_commit_callbacks):  # noqa: F811
+def test_reminders_go_in_the_reviewer_s_language(open_session, pool, django_capture_on_commit_callbacks):
     import datetime as dt
 
     from django.utils import timezone
@@ -193,7 +194,7 @@ def test_disagreement_is_a_quarter_of_the_scale_between_highest_and_lowest():
         ("es", ["Asignar", "Conflictos", "Evaluaciones discrepantes", "Evaluaciones hechas"]),
     ],
 )
-def test_the_reviewers_page_and_queue_speak_french_and_spanish(client, cast, open_session, pool, language, words):  # noqa: F811
+def test_the_reviewers_page_and_queue_speak_french_and_spanish(client, cast, open_session, pool, language, words):
     [reviewer(f"r{n}", f"r{n}@reviewers-{n}.test") for n in range(3)]
     reviewing.propose(open_session)
     reviewing.apply(open_session)
