@@ -31,6 +31,15 @@ SAME_HEADERS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def mid_minute(monkeypatch):
+    """The kept copies are keyed by the minute: the clock stays in the middle of one, so no test straddles two."""
+    import time
+
+    start = (time.time() // caching.SECONDS) * caching.SECONDS + caching.SECONDS / 2
+    monkeypatch.setattr(caching.time, "time", lambda: start)
+
+
 def early(response) -> bool:
     return not hasattr(response.wsgi_request, "session")
 
