@@ -21,6 +21,7 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, F, Prefetch
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -825,7 +826,19 @@ class AssessmentAdmin(AuditHistoryMixin, ScopedLookupsMixin, SimpleHistoryAdmin)
     list_filter = ["conflict_of_interest", "application__review__session", "assessor"]
     search_fields = ["application__organisation__name", "comment"]
     list_select_related = ["application__organisation", "application__review", "assessor"]
-    readonly_fields = ["application", "assessor", "marks", "override_reasons", "total", "created_at", "updated_at"]
+    # A conflict is declared by the reviewer on the assessment page, which hands the application on
+    # (applications.reviewing.after_review); ticking it here would bypass that.
+    readonly_fields = [
+        "application",
+        "assessor",
+        "marks",
+        "override_reasons",
+        "total",
+        "conflict_of_interest",
+        "conflict_reason",
+        "created_at",
+        "updated_at",
+    ]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -909,6 +922,13 @@ class ReviewerProfileAdmin(CoordinatorOnlyMixin, admin.ModelAdmin):
     # not this coordinator-only one (the permission matrix caught it).
     raw_id_fields = ["organisations"]
     list_select_related = ["user"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        from . import reviewing  # reviewing imports the models this module registers
+
+        # New domains or organisations may be new conflicts: hand those applications to someone else.
+        transaction.on_commit(reviewing.repair_open_sessions)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":

@@ -119,6 +119,17 @@ def add_calendar_links() -> None:
     )
 
 
+def recalibrate_call(sender, instance, raw=False, **kwargs):
+    """A call's calibration settings may have changed: its session's calibrated scores follow, once saved."""
+    from django.db import transaction
+
+    from .reviewing import recalibrate_later
+
+    session_id = getattr(instance, "session_id", None)
+    if not raw and session_id:
+        transaction.on_commit(lambda: recalibrate_later(session_id))
+
+
 class ApplicationsConfig(AppConfig):
     name = "applications"
     verbose_name = _("Applications")
@@ -133,3 +144,4 @@ class ApplicationsConfig(AppConfig):
         # After every app's own post_migrate (which creates the permissions): connected without a sender.
         post_migrate.connect(sync_coordinator_permissions, dispatch_uid="applications.coordinator-permissions")
         post_save.connect(give_call_a_rubric, sender=Call, dispatch_uid="applications.rubric")
+        post_save.connect(recalibrate_call, sender=Call, dispatch_uid="applications.recalibrate")

@@ -199,6 +199,9 @@ def recompute_call(call: Call) -> int:
         touched.add(assessment.application)
     for application in touched:
         update_score(application)
+    session = getattr(call, "session", None)
+    if session is not None:
+        reviewing.recalibrate(session)  # calibrated scores follow the new totals
     return len(touched)
 
 

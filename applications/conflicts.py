@@ -17,6 +17,7 @@ on the session's review page.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -64,6 +65,7 @@ def domains_of(user, profile: ReviewerProfile | None = None) -> set[str]:
     return found - {""}
 
 
+ASCII_DOMAIN = re.compile(r"[a-z0-9.-]+")
 SUFFIX_LABELS = frozenset("ac co com edu gov go gob net ne or org mil".split())
 
 
@@ -88,6 +90,13 @@ def check_domains(text: str) -> tuple[str, list[str]]:
         key = (domain_key(line) if "@" in line else web_key(line.lower())).strip(".")
         labels = key.split(".")
         if "@" in line and not key and line.rpartition("@")[2].strip().lower().rstrip(".") in WEBMAIL or key in WEBMAIL:
+            errors.append(gettext("“%(line)s” is a webmail or example domain: it cannot show a tie.") % {"line": line})
+        elif not ASCII_DOMAIN.fullmatch(key):
+            errors.append(
+                gettext("Write “%(line)s” in plain letters, digits, dots and hyphens (an accented domain as xn--…).")
+                % {"line": line}
+            )
+        elif any(key.endswith("." + shared) for shared in WEBMAIL):
             errors.append(gettext("“%(line)s” is a webmail or example domain: it cannot show a tie.") % {"line": line})
         elif len(labels) < 2 or not all(labels) or (len(labels) == 2 and labels[0] in SUFFIX_LABELS and len(labels[1]) == 2):
             errors.append(gettext("“%(line)s” is not an organisation's domain, such as partner.org.") % {"line": line})

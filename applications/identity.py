@@ -87,7 +87,7 @@ def web_key(url: str) -> str:
         host = (urlsplit(url if "//" in (url or "") else f"//{url}").hostname or "").lower()
     except ValueError:
         return ""
-    host = host.removeprefix("www.")
+    host = host.rstrip(".").removeprefix("www.")
     if not host or host in SHARED_HOSTS or any(host.endswith("." + shared) for shared in SHARED_HOSTS):
         return ""
     return host[:200]

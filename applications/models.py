@@ -143,6 +143,17 @@ class Organisation(models.Model):
     def __str__(self):
         return f"{self.name} ({self.acronym})" if self.acronym else self.name
 
+    def save(self, *args, **kwargs):
+        # The email and website decide conflicts of interest (applications.conflicts): their keys
+        # follow every edit, by the applicant, a new email confirmed, or a coordinator.
+        from .identity import domain_key, web_key  # identity imports this module
+
+        self.domain_key, self.web_key = domain_key(self.email), web_key(self.website)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"email", "website"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "domain_key", "web_key"}
+        super().save(*args, **kwargs)
+
     @property
     def root_id(self) -> int:
         """The identity shared by every copy of this organisation (see identity.py): the earliest copy's id."""

@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from presessions.models import Session
@@ -19,7 +19,7 @@ from presessions.web import staff_required
 
 from . import assessment, conflicts, reviewing
 from .forms import posted_pk
-from .models import Application, ReviewAssignment, ReviewerProfile
+from .models import Application, Assessment, ReviewAssignment, ReviewerProfile
 
 EXTRA = {
     "asked": gettext_lazy("one more reviewer asked"),
@@ -30,7 +30,7 @@ EXTRA = {
 
 
 @staff_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def reviewers(request, number):
     """Assign reviewers for a session: propose, adjust by hand, apply; progress and conflicts."""
     if not assessment.is_coordinator(request.user):
@@ -73,7 +73,7 @@ def reviewers(request, number):
             "user": user,
             "capacity": getattr(conflicts.profile_of(user), "capacity", default_capacity),
             "assigned": progress["reviewers"].get(user.pk, {}).get("assigned", 0),
-            "done": progress["reviewers"].get(user.pk, {}).get("done", 0),
+            "done": attention["given_by"].get(user.pk, 0),
             "proposed": proposed[user.pk],
         }
         for user in users
@@ -116,21 +116,46 @@ def reviewers(request, number):
 
 def _act(request, session):
     action = request.POST.get("action")
+    reviewing.repair(session)  # assignments that no longer hold are handed on before anything else
     if action == "propose":
         proposal = reviewing.propose(session)
+        count = len(proposal.pairs)
         messages.success(
             request,
-            _("Proposal ready: %(count)d reviews to add. Check it below, then apply it.") % {"count": len(proposal.pairs)},
+            ngettext(
+                "Proposal ready: %(count)d review to add. Check it below, then apply it.",
+                "Proposal ready: %(count)d reviews to add. Check it below, then apply it.",
+                count,
+            )
+            % {"count": count},
         )
         if proposal.short:
+            short = len(proposal.short)
             messages.warning(
                 request,
-                _("%(count)d applications cannot get all their reviews: add reviewers, capacity or languages.")
-                % {"count": len(proposal.short)},
+                ngettext(
+                    "%(count)d application cannot get all its reviews: add reviewers, capacity or languages.",
+                    "%(count)d applications cannot get all their reviews: add reviewers, capacity or languages.",
+                    short,
+                )
+                % {"count": short},
             )
     elif action == "apply":
         count = reviewing.apply(session)
-        messages.success(request, _("%(count)d reviews assigned.") % {"count": count})
+        messages.success(request, ngettext("%(count)d review assigned.", "%(count)d reviews assigned.", count) % {"count": count})
+    elif action == "take_out":
+        row = ReviewAssignment.objects.filter(
+            application_id=posted_pk(request.POST.get("application")),
+            reviewer_id=posted_pk(request.POST.get("reviewer")),
+            application__review__session=session,
+        ).first()
+        if row is None:
+            messages.error(request, _("This reviewer has no assignment for this application."))
+        elif Assessment.objects.filter(application=row.application_id, assessor=row.reviewer_id, total__isnull=False).exists():
+            messages.error(request, _("This reviewer has already reviewed this application: a review given stays."))
+        else:
+            reviewing.drop(row)
+            messages.success(request, _("Taken out. Assign reviewers again to give the application another reviewer."))
     elif action == "drop":
         row = ReviewAssignment.objects.filter(
             pk=posted_pk(request.POST.get("assignment")), application__review__session=session

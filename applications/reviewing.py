@@ -61,6 +61,15 @@ def _problem(session: Session, only: list[int] | None = None):
         states[assessor_id].add(review_id)
     in_session = ReviewAssignment.objects.filter(application__review__session=session)
     loads = Counter(dict(in_session.values_list("reviewer_id").annotate(n=Count("pk")).order_by()))
+    # A review given without an assignment (a coordinator's, or from before assignment) is work done too.
+    unassigned = (
+        Assessment.objects.filter(application__review__session=session, conflict_of_interest=False, total__isnull=False)
+        .exclude(Exists(ReviewAssignment.objects.filter(application=OuterRef("application"), reviewer=OuterRef("assessor"))))
+        .values_list("assessor_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    loads.update(dict(unassigned))
     taken = defaultdict(set)  # application -> reviewers who have it (assigned, proposed or reviewed)
     reviews = Assessment.objects.filter(application__review__session=session, conflict_of_interest=False)
     if only is not None:
@@ -123,27 +132,74 @@ def propose(session: Session) -> assignment.Proposal:
     return proposal
 
 
-def drop_invalid(session: Session) -> int:
+def drop_invalid(session: Session) -> set[int]:
     """
-    Take out the assignments not yet reviewed that no longer hold: the application left the pool
-    (withdrawn, screened out) or the reviewer now conflicts with it. Return how many.
+    Take out the assignments not yet reviewed that no longer hold, and return their applications:
+    the application left the pool (withdrawn, screened out); the reviewer now conflicts with it
+    (a new domain in their profile, an applicant's new website or email); the reviewer no longer
+    reviews (deactivated, out of the Assessor group); or the application moved out of the
+    reviewer's States or working languages (the applicant changed it).
     """
     reviewed = Exists(
         Assessment.objects.filter(application=OuterRef("application"), assessor=OuterRef("reviewer"), total__isnull=False)
     )
     open_rows = ReviewAssignment.objects.filter(application__review__session=session).exclude(reviewed)
-    gone = set(open_rows.exclude(application__in=reviewable(session)).values_list("pk", flat=True))
+    gone = dict(open_rows.exclude(application__in=reviewable(session)).values_list("pk", "application_id"))
     conflicted = {(c.application_id, c.reviewer_id) for c in conflicts.for_session(session)}
-    gone |= {pk for pk, a, r in open_rows.values_list("pk", "application_id", "reviewer_id") if (a, r) in conflicted}
-    return ReviewAssignment.objects.filter(pk__in=gone).delete()[0]
+    users = {user.pk: user for user in conflicts.reviewer_users(session)}
+    languages = {p.user_id: set(p.languages) for p in ReviewerProfile.objects.filter(user_id__in=list(users)) if p.languages}
+    states = defaultdict(set)
+    for assessor_id, review_id in AssessorAssignment.objects.filter(review__session=session).values_list(
+        "assessor_id", "review_id"
+    ):
+        states[assessor_id].add(review_id)
+    for pk, application_id, reviewer_id, review_id, language in open_rows.values_list(
+        "pk", "application_id", "reviewer_id", "application__review_id", "application__working_language"
+    ):
+        if (
+            (application_id, reviewer_id) in conflicted
+            or reviewer_id not in users
+            or (states[reviewer_id] and review_id not in states[reviewer_id])
+            or (reviewer_id in languages and language and language not in languages[reviewer_id])
+        ):
+            gone[pk] = application_id
+    ReviewAssignment.objects.filter(pk__in=gone).delete()
+    return set(gone.values())
+
+
+def repair_open_sessions(*, now: dt.datetime | None = None) -> int:
+    """repair() every session whose reviews are not yet due (after a reviewer's profile changes)."""
+    now = now or timezone.now()
+    return sum(
+        repair(session)
+        for session in Session.objects.filter(call__isnull=False).select_related("call")
+        if session.call.reviews_due() >= now
+    )
+
+
+def repair(session: Session) -> int:
+    """
+    Drop the assignments that no longer hold (drop_invalid) and, once assignments are applied,
+    give their applications other reviewers, as for a late arrival. Return how many were dropped.
+    Run before each reminder round and whenever a coordinator acts on the reviewers page.
+    """
+    affected = drop_invalid(session)
+    if affected and _session_applied(session):
+        for application in reviewable(session).filter(pk__in=affected).select_related("review__session"):
+            assign_on_arrival(application)
+    return len(affected)
 
 
 @transaction.atomic
 def apply(session: Session, *, now: dt.datetime | None = None) -> int:
-    """Turn the proposal into assignments; return how many."""
-    return ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=True).update(
+    """Turn the proposal into assignments, then ask the extra reviews that disagreement already calls for; return how many."""
+    count = ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=True).update(
         applied_at=now or timezone.now()
     )
+    if count:
+        for application in reviewable(session).filter(pk__in=list(calibrate(session).disagreements)):
+            ask_one_more(application, now=now)
+    return count
 
 
 class NotAllowed(ValueError):
@@ -286,8 +342,13 @@ def after_review(application: Application, reviewer, *, conflict: bool) -> None:
     reviewer instead; strong disagreement asks one more; the session's calibrated scores follow.
     """
     session = application.review.session
-    if conflict and ReviewAssignment.objects.filter(application=application, reviewer=reviewer).delete()[0]:
-        assign_on_arrival(application)
+    freed = ReviewAssignment.objects.filter(application=application, reviewer=reviewer).first() if conflict else None
+    if freed is not None:
+        freed.delete()
+        if freed.source == ReviewAssignment.Source.DISAGREEMENT:
+            ask_one_more(application)  # the extra review, from someone else
+        else:
+            assign_on_arrival(application)
     elif not conflict and _session_applied(session):
         ask_one_more(application)
     transaction.on_commit(lambda: recalibrate_later(session.pk))
@@ -340,14 +401,19 @@ def _email_language(profile: ReviewerProfile | None) -> str:
 
 
 def remind(*, now: dt.datetime | None = None) -> int:
-    """Email each reviewer with open assignments once, when the reviews are due within two days."""
+    """
+    Every hour: repair the assignments of every session still under review (repair), then email
+    each reviewer with open assignments once, when the reviews are due within two days.
+    """
     now = now or timezone.now()
     sent = 0
     for session in Session.objects.filter(call__isnull=False).select_related("call"):
         due = session.call.reviews_due()
-        if not (now <= due <= now + REMIND_BEFORE):
+        if due < now:
             continue
-        drop_invalid(session)  # never remind of an application the reviewer may no longer review
+        repair(session)  # never remind of an application the reviewer may no longer review; hand it on
+        if due > now + REMIND_BEFORE:
+            continue
         open_rows = (
             ReviewAssignment.objects.filter(
                 application__review__session=session, applied_at__isnull=False, reminded_at__isnull=True
@@ -390,7 +456,8 @@ def attention(session: Session) -> dict:
     """
     What the coordinator should look at, in a constant number of queries:
 
-    - `given`: reviews given per State, with or without an assignment (they count towards k);
+    - `given`: reviews given per State, with or without an assignment (they count towards k), and
+      `given_by`: per reviewer;
     - `short`: once assignments are applied, the applications with fewer than k reviewers (assigned
       or having reviewed), e.g. a late application no free reviewer could take;
     - `disagreements`: applications whose reviews disagree strongly, with their raw marks and what
@@ -401,11 +468,12 @@ def attention(session: Session) -> dict:
     reviews = Assessment.objects.filter(application__in=pool, conflict_of_interest=False, total__isnull=False).values_list(
         "application_id", "application__review_id", "assessor_id", "total"
     )
-    given = Counter()
+    given, given_by = Counter(), Counter()
     reviewers = defaultdict(set)
     marks = defaultdict(list)
     for application_id, review_id, assessor_id, total in reviews:
         given[review_id] += 1
+        given_by[assessor_id] += 1
         reviewers[application_id].add(assessor_id)
         marks[application_id].append(total)
     applied = ReviewAssignment.objects.filter(application__in=pool, applied_at__isnull=False)
@@ -430,6 +498,7 @@ def attention(session: Session) -> dict:
     named = {a.pk: a for a in Application.objects.filter(pk__in=wanted).select_related("organisation", "review").order_by("pk")}
     return {
         "given": dict(given),
+        "given_by": dict(given_by),
         "short": [{"application": named[pk], "have": len(reviewers.get(pk, ())), "k": k} for pk in sorted(short_ids)],
         "disagreements": [
             {

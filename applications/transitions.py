@@ -14,13 +14,14 @@ calls this function first.
 from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models import QuerySet
 
 from outbox.enums import EmailStatus
 from outbox.models import Email
 from presessions.caching import bump_on_commit
 
-from .enums import ApplicationStatus, decision_email_kind
+from .enums import ApplicationStatus, Screening, decision_email_kind
 from .models import Application
 
 S = ApplicationStatus
@@ -79,4 +80,9 @@ def change_status(application: Application, new: str, *, by=None, reason: str = 
     application.save(update_fields=["status", "updated_at", *fields])
     discard_stale_decisions(application)
     bump_on_commit()
+    if new == ApplicationStatus.SUBMITTED and application.screening == Screening.ELIGIBLE:
+        # Back in the review pool (withdrawn, reopened, sent again): reviewers as for a late arrival.
+        from . import reviewing  # reviewing reaches the assessment rules, which use this module
+
+        transaction.on_commit(lambda: reviewing.assign_on_arrival(Application.objects.get(pk=application.pk)))
     return True

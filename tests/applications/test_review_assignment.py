@@ -41,8 +41,8 @@ def test_a_reviewer_on_an_applicant_s_domain_is_never_given_it(open_session, poo
     one = reviewer("rita", "rita@ke-group-0.test")
     two = reviewer("sam", "sam@elsewhere.test")
     website = pool[1]
-    website.organisation.web_key = "ke-group-0.test"  # another copy of the same organisation: same website
-    website.organisation.save(update_fields=["web_key"])
+    website.organisation.website = "https://www.ke-group-0.test/about"  # the applicant's edit: the key follows
+    website.organisation.save(update_fields=["website"])
     found = {(c.application_id, c.reviewer_id, c.cause) for c in conflicts.for_session(open_session)}
     assert (pool[0].pk, one.pk, "domain") in found and (pool[1].pk, one.pk, "domain") in found
     assert not any(r == two.pk for _a, r, _c in found)
@@ -57,8 +57,8 @@ def test_a_reviewer_on_an_applicant_s_domain_is_never_given_it(open_session, poo
 def test_a_declared_organisation_and_a_subdomain_are_conflicts(open_session, pool):
     one = reviewer("rita", "rita@tr-group-0.test")
     one.reviewer_profile.organisations.add(pool[2].organisation)
-    pool[3].organisation.domain_key = "geneva.tr-group-0.test"
-    pool[3].organisation.save(update_fields=["domain_key"])
+    pool[3].organisation.email = "office@geneva.tr-group-0.test"
+    pool[3].organisation.save(update_fields=["email"])
     causes = {c.application_id: c.cause for c in conflicts.for_session(open_session) if c.reviewer_id == one.pk}
     assert causes[pool[2].pk] == "organisation" and causes[pool[3].pk] == "domain"
     assert Application.objects.filter(conflicts.found_q(one)).filter(pk__in=[pool[2].pk, pool[3].pk]).count() == 2

@@ -209,3 +209,162 @@ def test_the_reviewers_page_and_queue_speak_french_and_spanish(client, cast, ope
     login_staff(client, cast.alice)
     queue = client.get("/staff/reviews/").content.decode()
     assert f'lang="{language}"' in queue and "Your reviews" not in queue
+
+
+# ----------------------------------------------------------------- the second attack's findings
+
+
+def _applied(open_session, n=3, **kwargs):
+    team = [reviewer(f"r{i}", f"r{i}@reviewers-{i}.test", **kwargs) for i in range(n)]
+    reviewing.propose(open_session)
+    reviewing.apply(open_session)
+    return team
+
+
+def test_an_applicant_s_new_website_on_a_reviewer_s_domain_hands_the_application_on(open_session, pool):
+    team = _applied(open_session)
+    target = pool[0]
+    holder = ReviewAssignment.objects.filter(application=target).first().reviewer
+    organisation = target.organisation
+    organisation.website = f"https://www.{holder.email.split('@')[1]}./"  # the applicant's edit, with a trailing dot
+    organisation.save()
+    assert not assessment.assessable_applications(holder).filter(pk=target.pk).exists()  # hidden at once
+    reviewing.repair(open_session)
+    holders = set(ReviewAssignment.objects.filter(application=target).values_list("reviewer_id", flat=True))
+    assert holder.pk not in holders and len(holders) == 2 and holders <= {u.pk for u in team}
+
+
+def test_a_deactivated_reviewer_s_work_and_a_moved_application_are_handed_on(open_session, pool, kenya, turkiye):
+    from applications.models import Application, AssessorAssignment
+
+    team = _applied(open_session, n=4)
+    leaving = team[0]
+    theirs = set(ReviewAssignment.objects.filter(reviewer=leaving).values_list("application_id", flat=True))
+    leaving.is_active = False
+    leaving.save()
+    AssessorAssignment.objects.create(assessor=team[1], review=kenya)  # team[1] now reviews Kenya only
+    reviewing.repair(open_session)
+    assert not ReviewAssignment.objects.filter(reviewer=leaving).exists()
+    assert not ReviewAssignment.objects.filter(reviewer=team[1], application__review=turkiye).exists()
+    for application_id in theirs:
+        assert ReviewAssignment.objects.filter(application_id=application_id).count() == 2
+    french = reviewer("fr", "fr@fr-reviewer.test", languages=["fr"])
+    Application.objects.filter(pk=pool[1].pk).update(working_language="en")
+    row = ReviewAssignment.objects.filter(application=pool[1]).first()
+    ReviewAssignment.objects.filter(pk=row.pk).update(reviewer=french)
+    reviewing.repair(open_session)  # English application, French-only reviewer
+    assert not ReviewAssignment.objects.filter(reviewer=french, application=pool[1]).exists()
+    assert Application.objects.get(pk=pool[1].pk).review_assignments.count() == 2
+
+
+def test_a_resubmitted_application_is_assigned_again(open_session, pool, django_capture_on_commit_callbacks):
+    from applications import transitions
+
+    _applied(open_session)
+    target = pool[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        transitions.change_status(target, "withdrawn")
+    reviewing.repair(open_session)
+    assert not ReviewAssignment.objects.filter(application=target).exists()
+    target.status = "withdrawn"
+    from applications.models import Application
+
+    Application.objects.filter(pk=target.pk).update(status="draft")  # reopened by staff (the flow's own path)
+    target.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        transitions.change_status(target, "submitted")
+    assert ReviewAssignment.objects.filter(application=target).count() == 2
+
+
+def test_reviews_given_without_an_assignment_count_in_the_reviewer_s_load(open_session, pool, cast):
+    one = reviewer("solo", "solo@reviewers-solo.test", capacity=8)
+    for application in pool[:6]:
+        assessment.save_assessment(application=application, assessor=one, marks=AGREE, reasons={})
+    proposal = reviewing.propose(open_session)
+    assert proposal.loads.get(one.pk, 0) <= 8  # 6 given + at most 2 more = capacity 8
+    assert ReviewAssignment.objects.filter(reviewer=one).count() <= 2
+
+
+def test_a_disagreement_before_apply_gets_its_extra_review_on_apply(open_session, pool, cast):
+    team = [reviewer(f"r{i}", f"r{i}@reviewers-{i}.test") for i in range(4)]
+    target = pool[0]
+    assessment.save_assessment(application=target, assessor=team[0], marks=AGREE, reasons={})
+    assessment.save_assessment(application=target, assessor=team[1], marks=DISAGREE, reasons=REASONS)
+    reviewing.propose(open_session)
+    reviewing.apply(open_session)
+    assert ReviewAssignment.objects.filter(application=target, source="disagreement").count() == 1
+
+
+def test_the_extra_reviewer_s_conflict_is_handed_on(open_session, pool, django_capture_on_commit_callbacks):
+    _applied(open_session, n=5)
+    target = pool[0]
+    first, second = [ra.reviewer for ra in ReviewAssignment.objects.filter(application=target)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment.save_assessment(application=target, assessor=first, marks=AGREE, reasons={})
+        assessment.save_assessment(application=target, assessor=second, marks=DISAGREE, reasons=REASONS)
+    extra = ReviewAssignment.objects.get(application=target, source="disagreement").reviewer
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment.save_assessment(
+            application=target, assessor=extra, marks={}, reasons={}, conflict=True, conflict_reason="Board member"
+        )
+    again = ReviewAssignment.objects.get(application=target, source="disagreement").reviewer
+    assert again not in (first, second, extra)
+
+
+def test_calibrated_scores_follow_a_change_of_weights_and_of_the_threshold(
+    open_session, pool, django_capture_on_commit_callbacks
+):
+    from applications.models import Application, Criterion
+    from presessions.models import Call
+
+    team = _applied(open_session, n=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, application in enumerate(pool):
+            for member in team:
+                marks = {**AGREE, "quality": 1 + (n + member.pk) % 5}
+                assessment.save_assessment(application=application, assessor=member, marks=marks, reasons={})
+    Call.objects.filter(session=open_session).update(calibration_min_count=100)  # nobody calibrated: raw marks
+    with django_capture_on_commit_callbacks(execute=True):
+        call = Call.objects.get(session=open_session)
+        call.calibration_min_count = 100
+        call.save()
+    raw = {a.pk: (a.score_mean, a.score_calibrated) for a in Application.objects.filter(pk__in=[p.pk for p in pool])}
+    assert all(mean == calibrated for mean, calibrated in raw.values())
+    quality = Criterion.objects.get(call=call, key="quality")
+    quality.weight = quality.weight * 3
+    quality.save()
+    assessment.recompute_call(call)
+    after = {a.pk: (a.score_mean, a.score_calibrated) for a in Application.objects.filter(pk__in=[p.pk for p in pool])}
+    assert after != raw and all(mean == calibrated for mean, calibrated in after.values())
+
+
+def test_a_coordinator_cannot_tick_a_conflict_in_the_admin(client, cast, open_session, pool):
+    one = reviewer("solo", "solo@reviewers-solo.test")
+    made = assessment.save_assessment(application=pool[0], assessor=one, marks=AGREE, reasons={})
+    login_staff(client, cast.coordinator)
+    page = client.get(f"/admin/applications/assessment/{made.pk}/change/").content.decode()
+    assert 'name="conflict_of_interest"' not in page
+
+
+def test_the_coordinator_takes_out_an_applied_assignment(client, cast, open_session, pool):
+    _applied(open_session)
+    row = ReviewAssignment.objects.filter(application=pool[0]).first()
+    login_staff(client, cast.coordinator)
+    url = "/staff/sessions/60/reviewers/"
+    page = client.post(url, {"action": "take_out", "application": str(pool[0].pk), "reviewer": str(row.reviewer_id)}, follow=True)
+    assert "Taken out." in page.content.decode()
+    assert not ReviewAssignment.objects.filter(pk=row.pk).exists()
+    reviewing.propose(open_session)
+    assert not ReviewAssignment.objects.filter(application=pool[0], reviewer=row.reviewer_id).exists()  # stays out
+    other = ReviewAssignment.objects.filter(application=pool[1]).first()
+    assessment.save_assessment(application=pool[1], assessor=other.reviewer, marks=AGREE, reasons={})
+    refused = client.post(
+        url, {"action": "take_out", "application": str(pool[1].pk), "reviewer": str(other.reviewer_id)}, follow=True
+    )
+    assert "already reviewed" in refused.content.decode() and ReviewAssignment.objects.filter(pk=other.pk).exists()
+    assert client.head(url).status_code == 200
+
+
+@pytest.mark.parametrize("line", ["sub.example.org", "x\u200bpartner.org", "ｐａｒｔｎｅｒ.org"])
+def test_more_profile_domains_are_refused(line):
+    assert conflicts.check_domains(line)[1]
