@@ -192,7 +192,12 @@ def repair(session: Session) -> int:
 
 @transaction.atomic
 def apply(session: Session, *, now: dt.datetime | None = None) -> int:
-    """Turn the proposal into assignments, then ask the extra reviews that disagreement already calls for; return how many."""
+    """
+    Turn the proposal into assignments, then ask the extra reviews that disagreement already calls
+    for; return how many. Pairs that stopped holding since the proposal (a new conflict, a reviewer
+    deactivated, a State or language changed) are dropped first.
+    """
+    drop_invalid(session)
     count = ReviewAssignment.objects.filter(application__review__session=session, applied_at__isnull=True).update(
         applied_at=now or timezone.now()
     )
@@ -440,7 +445,7 @@ def remind(*, now: dt.datetime | None = None) -> int:
                     "count": row["n"],
                     "session": session,
                     "due": due,
-                    "link": absolute_url(reverse("admin:applications_application_next_assessment")),
+                    "link": absolute_url(reverse("applications:my_reviews")),
                 },
                 language=_email_language(profiles.get(row["reviewer_id"])),
                 dedupe_key=dedupe_key("review-reminder", session.number, row["reviewer_id"]),

@@ -164,7 +164,9 @@ def test_reviewers_with_open_assignments_are_reminded_once_two_days_before(
     emails = Email.objects.filter(kind="review-reminder")
     assert sorted(emails.values_list("to", flat=True)) == sorted(u.email for u in team)
     assert [
-        (e.subject, e.body_text) for e in emails if "12 applications still to review" != e.subject or "/admin/" not in e.body_text
+        (e.subject, e.body_text)
+        for e in emails
+        if "12 applications still to review" != e.subject or "/staff/reviews/" not in e.body_text
     ] == []
 
 
