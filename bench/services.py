@@ -22,6 +22,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Served(str):
+    """A server's base URL, which also knows the server's process id (`pid`)."""
+
+    pid: int | None
+
+
 @contextlib.contextmanager
 def postgres():
     """Yield a DATABASE_URL for a fresh database in a temporary cluster; None when PostgreSQL is not installed."""
@@ -59,7 +65,9 @@ def postgres():
 def redis():
     """Yield a REDIS_URL for a throwaway server; None when redis-server is not installed."""
     if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
+        url = Served(os.environ["REDIS_URL"])
+        url.pid = None  # someone else's server
+        yield url
         return
     if not shutil.which("redis-server"):
         yield None
@@ -74,7 +82,9 @@ def redis():
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
             time.sleep(0.1)
-        yield f"redis://127.0.0.1:{port}/0"
+        url = Served(f"redis://127.0.0.1:{port}/0")
+        url.pid = server.pid
+        yield url
     finally:
         server.terminate()
         server.wait(10)
@@ -92,36 +102,87 @@ def wait_for(url: str, seconds: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict, root, port: int | None = None, workers: int = 2):
-    """Serve the project with gunicorn on loopback; yield its base URL once /healthz answers."""
+def gunicorn(env: dict, root, port: int | None = None, workers: int = 2, app: str = "config.wsgi"):
+    """
+    Serve the project (or `app`) with gunicorn and gunicorn.conf.py on loopback; yield its base URL
+    (a Served, with the master's pid) once /healthz answers. The access log follows the environment
+    (GUNICORN_ACCESSLOG, LOG_LEVEL), as in production; the benchmarks set LOG_LEVEL=WARNING.
+    """
     port = port or free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "-c",
-            "gunicorn.conf.py",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-        ],
+        [sys.executable, "-m", "gunicorn", app, "-c", "gunicorn.conf.py", "--workers", str(workers)]
+        + ["--bind", f"127.0.0.1:{port}"],
         cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = Served(f"http://127.0.0.1:{port}")
+    base.pid = server.pid
     try:
         wait_for(base + "/healthz")
         yield base
     finally:
         server.terminate()
         server.wait(10)
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+@contextlib.contextmanager
+def nginx_cache(upstream: str, root):
+    """
+    nginx (Debian's package) on loopback in front of `upstream` (host:port), with deploy/nginx/'s
+    files and the optional page cache (presessions-cache*.conf) as deploy/README.md installs them;
+    yield its base URL (a Served, with the master's pid), or None when nginx is not installed.
+    """
+    if not os.path.exists(NGINX):
+        yield None
+        return
+    folder = tempfile.mkdtemp(prefix="presessions-nginx-")
+    os.chmod(folder, 0o777)
+    deploy = os.path.join(str(root), "deploy", "nginx")
+
+    def filled(name):
+        with open(os.path.join(deploy, name)) as source:
+            text = source.read()
+        return text.replace("${UPSTREAM}", upstream).replace("${STATIC_ROOT}", os.path.join(str(root), "static"))
+
+    os.makedirs(os.path.join(folder, "snippets"))
+    os.makedirs(os.path.join(folder, "cache"))
+    os.makedirs(os.path.join(folder, "temp"))
+    for sub in ("cache", "temp"):
+        os.chmod(os.path.join(folder, sub), 0o777)
+    for name in ("presessions-proxy.conf", "presessions-cache.conf"):
+        with open(os.path.join(folder, "snippets", name), "w") as target:
+            target.write(filled(name))
+    port = free_port()
+    http_part = filled("presessions-http.conf") + filled("presessions-cache-http.conf").replace(
+        "/var/cache/nginx/presessions", os.path.join(folder, "cache")
+    )
+    conf = os.path.join(folder, "nginx.conf")
+    with open(conf, "w") as target:
+        target.write(
+            f"daemon off;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
+            + ("user root;\n" if os.geteuid() == 0 else "")
+            + "worker_processes 1;\nevents { worker_connections 1024; }\nhttp {\n  include /etc/nginx/mime.types;\n"
+            + "".join(
+                f"  {kind}_temp_path {folder}/temp/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+            )
+            + http_part
+            + f"server {{\n  listen 127.0.0.1:{port};\n  access_log off;\n  include {folder}/snippets/presessions-proxy.conf;\n}}\n}}\n"
+        )
+    server = subprocess.Popen([NGINX, "-c", conf, "-p", folder], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = Served(f"http://127.0.0.1:{port}")
+    base.pid = server.pid
+    try:
+        wait_for(base + "/healthz")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # Which part of the stack a process belongs to, from its command line.

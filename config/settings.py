@@ -391,6 +391,24 @@ if SENTRY_DSN:
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# gunicorn's access log, configured here too because this replaces gunicorn.conf.py's logging once
+# the project is loaded: "-" (the console), a file's path, or "off"; its lines are INFO, so LOG_LEVEL
+# WARNING silences it as well (issue 20: it was written whatever LOG_LEVEL said).
+ACCESS_LOG = env.str("GUNICORN_ACCESSLOG", default="-").strip()
+ACCESS_LOG_OFF = ACCESS_LOG.lower() in ("", "off", "none", "0", "false", "no")
+ACCESS_HANDLER = (
+    {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_private_links"]}
+    if ACCESS_LOG == "-" or ACCESS_LOG_OFF
+    else {
+        "class": "logging.FileHandler",
+        "filename": ACCESS_LOG,
+        "delay": True,  # opened by the web server's first request, not by every manage.py command
+        "formatter": "plain",
+        "filters": ["mask_private_links"],
+    }
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -401,6 +419,7 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_private_links"]},
+        "access": ACCESS_HANDLER,
         # A server error (a 500, a task that crashed) by mail to ADMINS, when DEBUG is off and Sentry is not used.
         "mail_admins": {
             "class": "config.errors.PrivateAdminEmailHandler",
@@ -408,7 +427,7 @@ LOGGING = {
             "filters": ["require_debug_false", "mask_private_links"],
         },
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Django's own default "console" handler (DEBUG only) has no masking filter: replace it.
         "django": {"handlers": ["console", *ERROR_MAIL], "level": "INFO", "propagate": False},
@@ -420,6 +439,10 @@ LOGGING = {
         "pypdf": {"level": "ERROR"},  # a damaged upload is refused with a message, not logged
         "fontTools": {"level": "WARNING"},  # the visa letters' font subsetting is chatty at INFO
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {
+            "handlers": [] if ACCESS_LOG_OFF else ["access"],
+            "level": "CRITICAL" if ACCESS_LOG_OFF else LOG_LEVEL,
+            "propagate": False,
+        },
     },
 }

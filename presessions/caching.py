@@ -18,7 +18,8 @@ Which one to use:
 4. A small value every request reads, such as the latest release of a schedule and who of its
    speakers is public now: `shared_value(key, build)`. It is kept a day in a shared cache
    (Redis), whose entries a bump of the data version replaces, and five seconds in a
-   per-process cache, which another process's bump cannot reach.
+   per-process cache, which another process's bump cannot reach. Either way each process keeps
+   what it read for a second, under the data version, like the version itself.
 5. The same value read more than once in one request: `per_request(request, name, build)`.
 
 0. In front of all of these, a whole public response (body and headers, compressed or not) is
@@ -101,6 +102,8 @@ class LocalPages:
 
 
 _local_pages = LocalPages(LOCAL_PAGES)
+# Mechanism 4's small values, kept a second in this process (shared_value).
+_local_values = LocalPages(LOCAL_PAGES)
 _local_version: tuple[float, str] | None = None
 
 
@@ -167,6 +170,7 @@ def clear_local() -> None:
     global _local_version
     _local_version = None
     _local_pages.clear()
+    _local_values.clear()
 
 
 def get_page(key: str):
@@ -382,14 +386,22 @@ def shared_value(key: str, build):
     `build()`, kept under `key` together with the data version: for a day when the cache is shared
     between processes, for five seconds when each process has its own (a bump made in another
     process cannot reach it). A falsy value is kept too.
+
+    Each process also keeps what it read for LOCAL_VERSION_SECONDS, under the same versioned key, so
+    that a request costs no round trip to Redis (issue 20: the schedule and its ICS made one GET per
+    request). That delays nothing: the key holds the data version, which this process already
+    trusts for that long, and a bump in this process (a decline, a withdrawal, a publication)
+    clears the copies at once (clear_local).
     """
     key = f"{key}:{data_version()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached[0]
-    value = build()
-    cache.set(key, (value,), SHARED_SECONDS if _shared() else PER_PROCESS_SECONDS)
-    return value
+    cached = _local_values.get(key)
+    if cached is None:
+        cached = cache.get(key)
+        if cached is None:
+            cached = (build(),)
+            cache.set(key, cached, SHARED_SECONDS if _shared() else PER_PROCESS_SECONDS)
+        _local_values.set(key, cached, time.time() + LOCAL_VERSION_SECONDS)
+    return cached[0]
 
 
 def _shared() -> bool:

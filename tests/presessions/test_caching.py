@@ -77,6 +77,19 @@ def test_a_shared_value_is_read_again_after_a_bump(db):
     assert calls == [1, 1]
 
 
+def test_a_shared_value_is_kept_a_second_in_the_process_and_a_bump_here_drops_it_at_once(monkeypatch, db):
+    calls = []
+    build = lambda: calls.append(1) or {"pk": len(calls)}  # noqa: E731
+    assert caching.shared_value("latest:54", build) == {"pk": 1}
+    cache.clear()  # what the shared cache holds is not asked again within the second (no round trip to Redis)
+    assert caching.shared_value("latest:54", build) == {"pk": 1}
+    now = time.time()
+    monkeypatch.setattr(caching.time, "time", lambda: now + caching.LOCAL_VERSION_SECONDS + 0.01)
+    assert caching.shared_value("latest:54", build) == {"pk": 2}
+    caching.bump()  # e.g. a speaker's decline, in this process: seen by the next request
+    assert caching.shared_value("latest:54", build) == {"pk": 3}
+
+
 def test_per_request_computes_once_per_request(rf):
     request, calls = rf.get("/"), []
     for _ in range(3):
