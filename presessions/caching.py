@@ -27,7 +27,9 @@ Which one to use:
    (config.middleware) before sessions, CSRF, messages, authentication and the view: a page that
    is the same bytes for everyone should cost little more than a bare Django view. A view opts in
    with `public_page`, or `shared_response` for a page keyed otherwise (the schedule's); only a
-   visitor with no session, no messages and no query string is served this way.
+   visitor with no session, no messages and no query string is served this way. These copies stay
+   in the process (a miss costs no round trip to Redis); each process renders a page once a
+   minute per language and encoding, from mechanism 1's shared copy.
 
 Django's `cache_page` does not fit 1 to 3: its key cannot hold the data version (invalidation
 would wait for the timeout) and it would keep a page with a visitor's CSRF token. Its
@@ -102,6 +104,9 @@ class LocalPages:
 
 
 _local_pages = LocalPages(LOCAL_PAGES)
+# Mechanism 0's whole responses: in this process only, so that a request for a page nobody keeps
+# (/healthz, the form, a private page) costs no round trip to Redis to find nothing.
+_local_responses = LocalPages(LOCAL_PAGES)
 # Mechanism 4's small values, kept a second in this process (shared_value).
 _local_values = LocalPages(LOCAL_PAGES)
 _local_version: tuple[float, str] | None = None
@@ -170,6 +175,7 @@ def clear_local() -> None:
     global _local_version
     _local_version = None
     _local_pages.clear()
+    _local_responses.clear()
     _local_values.clear()
 
 
@@ -311,13 +317,13 @@ def keep_response(key: str, response) -> bool:
         return False
     headers = [(name, value) for name, value in response.items() if name.lower() not in NOT_KEPT_HEADERS]
     minute = int(key.rsplit(":", 1)[1])
-    set_page(key, (response.status_code, headers, response.content), (minute + 1) * SECONDS)
+    _local_responses.set(key, (response.status_code, headers, response.content), (minute + 1) * SECONDS)
     return True
 
 
 def kept_response(request, key: str):
     """The response kept under `key`, answered as ConditionalGetMiddleware would (304 on a matching ETag); None if none."""
-    kept = get_page(key)
+    kept = _local_responses.get(key)
     if kept is None:
         return None
     status, headers, content = kept
