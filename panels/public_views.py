@@ -14,6 +14,7 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
@@ -60,8 +61,14 @@ def _etag(request, number, iso2=None, kind="html"):
     return f"{latest['etag']}-{translation.get_language()}-{kind}" if latest else None
 
 
-def _cached(key: str, build) -> bytes:
-    """The bytes kept under `key` (a release never changes), built and kept on the first request."""
+def _cached(request, key: str, build) -> bytes:
+    """
+    The bytes kept under `key` (a release never changes), built and kept on the first request;
+    built and not kept for a request whose page may differ from everyone's: a message waiting for
+    this visitor, a query string, or another spelling of the address (its links would carry them).
+    """
+    if len(get_messages(request)) or request.META.get("QUERY_STRING") or caching.canonical_path(request) != request.path:
+        return build()
     return caching.remember(key, build, CACHE_SECONDS)
 
 
@@ -122,7 +129,7 @@ def schedule(request, number):
         context = {"release": release, "session": release.session, "days": _days(release, latest), "attend_open": attend_open}
         return render(request, "panels/schedule.html", context).content
 
-    return HttpResponse(_cached(f"schedule:{latest['etag']}:{translation.get_language()}:{today}:week", build))
+    return HttpResponse(_cached(request, f"schedule:{latest['etag']}:{translation.get_language()}:{today}:week", build))
 
 
 @caching.shared_response
@@ -142,7 +149,7 @@ def meeting(request, number, iso2):
         context = {"release": release, "session": release.session, "meeting": _view_meeting(found, latest)}
         return render(request, "panels/meeting.html", context).content
 
-    return HttpResponse(_cached(f"schedule:{latest['etag']}:{translation.get_language()}:{iso2.lower()}", build))
+    return HttpResponse(_cached(request, f"schedule:{latest['etag']}:{translation.get_language()}:{iso2.lower()}", build))
 
 
 @require_safe
@@ -196,7 +203,7 @@ def ics(request, number):
     latest = _latest(request, number)
     if latest is None:
         raise Http404("No published schedule")
-    body = _cached(f"schedule-ics:{latest['etag']}", lambda: _build_ics(request, number))
+    body = _cached(request, f"schedule-ics:{latest['etag']}", lambda: _build_ics(request, number))
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="presessions-{number}.ics"'
     return response

@@ -112,17 +112,48 @@ _local_values = LocalPages(LOCAL_PAGES)
 _local_version: tuple[float, str] | None = None
 
 
+_saw_outage = False  # this process found the shared cache away since it last bumped
+_forget_pending = False  # an erasure could not delete the kept copies from the shared cache
+
+
 def data_version() -> str:
     global _local_version
     now = time.monotonic()
     if _local_version is not None and _local_version[0] > now:
         return _local_version[1]
     version = cache.get(VERSION_KEY)
+    if _back_after_outage():
+        return data_version()
     if version is None:
         version = uuid.uuid4().hex[:8]
         cache.set(VERSION_KEY, version, VERSION_SECONDS)
     _local_version = (now + LOCAL_VERSION_SECONDS, version)
     return version
+
+
+def _back_after_outage() -> bool:
+    """
+    When the shared cache (Redis) is back after an outage, bump the version once, and finish an
+    erasure's deletion of kept copies that the outage stopped; return whether it bumped.
+
+    A bump made during the outage (a speaker who declined, an erasure, from any process) went to a
+    process's own memory, not to Redis, which still holds the version from before it, and with it
+    copies of pages that show what the bump was to hide (a schedule's pages are kept for a day).
+    Every process that saw the outage therefore bumps when it sees Redis again.
+    """
+    global _saw_outage, _forget_pending
+    if not getattr(caches["default"], "available", True):
+        _saw_outage = True
+        return False
+    if not _saw_outage:
+        return False
+    _saw_outage = False
+    logging.getLogger(__name__).warning("The shared cache is back: serving the public pages afresh.")
+    bump()
+    if _forget_pending:
+        _forget_pending = False
+        forget_pages()
+    return True
 
 
 def bump(*args, **kwargs) -> None:
@@ -165,8 +196,12 @@ def forget_pages() -> int:
                 keys = list(client.scan_iter(match=backend.make_and_validate_key(prefix) + "*", count=500))
                 for start in range(0, len(keys), 500):
                     deleted += client.delete(*keys[start : start + 500])
-        except Exception:  # noqa: BLE001 -- a Redis outage must not undo an erasure: its copies expire on their own
-            logging.getLogger(__name__).exception("Could not delete the kept copies of public pages in Redis.")
+        except Exception:  # noqa: BLE001 -- a Redis outage must not undo an erasure: deleted when Redis is back
+            global _forget_pending
+            _forget_pending = True
+            logging.getLogger(__name__).exception(
+                "Could not delete the kept copies of public pages in Redis; they are deleted when it is back."
+            )
     return deleted
 
 
@@ -198,7 +233,7 @@ def set_page(key: str, value, expires: float) -> None:
         _local_pages.set(key, value, expires)
 
 
-def _canonical_path(request) -> str:
+def canonical_path(request) -> str:
     """The page's own address: /sessions/54/ for /sessions/0054/, /countries/ke/ for /countries/KE/."""
     match = request.resolver_match
     if match is None:
@@ -227,7 +262,7 @@ def public_page(view=None, *, query: dict | None = None):
         def wrapped(request, *args, **kwargs):
             if request.method not in ("GET", "HEAD") or len(get_messages(request)):
                 return view(request, *args, **kwargs)
-            path = _canonical_path(request)
+            path = canonical_path(request)
             if path != request.path or set(request.GET) - set(query):
                 kept = [(name, value) for name, value in request.GET.items() if name in query]
                 return HttpResponsePermanentRedirect(path + (f"?{urlencode(kept)}" if kept else ""))
@@ -261,6 +296,7 @@ RESPONSE_PREFIX = "response:"
 MAX_PATH = 200
 GZIP = re.compile(r"\bgzip\b")
 NOT_KEPT_HEADERS = {"set-cookie", "date", "server"}
+NOT_MODIFIED_DROPS = {"content-type", "content-length", "content-encoding"}
 
 
 def _mark_shared(response):
@@ -280,7 +316,7 @@ def shared_response(view):
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.streaming and _canonical_path(request) == request.path:
+        if response.status_code == 200 and not response.streaming and canonical_path(request) == request.path:
             _mark_shared(response)
         return response
 
@@ -330,7 +366,14 @@ def kept_response(request, key: str):
     response = HttpResponse(content, status=status)
     for name, value in headers:
         response[name] = value
-    return get_conditional_response(request, etag=response.get("ETag"), last_modified=_last_modified(response), response=response)
+    answer = get_conditional_response(
+        request, etag=response.get("ETag"), last_modified=_last_modified(response), response=response
+    )
+    if answer is not response:  # 304 (or 412): with the security headers the full stack gives it too
+        for name, value in headers:
+            if name.lower() not in NOT_MODIFIED_DROPS and name not in answer:
+                answer[name] = value
+    return answer
 
 
 def _last_modified(response):

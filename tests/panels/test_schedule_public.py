@@ -189,3 +189,23 @@ def test_subscribing_is_rate_limited_like_the_other_forms(client, open_session, 
     ]
     assert statuses == [200, 200, 200, 429, 429]
     assert ScheduleSubscription.objects.count() == 3
+
+
+def test_a_visitor_s_message_or_query_string_never_enters_the_kept_schedule(client, week, rf):
+    """What an attack found: the first visitor to build a schedule page could bake their message or query into everyone's copy."""
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.test import Client
+
+    publishing.publish(week["session"])
+    storage = CookieStorage(rf.get("/"))
+    messaged = Client()
+    messaged.cookies["messages"] = storage._encode([Message(constants.INFO, "Note for one visitor only")])
+    assert "Note for one visitor only" in messaged.get("/sessions/60/schedule/ke/").content.decode()
+    client.get("/sessions/60/schedule/?utm_source=ATTACKER")
+    client.get("/sessions/0060/schedule/")
+    for path in ("/sessions/60/schedule/ke/", "/sessions/60/schedule/"):
+        for _n in range(2):
+            page = Client().get(path).content.decode()
+            assert "Note for one visitor only" not in page and "ATTACKER" not in page and "0060" not in page

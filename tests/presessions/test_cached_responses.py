@@ -62,6 +62,8 @@ def test_an_etag_answers_304_early(client, open_session):
     client.get("/calendar/")
     again = client.get("/calendar/", headers={"if-none-match": etag})
     assert again.status_code == 304 and early(again) and again.content == b""
+    for name in ("X-Content-Type-Options", "Content-Security-Policy", "Referrer-Policy", "X-Frame-Options", "Vary", "ETag"):
+        assert again.get(name) is not None, name  # the security headers, as the full stack's 304 has them
 
 
 def test_each_language_and_encoding_gets_its_own_copy(open_session):

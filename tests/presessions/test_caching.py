@@ -114,3 +114,59 @@ def test_refresh_on_change_bumps_only_for_the_changes_that_matter(django_capture
     finally:
         post_save.disconnect(sender=Cycle, dispatch_uid="test-cycles-presessions.Cycle-save")
         post_delete.disconnect(sender=Cycle, dispatch_uid="test-cycles-presessions.Cycle-delete")
+
+
+def test_a_bump_lost_while_redis_was_away_is_made_again_when_it_is_back(tmp_path, monkeypatch):
+    """
+    A real Redis, paused (SIGSTOP: its data kept, as in the attack that found this) while a speaker
+    declines: the bump goes to the process's own memory. When Redis answers again it still holds the
+    version from before, with the copies that showed the speaker: the process bumps once more.
+    """
+    import shutil
+    import signal
+    import socket
+    import subprocess
+
+    from config.cache import ResilientRedisCache
+    from tests.conftest import service_unavailable
+
+    if not shutil.which("redis-server"):
+        service_unavailable("redis-server is not installed")
+    from bench.services import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        backend = ResilientRedisCache(f"redis://127.0.0.1:{port}/0", {"OPTIONS": {"retry_seconds": 0.2, "socket_timeout": 0.2}})
+        monkeypatch.setattr(caching, "cache", backend)
+        monkeypatch.setattr(caching, "caches", {"default": backend})
+        caching.clear_local()
+        before = caching.data_version()
+        caching.set_page("schedule:etag-with-the-speaker", "Speaker Nairobi Rights", time.time() + 3600)
+        server.send_signal(signal.SIGSTOP)
+        try:
+            caching.clear_local()
+            assert caching.data_version()  # times out: served from memory, the outage is seen
+            caching.bump()  # the decline, while Redis is away
+            assert caching.forget_pages() == 0  # an erasure cannot reach Redis either
+        finally:
+            server.send_signal(signal.SIGCONT)
+        time.sleep(0.3)  # past retry_seconds
+        caching.clear_local()
+        after = caching.data_version()
+        assert after != before  # bumped again once Redis answered, not the version from before
+        assert backend.get(caching.VERSION_KEY) == after
+        assert backend.get("schedule:etag-with-the-speaker") is None  # the erasure's deletion was finished
+    finally:
+        server.terminate()
+        server.wait(10)
+        caching.clear_local()
