@@ -55,6 +55,17 @@ def give_call_a_rubric(sender, instance, created, raw=False, **kwargs):
         ensure_rubric(instance)
 
 
+def _deferred_email_context(application):
+    """The context of an application's email written by the relay; None once the application is erased."""
+    from .domain import email_context
+
+    return None if application.erased_at else email_context(application)
+
+
+def _for_emails(applications):
+    return applications.select_related("organisation", "review__session__call")
+
+
 def register_emails() -> None:
     """Tell the outbox which emails this app sends and what their staff-edited versions may say."""
     example_deadline = lambda: timezone.now() + dt.timedelta(days=7)  # noqa: E731
@@ -73,6 +84,9 @@ def register_emails() -> None:
     ):
         kinds.register_kind(kind)
     kinds.register_kind("erasure-receipt", forget_when_sent=True)
+    # Written by the outbox's relay rather than in the request that submits or saves the form.
+    for kind in ("application-received", "draft-saved"):
+        kinds.register_kind(kind, context=_deferred_email_context, related_query=_for_emails)
     kinds.register_placeholders(
         {
             "organisation.name": "Example Human Rights Forum",

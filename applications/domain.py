@@ -43,7 +43,8 @@ def private_link(application: Application) -> str:
     return absolute("applications:detail", make_token(application))
 
 
-def _email_context(application: Application) -> dict:
+def email_context(application: Application) -> dict:
+    """What an email about `application` may say: the application, its organisation, State, session, call and private link."""
     return {
         "application": application,
         "organisation": application.organisation,
@@ -54,15 +55,16 @@ def _email_context(application: Application) -> dict:
     }
 
 
-def _queue(application: Application, name: str, dedupe_key: str, *, new_key: bool = False) -> None:
+def _queue(application: Application, name: str, dedupe_key: str, *, new_key: bool = False, render_later: bool = False) -> None:
     queue_email(
         to=application.email,
         name=name,
-        context=_email_context(application),
+        context=None if render_later else email_context(application),
         language=application.language,
         dedupe_key=dedupe_key,
         related=application,
         new_key=new_key,
+        render_later=render_later,
     )
 
 
@@ -119,11 +121,18 @@ def _create(org_form, app_form, *, email, token, draft, language, now) -> Applic
     # The application is new: add() is one insert, where the form's save_m2m() (a set()) first reads the existing themes.
     application.themes.add(*app_form.cleaned_data.get("themes") or [])
     # The keys contain the new application's id, so no earlier email can have them.
+    # The emails are written by the outbox's relay, after the applicant has their answer.
     if draft:
-        _queue(application, "draft-saved", dedupe_key("draft-saved", application.pk), new_key=True)
+        _queue(application, "draft-saved", dedupe_key("draft-saved", application.pk), new_key=True, render_later=True)
     else:
         identity.refresh_first_time([organisation.root_id])
-        _queue(application, "application-received", dedupe_key("application-received", application.pk), new_key=True)
+        _queue(
+            application,
+            "application-received",
+            dedupe_key("application-received", application.pk),
+            new_key=True,
+            render_later=True,
+        )
     return application
 
 
@@ -163,7 +172,7 @@ def request_email_change(application: Application, new_email: str, *, now: dt.da
         name="email-change-confirm",
         # Not the private link: the new address has not been confirmed yet.
         context={
-            **{k: v for k, v in _email_context(application).items() if k != "link"},
+            **{k: v for k, v in email_context(application).items() if k != "link"},
             "confirm_link": email_change_link(application),
             "days": EMAIL_CHANGE_DAYS,
         },
@@ -209,7 +218,7 @@ def confirm_email_change(application: Application, *, now: dt.datetime | None = 
     queue_email(
         to=old_email,
         name="email-changed",
-        context={**_email_context(locked), "new_email": new_email},
+        context={**email_context(locked), "new_email": new_email},
         language=locked.language,
         dedupe_key=dedupe_key("email-changed", locked.pk, now.isoformat()),
         related=locked,
@@ -251,7 +260,7 @@ def update_application(
         change_status(application, ApplicationStatus.SUBMITTED, reason="submitted by the applicant", fields=("submitted_at",))
         identity.refresh_first_time([application.organisation.root_id])
     if application.status == ApplicationStatus.SUBMITTED:
-        _queue(application, "application-received", dedupe_key("application-received", application.pk))
+        _queue(application, "application-received", dedupe_key("application-received", application.pk), render_later=True)
     return application
 
 
@@ -323,7 +332,7 @@ def send_deadline_reminders(*, now: dt.datetime | None = None) -> int:
         return {
             "to": application.email,
             "name": "deadline-reminder",
-            "context": {**_email_context(application), "days": days, "unsubscribe_url": reminders_off_url(application)},
+            "context": {**email_context(application), "days": days, "unsubscribe_url": reminders_off_url(application)},
             "language": application.language,
             "related": application,
             "unsubscribe_url": reminders_off_url(application),

@@ -52,6 +52,7 @@ class EmailAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "lease_expiries",
+        "rendered",
         "next_attempt_at",
         "created_at",
         "sent_at",
@@ -79,6 +80,8 @@ class EmailAdmin(admin.ModelAdmin):
 
     @admin.display(description=Email._meta.get_field("subject").verbose_name, ordering="subject")
     def masked_subject(self, obj):
+        if not obj.rendered:
+            return _("(written just before it is sent)")
         return mask_private_links(obj.subject)
 
     @admin.display(description=Email._meta.get_field("body_text").verbose_name)

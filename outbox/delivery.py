@@ -3,10 +3,15 @@ Delivery: render, queue and send every email the product sends.
 
 - `render_message(name, context, language)` renders
   templates/emails/{name}-subject.txt, -body.txt and -body.html.
-- `queue_email(...)` writes an Email row inside the caller's transaction and
-  hands it to Celery once that transaction commits.
-- `send_email(pk)` claims one row and sends it; `sweep_outbox()` sends every
-  row that is due, and runs every minute under Celery beat.
+- `queue_email(...)` writes an Email row inside the caller's transaction and, once that
+  transaction commits, wakes the relay. With `render_later`, the row is written without its
+  subject and bodies, which the relay writes just before sending: a submission on deadline day
+  does not spend its time rendering an email.
+- `relay()` (a Celery task) claims due rows a batch at a time, writes the deferred ones and sends
+  them all on one kept-open SMTP connection, until none is due. Waking it costs a request one
+  Redis SET NX: while a relay is already due to start, nothing is published (see `wake_relay`).
+- `send_email(pk)` claims one row and sends it; `sweep_outbox()` sends every row that is due, and
+  runs every minute under Celery beat.
 - A template edited by staff (EmailTemplate) renders in a sandbox: see
   outbox.sandbox, and outbox.kinds for the placeholders each app registers.
 
@@ -25,13 +30,17 @@ import datetime as dt
 import hashlib
 import logging
 import re
+import secrets
 import smtplib
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from email.utils import parseaddr
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection, mail_admins
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
@@ -63,10 +72,10 @@ def max_attempts() -> int:
     return len(backoff()) + 1
 
 
-SWEEP_BATCH = 500
+_NO_OVERRIDE = object()
 
 
-def render_message(name: str, context: dict, language: str) -> tuple[str, str, str]:
+def render_message(name: str, context: dict, language: str, override=_NO_OVERRIDE) -> tuple[str, str, str]:
     """
     Render an email's subject, text body and (optional) HTML body in `language`.
 
@@ -76,7 +85,8 @@ def render_message(name: str, context: dict, language: str) -> tuple[str, str, s
     nothing but its own recipient's values.
     """
     context = {"contact_email": settings.CONTACT_EMAIL, "site_url": site_url(), **context}
-    override = EmailTemplate.objects.filter(name=name, language=language, active=True).first()
+    if override is _NO_OVERRIDE:
+        override = EmailTemplate.objects.filter(name=name, language=language, active=True).first()
     if override is not None:
         try:
             return render_override(override, context)
@@ -108,20 +118,31 @@ def queue_email(
     draft: bool = False,
     new_key: bool = False,
     batch: str = "",
+    render_later: bool = False,
 ) -> Email:
     """
     Queue one email, at most once per `dedupe_key`.
 
     Side effects, in order: an Email row in the current transaction (or the
     existing row with the same key, unchanged); then, on commit and unless
-    `draft`, a Celery task that sends it.
+    `draft`, the relay is woken to send it.
 
     `new_key` says that no row can have this key yet (it names an object created in the same
     transaction): the row is then inserted without looking for an earlier one first.
+
+    `render_later` leaves the subject and bodies to the relay, which rebuilds the context from
+    `related` with the function the kind registered (outbox.kinds.register_kind(context=…));
+    `context` is then not used.
     """
     if not new_key and (existing := Email.objects.filter(dedupe_key=dedupe_key).first()):
         return existing
-    subject, text, html = render_message(name, context, language)
+    if render_later:
+        kind = kinds.kinds().get(name)
+        if kind is None or kind.context is None or related is None:
+            raise ValueError(f"The {name} email cannot be written later: its kind registers no context, or it has no object.")
+        subject = text = html = ""
+    else:
+        subject, text, html = render_message(name, context, language)
     headers = {}
     if unsubscribe_url:
         headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
@@ -137,6 +158,7 @@ def queue_email(
         status=EmailStatus.DRAFT if draft else EmailStatus.QUEUED,
         dedupe_key=dedupe_key,
         batch=batch,
+        rendered=not render_later,
     )
     if new_key:
         email.save(force_insert=True)
@@ -148,7 +170,7 @@ def queue_email(
             # Another request queued the same message a moment ago.
             return Email.objects.get(dedupe_key=dedupe_key)
     if not draft:
-        transaction.on_commit(lambda: enqueue_send(email.pk))
+        transaction.on_commit(wake_relay)
     return email
 
 
@@ -175,19 +197,33 @@ def queue_each(messages: dict[str, Callable[[], dict]]) -> int:
 BROKER_RETRY_SECONDS = 5.0
 _broker_down_until = 0.0
 
+# Set (SET NX, in the shared cache) while a relay task is published and has not started yet. Every
+# commit that queues an email tries to set it; only the one that succeeds publishes. A relay deletes
+# it first, then looks for due rows: a row committed before the delete is found by that look, and a
+# row committed after it sets the key again and wakes another relay. So no row waits for the sweep,
+# and a rush of a thousand submissions publishes a handful of tasks instead of a thousand. The
+# expiry only matters if a published task is lost: the next commit, or the sweep, takes over.
+PENDING_KEY = "outbox:relay-pending"
+PENDING_SECONDS = 10
 
-def enqueue_send(email_id: int) -> None:
-    """Hand a row to Celery; if the broker is down, leave it for the sweep."""
+
+def wake_relay() -> None:
+    """Make sure a relay will run after this moment; if the broker is down, leave the rows to the sweep."""
     global _broker_down_until
-    from .tasks import task_send_email  # the tasks module imports this one
+    from .tasks import task_relay_outbox  # the tasks module imports this one
 
     if time.monotonic() < _broker_down_until:
         return
+    if not cache.add(PENDING_KEY, 1, PENDING_SECONDS):
+        return  # a relay is published and has not looked yet: it will see this row
     try:
-        task_send_email.delay(email_id=email_id)
+        task_relay_outbox.delay()
     except Exception:  # noqa: BLE001 -- any broker failure: the sweep sends it later
+        cache.delete(PENDING_KEY)
         if _broker_down_until == 0.0:
-            logger.warning("Could not hand email %s to Celery; the outbox sweep will send it.", email_id, exc_info=True)
+            logger.warning(
+                "Could not wake the outbox relay through Celery; the outbox sweep will send the emails.", exc_info=True
+            )
         _broker_down_until = time.monotonic() + BROKER_RETRY_SECONDS
     else:
         _broker_down_until = 0.0
@@ -214,28 +250,36 @@ def requeue(queryset, *, seen: dict[int, int]) -> int:
         .exclude(pk__in=Email.objects.superseded())
         .update(status=EmailStatus.QUEUED, next_attempt_at=now, last_error="")
     ]
-    for email_id in ids:
-        transaction.on_commit(lambda email_id=email_id: enqueue_send(email_id))
+    if ids:
+        transaction.on_commit(wake_relay)
     return len(ids)
 
 
-def _claim(email_id: int) -> Email | None:
+def _claim_many(ids: list[int]) -> list[Email]:
     """
-    Mark a due row as sending and return it, or None if it is not ours to send.
+    Mark the due rows among `ids` as sending, under one new claim, and return them (in id order).
 
-    The conditional UPDATE is the claim: when two workers (or a worker and the sweep) race for
-    the same row, PostgreSQL makes the second wait for the first and then re-check the WHERE
-    clause, and SQLite runs one write at a time, so exactly one of them sees "1 row".
+    The conditional UPDATE is the claim: when two relays (or a relay and the sweep) race for the
+    same rows, PostgreSQL makes the second wait for the first and then re-check the WHERE clause
+    row by row, and SQLite runs one write at a time, so each row is claimed once. The claim token
+    then tells which rows this UPDATE took.
     """
-    now = timezone.now()
-    claimed = Email.objects.filter(pk=email_id, status=EmailStatus.QUEUED, next_attempt_at__lte=now).update(
+    now, token = timezone.now(), secrets.token_hex(16)
+    claimed = Email.objects.filter(pk__in=ids, status=EmailStatus.QUEUED, next_attempt_at__lte=now).update(
         status=EmailStatus.SENDING,
         attempts=F("attempts") + 1,
         lease_until=now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS),
+        claim=token,
     )
     if not claimed:
-        return None
-    return Email.objects.get(pk=email_id)
+        return []
+    return list(Email.objects.filter(pk__in=ids, claim=token, status=EmailStatus.SENDING).order_by("pk"))
+
+
+def _claim(email_id: int) -> Email | None:
+    """Mark one due row as sending and return it, or None if it is not ours to send."""
+    rows = _claim_many([email_id])
+    return rows[0] if rows else None
 
 
 # A worker keeps its SMTP connection open while mail flows, instead of a new conversation
@@ -285,8 +329,60 @@ def drop_mail_connection() -> None:
 def send_email(email_id: int) -> bool:
     """Send one queued row. Return True if it left, False if it was not due or failed."""
     email = _claim(email_id)
-    if email is None:
-        return False
+    return email is not None and _deliver([email]) == 1
+
+
+# Rows a relay claims at once. A worker killed mid-batch leaves them all to the sweep, which sends
+# them again after the lease with their Message-ID and counts them as "sent again": a small batch
+# keeps that count honest; a large one saves little more (the SMTP conversation dominates).
+RELAY_BATCH = 20
+# A relay that still finds due rows after this long hands over to a new task (and so lets the
+# worker take other tasks in between).
+RELAY_SECONDS = 30.0
+
+
+def relay(*, batch: int = RELAY_BATCH, seconds: float = RELAY_SECONDS) -> int:
+    """Send every due row, `batch` at a time, on one SMTP connection; return how many left."""
+    cache.delete(PENDING_KEY)  # from now on, a newly committed row wakes another relay
+    sent, until = 0, time.monotonic() + seconds
+    while True:
+        ids = list(Email.objects.due().order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return sent
+        sent += _deliver(_claim_many(ids))
+        if time.monotonic() > until:
+            wake_relay()
+            return sent
+
+
+def _deliver(rows: list[Email]) -> int:
+    """Write the deferred ones among these claimed rows, send them in order, record each outcome; return how many left."""
+    sent = 0
+    rows = _write_deferred(rows)
+    for index, email in enumerate(rows):
+        try:
+            _send(_message(email))
+        except Exception as exc:  # noqa: BLE001 -- any SMTP or network failure is retried later
+            drop_mail_connection()
+            _record_failure(email, exc)
+            if _server_trouble(exc):
+                # The server is down or refusing everyone: the rest of the batch waits as long as
+                # this row, without counting an attempt, instead of each failing in turn.
+                _release(rows[index + 1 :], until=Email.objects.values_list("next_attempt_at", flat=True).get(pk=email.pk))
+                break
+            continue
+        Email.objects.filter(pk=email.pk).update(
+            status=EmailStatus.SENT, sent_at=timezone.now(), last_error="", lease_until=None, claim=""
+        )
+        if (kind := kinds.kinds().get(email.kind)) is not None and kind.forget_when_sent:
+            Email.objects.filter(pk=email.pk).update(
+                to="", body_text="", body_html="", headers={}, dedupe_key=Concat(Value("sent:"), Cast("pk", CharField()))
+            )
+        sent += 1
+    return sent
+
+
+def _message(email: Email) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
@@ -296,18 +392,77 @@ def send_email(email_id: int) -> bool:
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
-    try:
-        _send(message)
-    except Exception as exc:  # noqa: BLE001 -- any SMTP or network failure is retried later
-        drop_mail_connection()
-        _record_failure(email, exc)
-        return False
-    Email.objects.filter(pk=email.pk).update(status=EmailStatus.SENT, sent_at=timezone.now(), last_error="", lease_until=None)
-    if (kind := kinds.kinds().get(email.kind)) is not None and kind.forget_when_sent:
-        Email.objects.filter(pk=email.pk).update(
-            to="", body_text="", body_html="", headers={}, dedupe_key=Concat(Value("sent:"), Cast("pk", CharField()))
+    return message
+
+
+def _write_deferred(rows: list[Email]) -> list[Email]:
+    """
+    Write the subject and bodies of the rows queued with render_later, and return the rows to send.
+
+    The related objects are fetched in one query per kind and type, and the staff-edited
+    templates in one query. A row whose object is gone, or whose kind says it should no longer
+    leave (an erased application), is discarded; one that fails to render is a failed attempt.
+    """
+    deferred = [email for email in rows if not email.rendered]
+    if not deferred:
+        return rows
+    overrides = {
+        (t.name, t.language): t for t in EmailTemplate.objects.filter(active=True, name__in={email.kind for email in deferred})
+    }
+    groups: dict[tuple[str, int | None], list[Email]] = defaultdict(list)
+    for email in deferred:
+        groups[(email.kind, email.content_type_id)].append(email)
+    dropped = set()
+    for (name, content_type_id), emails in groups.items():
+        kind = kinds.kinds().get(name)
+        objects = {}
+        if kind is not None and kind.context is not None and content_type_id is not None:
+            query = ContentType.objects.get_for_id(content_type_id).model_class()._default_manager.all()
+            if kind.related_query is not None:
+                query = kind.related_query(query)
+            objects = query.in_bulk({email.object_id for email in emails})
+        for email in emails:
+            related = objects.get(email.object_id)
+            context = kind.context(related) if related is not None else None
+            if context is None:
+                dropped.add(email.pk)
+                Email.objects.filter(pk=email.pk).update(
+                    status=EmailStatus.DISCARDED,
+                    lease_until=None,
+                    claim="",
+                    last_error="Not sent: what it was about was erased or deleted before it was written.",
+                )
+                continue
+            try:
+                email.subject, email.body_text, email.body_html = render_message(
+                    name, context, email.language, override=overrides.get((name, email.language))
+                )
+            except Exception as exc:  # noqa: BLE001 -- a template that breaks fails this row, not the batch
+                dropped.add(email.pk)
+                _record_failure(email, exc)
+                continue
+            email.rendered = True
+            Email.objects.filter(pk=email.pk).update(
+                subject=email.subject, body_text=email.body_text, body_html=email.body_html, rendered=True
+            )
+    return [email for email in rows if email.pk not in dropped]
+
+
+def _server_trouble(exc: Exception) -> bool:
+    """A failure of the mail server or the way to it, rather than of one message or recipient."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421  # "service not available, closing transmission channel"
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def _release(rows: list[Email], *, until: dt.datetime) -> None:
+    """Give claimed rows back to the queue, due at `until`, as if this attempt had not been made."""
+    if rows:
+        Email.objects.filter(pk__in=[email.pk for email in rows], status=EmailStatus.SENDING).update(
+            status=EmailStatus.QUEUED, attempts=F("attempts") - 1, next_attempt_at=until, lease_until=None, claim=""
         )
-    return True
 
 
 def message_id(email: Email) -> str:
@@ -342,7 +497,7 @@ def _record_failure(email: Email, exc: Exception) -> None:
         status = EmailStatus.QUEUED
         next_attempt = timezone.now() + dt.timedelta(seconds=retries[email.attempts - 1])
     Email.objects.filter(pk=email.pk).update(
-        status=status, next_attempt_at=next_attempt, last_error=f"{type(exc).__name__}: {exc}", lease_until=None
+        status=status, next_attempt_at=next_attempt, last_error=f"{type(exc).__name__}: {exc}", lease_until=None, claim=""
     )
     logger.warning("Email %s failed (attempt %s): %s", email.pk, email.attempts, exc)
     if status == EmailStatus.FAILED:
@@ -364,7 +519,7 @@ def recover_abandoned(moment: dt.datetime | None = None) -> int:
     moment = moment or timezone.now()
     ids = list(Email.objects.abandoned(moment).values_list("pk", flat=True))
     recovered = Email.objects.filter(pk__in=ids, status=EmailStatus.SENDING, lease_until__lt=moment).update(
-        status=EmailStatus.QUEUED, next_attempt_at=moment, lease_until=None, lease_expiries=F("lease_expiries") + 1
+        status=EmailStatus.QUEUED, next_attempt_at=moment, lease_until=None, claim="", lease_expiries=F("lease_expiries") + 1
     )
     if recovered:
         logger.error("%d email(s) were held by a worker that stopped; they are sent again.", recovered)
@@ -382,11 +537,10 @@ def tell_admins(subject: str, message: str) -> None:
     mail_admins(subject, message, fail_silently=True)
 
 
-def sweep_outbox(limit: int = SWEEP_BATCH) -> int:
+def sweep_outbox() -> int:
     """Queue again what stopped workers abandoned, then send every queued row that is due; return how many left."""
     recover_abandoned()
-    ids = list(Email.objects.due().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-    return sum(send_email(email_id) for email_id in ids)
+    return relay()
 
 
 def approve_drafts(queryset) -> int:
@@ -400,6 +554,6 @@ def send_approved(queryset) -> int:
     Email.objects.filter(pk__in=ids, status=EmailStatus.APPROVED).update(
         status=EmailStatus.QUEUED, next_attempt_at=timezone.now()
     )
-    for email_id in ids:
-        transaction.on_commit(lambda email_id=email_id: enqueue_send(email_id))
+    if ids:
+        transaction.on_commit(wake_relay)
     return len(ids)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Model, QuerySet
 
 from . import links
 
@@ -34,11 +35,24 @@ class EmailKind:
     # Once sent, the outbox forgets the recipient, the body and the key (an erasure's receipt:
     # nothing left here may link the address to what was erased).
     forget_when_sent: bool = False
+    # For an email written by the relay instead of in the request (queue_email(render_later=True)):
+    # the template context, rebuilt from the email's related objects (fetched in one query per batch,
+    # through `related_query`). It returns None when the email should no longer leave (its
+    # application was erased meanwhile): the row is then discarded.
+    context: Callable[[Model], dict | None] | None = None
+    related_query: Callable[[QuerySet], QuerySet] | None = None
 
 
-def register_kind(name: str, *, family: str | None = None, forget_when_sent: bool = False) -> None:
+def register_kind(
+    name: str,
+    *,
+    family: str | None = None,
+    forget_when_sent: bool = False,
+    context: Callable[[Model], dict | None] | None = None,
+    related_query: Callable[[QuerySet], QuerySet] | None = None,
+) -> None:
     """Tell the outbox that an app sends emails of kind `name` (templates/emails/<name>-subject.txt, …)."""
-    _kinds[name] = EmailKind(name, family, forget_when_sent)
+    _kinds[name] = EmailKind(name, family, forget_when_sent, context, related_query)
 
 
 def register_placeholders(examples: dict[str, object | Callable[[], object]], *, private: tuple[str, ...] = ()) -> None:

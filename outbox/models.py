@@ -77,6 +77,11 @@ class Email(models.Model):
     batch = models.CharField(_("batch"), max_length=50, blank=True, db_index=True)
     # A worker that claims a row holds it until then; if it dies meanwhile, the sweep sends the row again.
     lease_until = models.DateTimeField(_("held by a worker until"), null=True, blank=True)
+    # Which relay holds the row (outbox.delivery.relay): one UPDATE claims many rows, and this says which.
+    claim = models.CharField(_("claimed by"), max_length=32, blank=True)
+    # False for a row written during a request whose subject and bodies the relay writes just before
+    # sending (outbox.kinds registers, per kind, how to rebuild the email's context from `related`).
+    rendered = models.BooleanField(_("written"), default=True)
     lease_expiries = models.PositiveSmallIntegerField(
         _("sent again after a worker stopped"),
         default=0,

@@ -15,9 +15,16 @@ def ping() -> str:
     return "pong"
 
 
+# Emails are woken through the relay since issue 20; this task stays for messages already in Redis.
 @shared_task(name="presessions.send_email", acks_late=True)
 def task_send_email(*, email_id: int) -> bool:
     return delivery.send_email(email_id)
+
+
+@shared_task(name="outbox.relay", acks_late=True)
+def task_relay_outbox() -> int:
+    """Send every due email, in batches (see outbox.delivery.relay)."""
+    return delivery.relay()
 
 
 @shared_task(name="presessions.sweep_outbox")
