@@ -117,15 +117,20 @@ def _create(org_form, app_form, *, email, token, draft, language, now) -> Applic
     application.status = ApplicationStatus.DRAFT if draft else ApplicationStatus.SUBMITTED
     application.submitted_at = None if draft else now
     _record_consent(application)
+    # An organisation that matched no earlier one has no other application: this one is its first.
+    known = bool(organisation.identity_reason)
+    if not draft and not known:
+        application.first_time = True
     application.save()
     # The application is new: add() is one insert, where the form's save_m2m() (a set()) first reads the existing themes.
     application.themes.add(*app_form.cleaned_data.get("themes") or [])
-    # The keys contain the new application's id, so no earlier email can have them.
-    # The emails are written by the outbox's relay, after the applicant has their answer.
+    # The keys contain the new application's id, so no earlier email can have them. The emails are
+    # written by the outbox's relay, after the applicant has their answer.
     if draft:
         _queue(application, "draft-saved", dedupe_key("draft-saved", application.pk), new_key=True, render_later=True)
     else:
-        identity.refresh_first_time([organisation.root_id])
+        if known:
+            identity.refresh_first_time([organisation.root_id])
         _queue(
             application,
             "application-received",

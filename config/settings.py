@@ -319,6 +319,8 @@ ADMINS = [(name, address) for name, address in getaddresses([env.str("ADMINS", d
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # A worker holds an email it is sending for this long; if it dies meanwhile, the sweep sends it again.
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+# A woken outbox relay waits this long, so that the emails queued meanwhile leave in one batch.
+OUTBOX_RELAY_DELAY = env.float("OUTBOX_RELAY_DELAY", default=1.0)
 # Seconds before each new attempt at an email the mail server refused; after the last, it has failed.
 OUTBOX_RETRY_SECONDS = env.list("OUTBOX_RETRY_SECONDS", cast=int, default=[60, 300, 900, 3600, 10800, 21600])
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="presessions@upr-info.org")

@@ -207,6 +207,15 @@ PENDING_KEY = "outbox:relay-pending"
 PENDING_SECONDS = 10
 
 
+def relay_delay() -> float:
+    """
+    Seconds a woken relay waits before it looks (settings.OUTBOX_RELAY_DELAY): the rows committed
+    meanwhile go in the same batches. On deadline day that turns one task per submission into one
+    per second; an applicant's confirmation leaves that much later.
+    """
+    return settings.OUTBOX_RELAY_DELAY
+
+
 def wake_relay() -> None:
     """Make sure a relay will run after this moment; if the broker is down, leave the rows to the sweep."""
     global _broker_down_until
@@ -217,7 +226,7 @@ def wake_relay() -> None:
     if not cache.add(PENDING_KEY, 1, PENDING_SECONDS):
         return  # a relay is published and has not looked yet: it will see this row
     try:
-        task_relay_outbox.delay()
+        task_relay_outbox.apply_async(countdown=relay_delay() or None)
     except Exception:  # noqa: BLE001 -- any broker failure: the sweep sends it later
         cache.delete(PENDING_KEY)
         if _broker_down_until == 0.0:
