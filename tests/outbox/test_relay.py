@@ -155,3 +155,15 @@ def test_two_relays_racing_claim_each_row_once(kenya):
     assert sorted(claimed[0] + claimed[1]) == sorted(ids)  # every row once, none twice
     assert Email.objects.filter(status=EmailStatus.SENDING, attempts=1).count() == 60
     cache.delete(PENDING_KEY)
+
+
+def test_the_outbox_admin_says_an_unwritten_email_will_be_written_when_sent(client, cast, kenya):
+    from tests.factories import login_staff
+
+    _submit(client, kenya, "unwritten@kenya.example.org")
+    staff = login_staff(client, cast.coordinator)
+    staff.cookies["django_language"] = "fr"
+    listing = staff.get("/admin/outbox/email/").content.decode()
+    assert "(rédigé juste avant l’envoi)" in listing
+    row = Email.objects.get(to="unwritten@kenya.example.org")
+    assert "(rédigé juste avant l’envoi)" in staff.get(f"/admin/outbox/email/{row.pk}/change/").content.decode()
