@@ -5,7 +5,7 @@ Targets (issue "Benchmarks", then issue 20): cached public pages at least 0.9 of
 view at 16 connections and 0.8 at 1, with a p99 under 20 ms at 16 and 5 ms at 1; the application
 form (GET) at least 0.8 of the bare view (load.py prints each, met or missed, and flags runs during
 which other processes were busy); deadline rush with 0 errors, 0 lost, 0 duplicates and at least
-100 submissions per second; query counts flat across data sizes; panels of a session in under 1 s.
+150 submissions per second, with the CPU each component used; query counts flat across data sizes; panels of a session in under 1 s.
 """
 
 import contextlib
