@@ -44,7 +44,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection, mail_admins
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import CharField, F, Model, Value
 from django.db.models.functions import Cast, Concat
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
@@ -84,7 +84,8 @@ def render_message(name: str, context: dict, language: str, override=_NO_OVERRID
     logged and skipped: the file template is used instead, so the email still leaves and shows
     nothing but its own recipient's values.
     """
-    context = {"contact_email": settings.CONTACT_EMAIL, "site_url": site_url(), **context}
+    # LANGUAGE_CODE: the HTML part's <html lang>, which no request's context processor sets here.
+    context = {"contact_email": settings.CONTACT_EMAIL, "site_url": site_url(), "LANGUAGE_CODE": language, **context}
     if override is _NO_OVERRIDE:
         override = EmailTemplate.objects.filter(name=name, language=language, active=True).first()
     if override is not None:
@@ -264,16 +265,17 @@ def requeue(queryset, *, seen: dict[int, int]) -> int:
     return len(ids)
 
 
-def _claim_many(ids: list[int]) -> list[Email]:
+def _claim_many(ids: list[int], token: str = "") -> list[Email]:
     """
-    Mark the due rows among `ids` as sending, under one new claim, and return them (in id order).
+    Mark the due rows among `ids` as sending, under the claim `token` (a new one if not given), and
+    return them (in id order).
 
     The conditional UPDATE is the claim: when two relays (or a relay and the sweep) race for the
     same rows, PostgreSQL makes the second wait for the first and then re-check the WHERE clause
     row by row, and SQLite runs one write at a time, so each row is claimed once. The claim token
     then tells which rows this UPDATE took.
     """
-    now, token = timezone.now(), secrets.token_hex(16)
+    now, token = timezone.now(), token or secrets.token_hex(16)
     claimed = Email.objects.filter(pk__in=ids, status=EmailStatus.QUEUED, next_attempt_at__lte=now).update(
         status=EmailStatus.SENDING,
         attempts=F("attempts") + 1,
@@ -337,8 +339,13 @@ def drop_mail_connection() -> None:
 
 def send_email(email_id: int) -> bool:
     """Send one queued row. Return True if it left, False if it was not due or failed."""
-    email = _claim(email_id)
-    return email is not None and _deliver([email]) == 1
+    token, delivered = secrets.token_hex(16), []
+    try:
+        rows = _claim_many([email_id], token)
+        return bool(rows) and _deliver(rows, delivered) == 1
+    except DATABASE_FAILURES:
+        _settle_after_database_failure(token, delivered)
+        return bool(delivered)
 
 
 # Rows a relay claims at once. A worker killed mid-batch leaves them all to the sweep, which sends
@@ -358,15 +365,69 @@ def relay(*, batch: int = RELAY_BATCH, seconds: float = RELAY_SECONDS) -> int:
         ids = list(Email.objects.due().order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:batch])
         if not ids:
             return sent
-        sent += _deliver(_claim_many(ids))
+        token, delivered = secrets.token_hex(16), []
+        try:
+            sent += _deliver(_claim_many(ids, token), delivered)
+        except DATABASE_FAILURES:
+            logger.warning("The database went away during a batch of emails; settling the batch when it is back.")
+            if _settle_after_database_failure(token, delivered):
+                wake_relay()  # the next batches, in a new task
+            return sent + len(delivered)
         if time.monotonic() > until:
             wake_relay()
             return sent
 
 
-def _deliver(rows: list[Email]) -> int:
-    """Write the deferred ones among these claimed rows, send them in order, record each outcome; return how many left."""
+# The database failures a relay survives (a restart, a dropped connection), and how long it waits
+# for the database to settle its batch before leaving the batch to the lease.
+DATABASE_FAILURES = (OperationalError, InterfaceError)
+DATABASE_WAIT_SECONDS = 10.0
+
+
+def _settle_after_database_failure(token: str, delivered: list[int]) -> bool:
+    """
+    After the database went away in the middle of a batch: once it answers again, mark the rows
+    that reached the mail server as sent, and give back the others, as if not attempted. Without
+    this, the whole batch would wait for its lease (5 minutes), then leave again, the delivered rows
+    a second time. Return False if the database did not come back within DATABASE_WAIT_SECONDS:
+    the lease then does it, as for a worker that died.
+    """
+    deadline = time.monotonic() + DATABASE_WAIT_SECONDS
+    forget = [name for name, kind in kinds.kinds().items() if kind.forget_when_sent]
+    while True:
+        connection.close()
+        try:
+            with transaction.atomic():
+                now = timezone.now()
+                mine = Email.objects.filter(claim=token, status=EmailStatus.SENDING)
+                mine.filter(pk__in=delivered).update(
+                    status=EmailStatus.SENT, sent_at=now, last_error="", lease_until=None, claim=""
+                )
+                Email.objects.filter(pk__in=delivered, kind__in=forget, status=EmailStatus.SENT).exclude(to="").update(
+                    to="", body_text="", body_html="", headers={}, dedupe_key=Concat(Value("sent:"), Cast("pk", CharField()))
+                )
+                given_back = mine.update(
+                    status=EmailStatus.QUEUED, attempts=F("attempts") - 1, next_attempt_at=now, lease_until=None, claim=""
+                )
+            logger.warning(
+                "Outbox batch settled after the database came back: %d sent, %d given back.", len(delivered), given_back
+            )
+            return True
+        except DATABASE_FAILURES:
+            if time.monotonic() >= deadline:
+                logger.error("The database did not come back within %s s; the batch waits for its lease.", DATABASE_WAIT_SECONDS)
+                return False
+            time.sleep(0.5)
+
+
+def _deliver(rows: list[Email], delivered: list[int] | None = None) -> int:
+    """
+    Write the deferred ones among these claimed rows, send them in order, record each outcome;
+    return how many left. Each row the mail server accepted is added to `delivered` at once, before
+    it is marked sent: if the database goes away meanwhile, the caller still knows it left.
+    """
     sent = 0
+    delivered = [] if delivered is None else delivered
     rows = _write_deferred(rows)
     for index, email in enumerate(rows):
         try:
@@ -380,6 +441,7 @@ def _deliver(rows: list[Email]) -> int:
                 _release(rows[index + 1 :], until=Email.objects.values_list("next_attempt_at", flat=True).get(pk=email.pk))
                 break
             continue
+        delivered.append(email.pk)
         Email.objects.filter(pk=email.pk).update(
             status=EmailStatus.SENT, sent_at=timezone.now(), last_error="", lease_until=None, claim=""
         )
@@ -435,8 +497,11 @@ def _write_deferred(rows: list[Email]) -> list[Email]:
             context = kind.context(related) if related is not None else None
             if context is None:
                 dropped.add(email.pk)
+                # Nothing of the recipient stays with it: the application may have been erased.
                 Email.objects.filter(pk=email.pk).update(
                     status=EmailStatus.DISCARDED,
+                    to="",
+                    headers={},
                     lease_until=None,
                     claim="",
                     last_error="Not sent: what it was about was erased or deleted before it was written.",
@@ -457,12 +522,29 @@ def _write_deferred(rows: list[Email]) -> list[Email]:
     return [email for email in rows if email.pk not in dropped]
 
 
+# Failures of the server or of our account on it, not of one message: the rest of the batch would
+# fail the same way. A refused password or sender, a server without AUTH or STARTTLS, a refused
+# greeting, 421 (closing) and 451/452 (local error, out of storage: "try later" for everyone).
+SERVER_FAILURES = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPNotSupportedError,
+    smtplib.SMTPSenderRefused,
+)
+SERVER_CODES = {421, 451, 452}
+
+
 def _server_trouble(exc: Exception) -> bool:
-    """A failure of the mail server or the way to it, rather than of one message or recipient."""
-    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+    """A failure of the mail server, the way to it or our account on it, rather than of one message or recipient."""
+    if isinstance(exc, SERVER_FAILURES):
         return True
     if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code == 421  # "service not available, closing transmission channel"
+        return exc.smtp_code in SERVER_CODES
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = {code for code, _message in exc.recipients.values()}
+        return bool(codes) and codes <= SERVER_CODES
     return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
 
 

@@ -4,7 +4,11 @@ one relay task writes and sends every due row, in batches, on one SMTP connectio
 SMTP server on loopback (aiosmtpd).
 """
 
+import asyncio
+import logging
+import re
 import threading
+import time
 
 import pytest
 from django.core.cache import cache
@@ -39,6 +43,7 @@ def test_a_submission_leaves_its_confirmation_unwritten_and_the_relay_writes_it_
     row.refresh_from_db()
     assert (row.status, row.rendered, row.claim) == (EmailStatus.SENT, True, "")
     assert row.subject.startswith("Candidature reçue")
+    assert '<html lang="fr">' in row.body_html  # the HTML part says its language too
     assert application.organisation.name in row.body_text
     assert f"/apply/{application.link_key}" not in row.body_text  # the link is the signed token, not the raw key
     [message] = smtp_sink.messages
@@ -69,7 +74,7 @@ def test_an_application_erased_before_its_confirmation_was_written_is_not_emaile
     erase_applications([application.pk])
     assert delivery._deliver(rows) == 0
     row.refresh_from_db()
-    assert (row.status, row.rendered, row.body_text) == (EmailStatus.DISCARDED, False, "")
+    assert (row.status, row.rendered, row.body_text, row.to) == (EmailStatus.DISCARDED, False, "", "")
     assert not smtp_sink.messages
 
 
@@ -123,13 +128,17 @@ def test_render_later_needs_a_kind_that_can_rebuild_its_context(kenya):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_relays_racing_claim_each_row_once(kenya):
-    if connection.vendor == "sqlite" and connection.settings_dict["NAME"] in ("", ":memory:") or "mode=memory" in str(
-        connection.settings_dict["NAME"]
+    if (
+        connection.vendor == "sqlite"
+        and connection.settings_dict["NAME"] in ("", ":memory:")
+        or "mode=memory" in str(connection.settings_dict["NAME"])
     ):
         pytest.skip("an in-memory SQLite database is one connection; run on PostgreSQL or a SQLite file")
     cache.add(PENDING_KEY, 1, 60)  # no relay runs on commit: the two below are the only ones
     ids = [
-        queue_email(to=f"race-{i}@b.org", name="application-link", context={"review": kenya}, language="en", dedupe_key=f"r{i}").pk
+        queue_email(
+            to=f"race-{i}@b.org", name="application-link", context={"review": kenya}, language="en", dedupe_key=f"r{i}"
+        ).pk
         for i in range(60)
     ]
     claimed: list[list[int]] = [[], []]
@@ -167,3 +176,67 @@ def test_the_outbox_admin_says_an_unwritten_email_will_be_written_when_sent(clie
     assert "(rédigé juste avant l’envoi)" in listing
     row = Email.objects.get(to="unwritten@kenya.example.org")
     assert "(rédigé juste avant l’envoi)" in staff.get(f"/admin/outbox/email/{row.pk}/change/").content.decode()
+
+
+def test_a_refused_login_is_the_servers_trouble_and_the_batch_waits_without_using_up_attempts(kenya, smtp_sink, settings):
+    # The sink offers no AUTH on a plain connection: the same for every message, like a wrong password.
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "relay", "expired"
+    for index in range(4):
+        queue_email(
+            to=f"auth-{index}@b.org", name="application-link", context={"review": kenya}, language="en", dedupe_key=f"a{index}"
+        )
+    assert relay() == 0
+    rows = list(Email.objects.order_by("pk"))
+    assert [r.attempts for r in rows] == [1, 0, 0, 0]
+    assert {r.status for r in rows} == {EmailStatus.QUEUED} and "SMTPNotSupportedError" in rows[0].last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_connection_cut_mid_batch_settles_the_batch_once_the_database_answers(kenya, smtp_sink, caplog):
+    """The helper's finding: a PostgreSQL restart mid-batch left the whole batch to the lease, and sent some twice."""
+    if connection.vendor != "postgresql":
+        pytest.skip("cuts a PostgreSQL connection (pg_terminate_backend): run with DATABASE_URL")
+    cache.add(PENDING_KEY, 1, 60)  # queue without a relay running on commit
+    for index in range(8):
+        queue_email(
+            to=f"cut-{index}@b.org", name="application-link", context={"review": kenya}, language="en", dedupe_key=f"c{index}"
+        )
+    received = smtp_sink.handle_DATA
+
+    async def slowly(server, session, envelope):  # each message takes a while: the cut lands mid-batch
+        await asyncio.sleep(0.3)
+        return await received(server, session, envelope)
+
+    smtp_sink.handle_DATA = slowly
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
+
+    def cut():
+        deadline = time.monotonic() + 20
+        while len(smtp_sink.messages) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+        finally:
+            other.close()
+
+    cutter = threading.Thread(target=cut)
+    cutter.start()
+    with caplog.at_level(logging.WARNING, logger="outbox.delivery"):
+        relay()  # here (eager) the relay it wakes afterwards sends the rest at once
+    cutter.join()
+    connection.close()
+    [settled] = [r.getMessage() for r in caplog.records if "settled after the database came back" in r.getMessage()]
+    delivered, given_back = map(int, re.search(r"(\d+) sent, (\d+) given back", settled).groups())
+    assert delivered >= 2 and given_back >= 1 and delivered + given_back == 8  # the cut came mid-batch
+    smtp_sink.handle_DATA = received
+    relay()
+    rows = list(Email.objects.order_by("pk"))
+    assert {r.status for r in rows} == {EmailStatus.SENT}
+    assert not [r for r in rows if r.lease_expiries]  # nothing was left to the lease, or flagged as sent twice
+    assert [r.attempts for r in rows] == [1] * 8  # those given back were not counted as attempted
+    recipients = [m.rcpt_tos[0] for m in smtp_sink.messages]
+    assert sorted(recipients) == sorted(f"cut-{index}@b.org" for index in range(8))  # all of them, none twice
+    cache.delete(PENDING_KEY)
