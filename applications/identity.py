@@ -24,7 +24,7 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from .enums import ApplicationStatus
@@ -110,11 +110,24 @@ def find_match(organisation: Organisation) -> tuple[Organisation | None, str]:
         ("name", Q(name_key=organisation.name_key, country=country) if organisation.name_key else None),
         ("acronym", Q(acronym_key=organisation.acronym_key, country=country) if organisation.acronym_key else None),
     ]
-    others = Organisation.objects.exclude(pk=organisation.pk)
-    for reason, condition in rules:
-        if condition is not None and (match := others.filter(condition).order_by("pk").first()):
-            return match, reason
-    return None, ""
+    rules = [(reason, condition) for reason, condition in rules if condition is not None]
+    if not rules:
+        return None, ""
+    # One query for every rule: each candidate ranked by the strongest rule it meets, then the earliest.
+    either = Q()
+    for _reason, condition in rules:
+        either |= condition
+    strongest = Case(
+        *(When(condition, then=Value(rank)) for rank, (_r, condition) in enumerate(rules)), output_field=IntegerField()
+    )
+    match = (
+        Organisation.objects.exclude(pk=organisation.pk)
+        .filter(either)
+        .annotate(match_rule=strongest)
+        .order_by("match_rule", "pk")
+        .first()
+    )
+    return (match, rules[match.match_rule][0]) if match else (None, "")
 
 
 def attach(organisation: Organisation) -> Organisation:

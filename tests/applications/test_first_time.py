@@ -77,3 +77,22 @@ def test_the_count_of_first_timers_outlives_the_purge(client, kenya):
     assert not Application.objects.filter(erased_at__isnull=True).exists()  # the check below can fail
     after = {row.key: (row.first_timers, row.applications) for row in record.figures("session")}
     assert after == before
+
+
+def test_a_match_is_the_strongest_rule_first_then_the_earliest_copy_in_one_query(kenya, django_assert_num_queries):
+    """Issue 20 made find_match one query: the rules keep their order (domain, website, name, acronym)."""
+    from applications.models import Organisation
+
+    by_name = make_application(kenya, name="Haki Forum", email="a@haki-forum.example.net", match=True).organisation
+    by_acronym = make_application(kenya, name="Other", acronym="HKF", email="b@other.example.net", match=True).organisation
+    by_domain = make_application(kenya, name="Unrelated", email="c@haki.example.com", match=True).organisation
+    newcomer = Organisation(name="Haki Forum", acronym="HKF", email="d@haki.example.com", country="KE", kind="cso")
+    with django_assert_num_queries(1):
+        match, reason = identity.find_match(newcomer)
+    assert (match.pk, reason) == (by_domain.pk, "domain")  # the later copy, by the stronger rule
+    newcomer.email = "d@elsewhere.example.org"
+    assert identity.find_match(newcomer) == (by_name, "name")
+    newcomer.name = "Nothing alike"
+    assert identity.find_match(newcomer) == (by_acronym, "acronym")
+    newcomer.acronym = ""
+    assert identity.find_match(newcomer) == (None, "")
